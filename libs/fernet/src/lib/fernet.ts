@@ -1,0 +1,3 @@
+export function fernet(): string {
+  return 'fernet';
+}
