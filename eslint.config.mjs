@@ -15,10 +15,35 @@ export default [
         {
           enforceBuildableLibDependency: true,
           allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
+          // What must never happen: the console importing the API or the crypto code,
+          // a shared library importing an app's framework, the API shipping the sandbox
+          // (only the API's tests start it in-process, as a test double).
           depConstraints: [
             {
-              sourceTag: '*',
-              onlyDependOnLibsWithTags: ['*'],
+              sourceTag: 'scope:api',
+              onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'type:test-double'],
+            },
+            {
+              sourceTag: 'scope:console',
+              onlyDependOnLibsWithTags: ['scope:console', 'type:contracts'],
+            },
+            {
+              sourceTag: 'scope:sandbox',
+              onlyDependOnLibsWithTags: ['scope:sandbox', 'scope:shared'],
+            },
+            {
+              sourceTag: 'scope:shared',
+              onlyDependOnLibsWithTags: ['scope:shared'],
+            },
+            {
+              sourceTag: 'type:util',
+              onlyDependOnLibsWithTags: ['type:util'],
+              bannedExternalImports: ['@nestjs/*', '@angular/*', 'typeorm', 'rxjs'],
+            },
+            {
+              sourceTag: 'type:contracts',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: ['*'],
             },
           ],
         },

@@ -1,1 +1,4 @@
-export * from './lib/contracts';
+export * from './lib/audit';
+export * from './lib/connection';
+export * from './lib/http';
+export * from './lib/system';

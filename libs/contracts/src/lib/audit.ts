@@ -1,0 +1,37 @@
+export const AUDIT_EVENT_TYPES = [
+  'connected',
+  'reconnected',
+  'connect_failed',
+  'refreshed',
+  'refresh_failed',
+  'recovered',
+  'needs_reauth',
+  'manual_refresh',
+  'renamed',
+  'disconnected',
+  'key_rotated',
+  'login',
+  'login_failed',
+  'logout',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** Values an audit event may carry in its details; never a secret. */
+export type AuditDetailValue = string | number | boolean | null;
+
+export interface AuditEventDto {
+  id: string;
+  connectionId: string | null;
+  type: AuditEventType;
+  /** `admin`, `scheduler`, `service:<key id>`, `system` or `cli`. */
+  actor: string;
+  correlationId: string | null;
+  details: Record<string, AuditDetailValue>;
+  createdAt: string;
+}
+
+/** Newest first; pass `nextCursor` as `before` to read the next page. */
+export interface AuditEventPageDto {
+  items: AuditEventDto[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,63 @@
+/** Amazon Advertising regions; each has its own consent page, token endpoint and Ads API. */
+export const REGIONS = ['na', 'eu', 'fe'] as const;
+export type Region = (typeof REGIONS)[number];
+
+export const REGION_NAMES: Readonly<Record<Region, string>> = {
+  na: 'North America',
+  eu: 'Europe',
+  fe: 'Far East',
+};
+
+/**
+ * - `active`: the access token is valid and refreshes succeed.
+ * - `degraded`: recent refreshes failed for a transient reason; the service keeps retrying.
+ * - `needs_reauth`: Amazon answered `invalid_grant`; only a new consent helps.
+ * - `disconnected`: an admin disconnected it; its secrets are erased.
+ */
+export const CONNECTION_STATUSES = ['active', 'degraded', 'needs_reauth', 'disconnected'] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+/** One Amazon Ads profile (an advertiser in one marketplace) reachable with a connection. */
+export interface AdsProfileDto {
+  profileId: string;
+  countryCode: string;
+  currencyCode: string;
+  timezone: string;
+  marketplaceStringId: string;
+  accountId: string;
+  accountName: string;
+  accountType: string;
+}
+
+/** What the API tells about a connection. Never carries a token. Times are ISO 8601 UTC. */
+export interface ConnectionDto {
+  id: string;
+  label: string;
+  region: Region;
+  status: ConnectionStatus;
+  accessTokenExpiresAt: string | null;
+  lastRefreshedAt: string | null;
+  nextRefreshAt: string | null;
+  failureCount: number;
+  lastError: string | null;
+  profiles: AdsProfileDto[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface UpdateConnectionRequest {
+  label: string;
+}
+
+/** `GET /connections/:id/access-token`, for downstream jobs holding a service key. */
+export interface AccessTokenDto {
+  accessToken: string;
+  tokenType: 'bearer';
+  expiresAt: string;
+}
+
+/** `POST /connections/:id/refresh`: the connection after a successful refresh. */
+export interface RefreshResultDto {
+  connection: ConnectionDto;
+  durationMs: number;
+}

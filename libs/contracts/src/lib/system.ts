@@ -1,0 +1,26 @@
+import type { AuditEventDto } from './audit';
+import type { ConnectionDto } from './connection';
+
+export interface ReadinessCheckDto {
+  name: string;
+  status: 'up' | 'down';
+  message: string | null;
+}
+
+/** `GET /system`: what the System page shows. */
+export interface SystemStatusDto {
+  version: string;
+  usingSandbox: boolean;
+  refreshWindowSeconds: number;
+  refreshCron: string;
+  schedulerLastTickAt: string | null;
+  refreshPausedReason: string | null;
+  keys: { keyId: string; primary: boolean; configured: boolean; rows: number }[];
+  checks: ReadinessCheckDto[];
+}
+
+/** Server-sent events from `GET /events`. */
+export type ServerEventDto =
+  | { type: 'connection.changed'; connection: ConnectionDto }
+  | { type: 'connection.removed'; connectionId: string }
+  | { type: 'audit.appended'; event: AuditEventDto };
