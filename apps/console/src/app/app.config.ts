@@ -1,10 +1,36 @@
+import { provideHttpClient, withFetch } from '@angular/common/http';
 import {
   ApplicationConfig,
   provideBrowserGlobalErrorListeners,
+  provideZonelessChangeDetection,
 } from '@angular/core';
-import { provideRouter } from '@angular/router';
+import {
+  MAT_ICON_DEFAULT_OPTIONS,
+  MatIconDefaultOptions,
+} from '@angular/material/icon';
+import {
+  provideRouter,
+  TitleStrategy,
+  withComponentInputBinding,
+} from '@angular/router';
 import { appRoutes } from './app.routes';
+import { PageTitleStrategy } from './shell/page-title.strategy';
 
+// Material 21 components animate with CSS and need no `provideAnimationsAsync()`.
 export const appConfig: ApplicationConfig = {
-  providers: [provideBrowserGlobalErrorListeners(), provideRouter(appRoutes)],
+  providers: [
+    provideBrowserGlobalErrorListeners(),
+    provideZonelessChangeDetection(),
+    provideRouter(appRoutes, withComponentInputBinding()),
+    { provide: TitleStrategy, useClass: PageTitleStrategy },
+    provideHttpClient(withFetch()),
+    {
+      // The self-hosted Material Symbols font, not the Material Icons font that
+      // `<mat-icon>` expects by default.
+      provide: MAT_ICON_DEFAULT_OPTIONS,
+      useValue: {
+        fontSet: 'material-symbols-outlined',
+      } satisfies MatIconDefaultOptions,
+    },
+  ],
 };

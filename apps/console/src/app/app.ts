@@ -1,13 +1,14 @@
-import { Component } from '@angular/core';
-import { RouterModule } from '@angular/router';
-import { NxWelcome } from './nx-welcome';
+import { ChangeDetectionStrategy, Component } from '@angular/core';
+import { RouterOutlet } from '@angular/router';
 
+/**
+ * The root only hosts the router: the shell (toolbar and navigation) is a layout route, so a
+ * page without it (a login page, say) is one more top-level route.
+ */
 @Component({
-  imports: [NxWelcome, RouterModule],
   selector: 'atk-root',
-  templateUrl: './app.html',
-  styleUrl: './app.scss',
+  imports: [RouterOutlet],
+  template: '<router-outlet />',
+  changeDetection: ChangeDetectionStrategy.OnPush,
 })
-export class App {
-  protected title = 'console';
-}
+export class App {}

@@ -1,0 +1,13 @@
+/** A destination in the side navigation. */
+export interface NavLink {
+  path: string;
+  label: string;
+  /** A Material Symbols name. */
+  icon: string;
+}
+
+export const NAV_LINKS: readonly NavLink[] = [
+  { path: '/connections', label: 'Connections', icon: 'link' },
+  { path: '/audit', label: 'Audit', icon: 'history' },
+  { path: '/system', label: 'System', icon: 'monitor_heart' },
+];
