@@ -7,4 +7,8 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'html'],
   coverageDirectory: '../../coverage/apps/api',
+  globalSetup: '<rootDir>/test/test-environment.global-setup.ts',
+  globalTeardown: '<rootDir>/test/test-environment.global-teardown.ts',
+  // Integration tests start PostgreSQL-backed apps; give slow machines room.
+  testTimeout: 30_000,
 };

@@ -1,21 +1,74 @@
-/**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
- */
+import { join } from 'node:path';
+import { AppConfig, InvalidConfigError, loadAppConfig } from './config/app-config';
+import { readEnvironment } from './config/environment';
+import { DatabaseConfigurationError } from './database/database.service';
+import { EmbeddedDatabase, EmbeddedDatabaseError, startEmbeddedPostgres } from './database/embedded-postgres';
+import { createHttpApp } from './http-app';
 
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
+/** Configuration and start-up problems an operator can fix: one line, no stack trace. */
+const EXPECTED_START_ERRORS = [InvalidConfigError, DatabaseConfigurationError, EmbeddedDatabaseError];
 
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(
-    `🚀 Application is running on: http://localhost:${port}/${globalPrefix}`,
-  );
+function banner(config: AppConfig, embedded: boolean): string {
+  const api = `http://localhost:${config.port}`;
+  return [
+    '',
+    `  ads-token-keeper API   ${api}/api/v1`,
+    `  Swagger UI             ${api}/api/docs`,
+    `  Readiness              ${api}/health/ready`,
+    `  Database               ${embedded ? `embedded PostgreSQL in ${join(config.dataDir, 'postgres')}` : 'DATABASE_URL'}`,
+    `  Amazon                 ${config.amazon.usingSandbox ? `LWA sandbox (${config.amazon.tokenUrlOverride})` : 'Login with Amazon'}`,
+    '',
+  ].join('\n');
 }
 
-bootstrap();
+let embedded: EmbeddedDatabase | undefined;
+
+async function bootstrap(): Promise<void> {
+  const config = loadAppConfig(readEnvironment());
+  if (!config.databaseUrl) {
+    embedded = await startEmbeddedPostgres({
+      clusterDir: join(config.dataDir, 'postgres'),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  }
+  const app = await createHttpApp(config, { url: config.databaseUrl ?? (embedded as EmbeddedDatabase).url });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+
+  // Nest's own shutdown hooks re-raise the signal when done, which would end the process
+  // before the embedded database stops; so the order is ours: drain the API, then the database.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal} received: shutting down\n`);
+    app
+      .close()
+      .then(() => embedded?.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
+  process.stdout.write(banner(config, embedded !== undefined));
+}
+
+bootstrap().catch(async (error: unknown) => {
+  await embedded?.stop().catch(() => undefined);
+  if (EXPECTED_START_ERRORS.some((type) => error instanceof type)) {
+    process.stderr.write(`${(error as Error).message}\n`);
+  } else {
+    process.stderr.write(`The API could not start: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+});

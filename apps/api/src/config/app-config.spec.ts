@@ -1,0 +1,119 @@
+import { InvalidConfigError, loadAppConfig, SANDBOX_CLIENT_ID } from './app-config';
+
+function problemsOf(environment: Record<string, string>): string[] {
+  try {
+    loadAppConfig(environment);
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe(loadAppConfig.name, () => {
+  it('starts with no configuration at all: sandbox, embedded database, contract defaults', () => {
+    const sut = loadAppConfig({}, '/srv/app');
+
+    expect(sut).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      databaseUrl: undefined,
+      migrateOnStart: true,
+      dataDir: '/srv/app/.data',
+      fernetKeys: [],
+      serviceApiKeys: [],
+      refresh: { cron: '0 * * * * *', windowSeconds: 300, maxRetries: 5 },
+      alerts: undefined,
+      logLevel: 'info',
+    });
+    expect(sut.amazon).toEqual({
+      usingSandbox: true,
+      clientId: SANDBOX_CLIENT_ID,
+      clientSecret: expect.any(String),
+      redirectUri: 'http://localhost:3000/api/v1/auth/amazon/callback',
+      authorizeUrlOverride: 'http://localhost:4010/ap/oa',
+      tokenUrlOverride: 'http://localhost:4010/auth/o2/token',
+      adsApiUrlOverride: 'http://localhost:4010',
+    });
+  });
+
+  it('uses real Amazon, with per-region URLs, once a client id and secret are set', () => {
+    const sut = loadAppConfig({ AMAZON_CLIENT_ID: 'amzn1.application-oa2-client.x', AMAZON_CLIENT_SECRET: 's3cret' });
+
+    expect(sut.amazon).toMatchObject({
+      usingSandbox: false,
+      authorizeUrlOverride: undefined,
+      tokenUrlOverride: undefined,
+      adsApiUrlOverride: undefined,
+    });
+  });
+
+  it('parses lists and numbers', () => {
+    const sut = loadAppConfig({
+      FERNET_KEYS: ' a , b,,',
+      SERVICE_API_KEYS: 'k'.repeat(24) + ',' + 'j'.repeat(30),
+      PORT: '8080',
+      REFRESH_WINDOW_SECONDS: '600',
+      DB_MIGRATE: 'false',
+    });
+
+    expect(sut.fernetKeys).toEqual(['a', 'b']);
+    expect(sut.serviceApiKeys).toHaveLength(2);
+    expect(sut.port).toBe(8080);
+    expect(sut.refresh.windowSeconds).toBe(600);
+    expect(sut.migrateOnStart).toBe(false);
+  });
+
+  it('lists every bad value, one line each', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://localhost/x',
+      REFRESH_CRON: 'every minute',
+      REFRESH_WINDOW_SECONDS: '5',
+      REFRESH_MAX_RETRIES: '99',
+      LOG_LEVEL: 'loud',
+      AMAZON_CLIENT_ID: 'only-the-id',
+      ALERT_WEBHOOK_URL: 'https://hooks.example.com/x',
+      AMAZON_REDIRECT_URI: 'not a url',
+    });
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT must be a whole number from 0 to 65535',
+        'DATABASE_URL must be a postgres:// or postgresql:// URL (or unset for the embedded database)',
+        'REFRESH_CRON must be a cron expression such as "0 * * * * *" (every minute)',
+        'REFRESH_WINDOW_SECONDS must be a whole number of seconds from 30 to 3300',
+        'REFRESH_MAX_RETRIES must be a whole number from 0 to 10',
+        'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+        'AMAZON_CLIENT_ID and AMAZON_CLIENT_SECRET must be set together',
+        'ALERT_WEBHOOK_SECRET must be set when ALERT_WEBHOOK_URL is set',
+        'AMAZON_REDIRECT_URI must be an http(s) URL',
+      ]),
+    );
+    expect(problems).toHaveLength(9);
+  });
+
+  it('requires real secrets in production and never prints a value', () => {
+    const error = (() => {
+      try {
+        loadAppConfig({ NODE_ENV: 'production', SERVICE_API_KEYS: 'short-secret-value' });
+      } catch (caught) {
+        return caught as InvalidConfigError;
+      }
+      throw new Error('expected a configuration error');
+    })();
+
+    expect(error.problems).toEqual([
+      'SERVICE_API_KEYS key #1 must be at least 24 characters',
+      'FERNET_KEYS is required when NODE_ENV=production',
+      'ADMIN_PASSWORD is required when NODE_ENV=production',
+      'AMAZON_CLIENT_ID is required when NODE_ENV=production (the LWA sandbox is for development)',
+    ]);
+    expect(error.message).toMatch(/^Invalid environment variables:\n {2}- /);
+    expect(error.message).not.toContain('short-secret-value');
+  });
+
+  it('treats blank values as unset', () => {
+    expect(loadAppConfig({ DATABASE_URL: '  ', PORT: '' }).databaseUrl).toBeUndefined();
+  });
+});

@@ -1,0 +1,253 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+import { validateCronExpression } from 'cron';
+import { resolve } from 'node:path';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+const trimmed = () =>
+  Transform(({ value }) => {
+    if (typeof value !== 'string') return value;
+    const text = value.trim();
+    return text === '' ? undefined : text;
+  });
+
+const integer = () =>
+  Transform(({ value }) => {
+    if (typeof value !== 'string') return value;
+    if (value.trim() === '') return undefined;
+    return /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  });
+
+const PORT_RANGE = 'must be a whole number from 0 to 65535';
+const WINDOW_RANGE = 'must be a whole number of seconds from 30 to 3300';
+const RETRIES_RANGE = 'must be a whole number from 0 to 10';
+
+const HTTP_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+/**
+ * The environment as the API accepts it (see CONTRACT.md). Every rule carries the message an
+ * operator reads when the value is wrong, so a bad start prints one clear line per variable.
+ */
+class EnvironmentVariables {
+  @IsOptional() @trimmed() @IsIn(NODE_ENVS, { message: `must be one of ${NODE_ENVS.join(', ')}` })
+  NODE_ENV?: NodeEnv;
+
+  @IsOptional() @integer() @IsInt({ message: PORT_RANGE })
+  @Min(0, { message: PORT_RANGE }) @Max(65535, { message: PORT_RANGE })
+  PORT?: number;
+
+  @IsOptional() @trimmed() @IsString()
+  HOST?: string;
+
+  @IsOptional() @trimmed()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['postgres', 'postgresql'] }, {
+    message: 'must be a postgres:// or postgresql:// URL (or unset for the embedded database)',
+  })
+  DATABASE_URL?: string;
+
+  @IsOptional() @trimmed() @IsIn(['true', 'false'], { message: 'must be true or false' })
+  DB_MIGRATE?: string;
+
+  @IsOptional() @trimmed() @IsString()
+  DATA_DIR?: string;
+
+  @IsOptional() @trimmed() @IsString()
+  FERNET_KEYS?: string;
+
+  @IsOptional() @trimmed() @IsString()
+  AMAZON_CLIENT_ID?: string;
+
+  @IsOptional() @trimmed() @IsString()
+  AMAZON_CLIENT_SECRET?: string;
+
+  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  AMAZON_REDIRECT_URI?: string;
+
+  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  AMAZON_AUTHORIZE_URL?: string;
+
+  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  AMAZON_TOKEN_URL?: string;
+
+  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  AMAZON_ADS_API_URL?: string;
+
+  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  SANDBOX_URL?: string;
+
+  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  CONSOLE_URL?: string;
+
+  @IsOptional() @trimmed() @IsString() @MinLength(12, { message: 'must be at least 12 characters' })
+  ADMIN_PASSWORD?: string;
+
+  @IsOptional() @trimmed() @IsString()
+  SERVICE_API_KEYS?: string;
+
+  @IsOptional() @trimmed() @IsString()
+  REFRESH_CRON?: string;
+
+  @IsOptional() @integer() @IsInt({ message: WINDOW_RANGE })
+  @Min(30, { message: WINDOW_RANGE }) @Max(3300, { message: WINDOW_RANGE })
+  REFRESH_WINDOW_SECONDS?: number;
+
+  @IsOptional() @integer() @IsInt({ message: RETRIES_RANGE })
+  @Min(0, { message: RETRIES_RANGE }) @Max(10, { message: RETRIES_RANGE })
+  REFRESH_MAX_RETRIES?: number;
+
+  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  ALERT_WEBHOOK_URL?: string;
+
+  @IsOptional() @trimmed() @IsString()
+  ALERT_WEBHOOK_SECRET?: string;
+
+  @IsOptional() @trimmed() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL?: LogLevel;
+}
+
+/** The API's configuration, parsed and checked once at start. Nothing else reads the environment. */
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  isProduction: boolean;
+  port: number;
+  host: string;
+  /** `undefined`: start the embedded PostgreSQL under `dataDir`. */
+  databaseUrl: string | undefined;
+  migrateOnStart: boolean;
+  /** Absolute path of the folder for development state (embedded database, generated secrets). */
+  dataDir: string;
+  /** Comma-separated Fernet keys, primary first; checked by the Crypto module. */
+  fernetKeys: string[];
+  amazon: {
+    /** True when the LWA sandbox stands in for Amazon (no `AMAZON_CLIENT_ID`). */
+    usingSandbox: boolean;
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    authorizeUrlOverride: string | undefined;
+    tokenUrlOverride: string | undefined;
+    adsApiUrlOverride: string | undefined;
+  };
+  consoleUrl: string;
+  /** `undefined`: generated once into the data folder (development only). */
+  adminPassword: string | undefined;
+  serviceApiKeys: string[];
+  refresh: {
+    cron: string;
+    windowSeconds: number;
+    maxRetries: number;
+  };
+  alerts: { webhookUrl: string; secret: string } | undefined;
+  logLevel: LogLevel;
+}
+
+/** Thrown with one line per bad variable; `main.ts` prints it and exits without a stack trace. */
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment variables:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = InvalidConfigError.name;
+  }
+}
+
+export const SANDBOX_CLIENT_ID = 'amzn1.application-oa2-client.sandbox';
+export const SANDBOX_CLIENT_SECRET = 'sandbox-client-secret';
+const DEFAULT_REDIRECT_URI = 'http://localhost:3000/api/v1/auth/amazon/callback';
+const DEFAULT_SANDBOX_URL = 'http://localhost:4010';
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) => `${error.property} ${message}`),
+  );
+}
+
+function commaList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/**
+ * Checks and parses the environment. Throws {@link InvalidConfigError} listing every problem,
+ * never a secret's value.
+ */
+export function loadAppConfig(environment: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
+  const env = plainToInstance(EnvironmentVariables, environment, { excludeExtraneousValues: false });
+  const problems = describe(validateSync(env, { skipMissingProperties: false, stopAtFirstError: true }));
+
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const isProduction = nodeEnv === 'production';
+  const refreshCron = env.REFRESH_CRON ?? '0 * * * * *';
+  if (!validateCronExpression(refreshCron).valid) {
+    problems.push('REFRESH_CRON must be a cron expression such as "0 * * * * *" (every minute)');
+  }
+  if (Boolean(env.AMAZON_CLIENT_ID) !== Boolean(env.AMAZON_CLIENT_SECRET)) {
+    problems.push('AMAZON_CLIENT_ID and AMAZON_CLIENT_SECRET must be set together');
+  }
+  if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) {
+    problems.push('ALERT_WEBHOOK_SECRET must be set when ALERT_WEBHOOK_URL is set');
+  }
+  const fernetKeys = commaList(env.FERNET_KEYS);
+  const serviceApiKeys = commaList(env.SERVICE_API_KEYS);
+  serviceApiKeys.forEach((key, index) => {
+    if (key.length < 24) problems.push(`SERVICE_API_KEYS key #${index + 1} must be at least 24 characters`);
+  });
+  if (isProduction) {
+    if (fernetKeys.length === 0) problems.push('FERNET_KEYS is required when NODE_ENV=production');
+    if (!env.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD is required when NODE_ENV=production');
+    if (!env.AMAZON_CLIENT_ID) {
+      problems.push('AMAZON_CLIENT_ID is required when NODE_ENV=production (the LWA sandbox is for development)');
+    }
+  }
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+
+  const usingSandbox = !env.AMAZON_CLIENT_ID;
+  const sandboxUrl = (env.SANDBOX_URL ?? DEFAULT_SANDBOX_URL).replace(/\/+$/, '');
+  return {
+    nodeEnv,
+    isProduction,
+    port: env.PORT ?? 3000,
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL,
+    migrateOnStart: env.DB_MIGRATE !== 'false',
+    dataDir: resolve(cwd, env.DATA_DIR ?? '.data'),
+    fernetKeys,
+    amazon: {
+      usingSandbox,
+      clientId: env.AMAZON_CLIENT_ID ?? SANDBOX_CLIENT_ID,
+      clientSecret: env.AMAZON_CLIENT_SECRET ?? SANDBOX_CLIENT_SECRET,
+      redirectUri: env.AMAZON_REDIRECT_URI ?? DEFAULT_REDIRECT_URI,
+      authorizeUrlOverride: env.AMAZON_AUTHORIZE_URL ?? (usingSandbox ? `${sandboxUrl}/ap/oa` : undefined),
+      tokenUrlOverride: env.AMAZON_TOKEN_URL ?? (usingSandbox ? `${sandboxUrl}/auth/o2/token` : undefined),
+      adsApiUrlOverride: env.AMAZON_ADS_API_URL ?? (usingSandbox ? sandboxUrl : undefined),
+    },
+    consoleUrl: (env.CONSOLE_URL ?? 'http://localhost:4200').replace(/\/+$/, ''),
+    adminPassword: env.ADMIN_PASSWORD,
+    serviceApiKeys,
+    refresh: {
+      cron: refreshCron,
+      windowSeconds: env.REFRESH_WINDOW_SECONDS ?? 300,
+      maxRetries: env.REFRESH_MAX_RETRIES ?? 5,
+    },
+    alerts: env.ALERT_WEBHOOK_URL
+      ? { webhookUrl: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET ?? '' }
+      : undefined,
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,40 @@
+// TypeORM loads the driver at run time; importing it here also lists it in the generated
+// dist/apps/api/package.json that the production image installs from.
+import 'pg';
+import type { DataSourceOptions } from 'typeorm';
+import { AuditEventEntity } from '../audit/audit-event.entity';
+import { OAuthStateEntity } from '../auth/oauth-state.entity';
+import { ConnectionEntity } from '../token/connection.entity';
+import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+
+export const ENTITIES = [ConnectionEntity, OAuthStateEntity, AuditEventEntity];
+
+/** In order; the API is bundled, so migrations are listed, not globbed. */
+export const MIGRATIONS = [InitialSchema1764000000000];
+
+export interface DatabaseTarget {
+  url: string;
+  /** A schema other than `public` (tests give each run its own). */
+  schema?: string;
+}
+
+export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: target.url,
+    schema: target.schema,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    applicationName: 'ads-token-keeper',
+    poolSize: 10,
+    extra: {
+      // Fail fast when the server is away, so health checks answer and requests get a 503.
+      connectionTimeoutMillis: 3_000,
+      idleTimeoutMillis: 30_000,
+      ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
+    },
+  };
+}

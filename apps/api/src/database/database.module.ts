@@ -1,0 +1,16 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DatabaseService } from './database.service';
+import { DATABASE_TARGET } from './database.tokens';
+import { DatabaseTarget } from './data-source-options';
+
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forRoot(target: DatabaseTarget & { migrate: boolean }): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [{ provide: DATABASE_TARGET, useValue: target }, DatabaseService],
+      exports: [DatabaseService],
+    };
+  }
+}

@@ -1,0 +1,65 @@
+import helmet from '@fastify/helmet';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { CORRELATION_HEADER } from '@keeper/contracts';
+import type { IncomingMessage } from 'node:http';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { correlationIdFor } from './common/correlation-id';
+import { AppConfig } from './config/app-config';
+import { DatabaseTarget } from './database/data-source-options';
+
+export const API_PREFIX = 'api/v1';
+/** Operations endpoints stay at the root, where probes and scrapers expect them. */
+const UNPREFIXED_PATHS = ['health', 'health/live', 'health/ready', 'metrics'];
+
+/**
+ * Builds the API exactly as it serves: Fastify, prefix, validation, errors, security headers,
+ * Swagger. `main.ts` listens on it; integration tests use `inject()` or listen on port 0.
+ */
+export async function createHttpApp(config: AppConfig, database: DatabaseTarget): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    genReqId: correlationIdFor,
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+    // Behind a proxy (nginx in Dockerfile.web, a load balancer) the client address and scheme
+    // come from X-Forwarded-*; the first hop is trusted.
+    trustProxy: 1,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    (request.raw as IncomingMessage & { id: string }).id = request.id;
+    void reply.header(CORRELATION_HEADER, request.id);
+    done();
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        // Swagger UI styles itself inline.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        scriptSrc: ["'self'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_PATHS });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('ads-token-keeper')
+      .setDescription('Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.')
+      .setVersion('1')
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  return app;
+}

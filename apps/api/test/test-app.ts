@@ -1,0 +1,27 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig, loadAppConfig } from '../src/config/app-config';
+import { DatabaseTarget } from '../src/database/data-source-options';
+import { createHttpApp } from '../src/http-app';
+
+/** The environment every test app starts from: quiet, development, no real Amazon. */
+export const TEST_ENVIRONMENT: Record<string, string> = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  PORT: '0',
+  HOST: '127.0.0.1',
+};
+
+export function testConfig(overrides: Record<string, string | undefined> = {}): AppConfig {
+  return loadAppConfig({ ...TEST_ENVIRONMENT, ...overrides });
+}
+
+/** The API exactly as `main.ts` builds it, initialised and ready for `inject()`. */
+export async function startTestApp(
+  database: DatabaseTarget,
+  overrides: Record<string, string | undefined> = {},
+): Promise<NestFastifyApplication> {
+  const app = await createHttpApp(testConfig(overrides), database);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
