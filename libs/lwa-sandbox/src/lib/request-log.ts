@@ -1,0 +1,84 @@
+/** Which part of the sandbox a request reached. */
+export type SandboxEndpoint =
+  | 'authorize'
+  | 'consent_decision'
+  | 'token'
+  | 'profiles'
+  | 'not_found';
+
+/**
+ * One request the sandbox received. Secrets never appear whole: `credential` is a
+ * fingerprint (a few leading characters and a hash prefix, see `fingerprint()`).
+ */
+export interface RequestLogEntry {
+  /** Increasing sequence number. */
+  id: number;
+  /** Sandbox time (ISO 8601) when the request arrived. */
+  receivedAt: string;
+  method: string;
+  /** The path without its query string (queries carry codes and state). */
+  path: string;
+  endpoint: SandboxEndpoint;
+  /** Token endpoint: the `grant_type` sent, as far as it could be read. */
+  grantType?: string;
+  /** The client id presented, when one was. */
+  clientId?: string;
+  /** The account that consented or that the token belongs to. */
+  accountId?: string;
+  /** Fingerprint of the code, refresh token or access token presented. */
+  credential?: string;
+  /** HTTP status answered; 0 when the request was never answered (timeout, reset, client gone). */
+  status: number;
+  /** `ok`, `consent_page`, `allowed`, `denied`, an OAuth error code, or `fault:<kind>`. */
+  outcome: string;
+  /** The fault that decided the answer, if any. */
+  fault?: string;
+  durationMs: number;
+}
+
+/** What `requests()` can be narrowed to (also the query of `GET /__sandbox/requests`). */
+export interface RequestLogFilter {
+  endpoint?: SandboxEndpoint;
+  /** The newest `limit` entries only. */
+  limit?: number;
+}
+
+/** A ring buffer: the newest `capacity` requests, oldest first. */
+export class RequestLog {
+  private readonly entries: (RequestLogEntry | undefined)[];
+  private nextIndex = 0;
+  private size = 0;
+  private nextId = 1;
+
+  constructor(private readonly capacity: number) {
+    this.entries = new Array<RequestLogEntry | undefined>(capacity);
+  }
+
+  append(entry: Omit<RequestLogEntry, 'id'>): void {
+    this.entries[this.nextIndex] = { id: this.nextId++, ...entry };
+    this.nextIndex = (this.nextIndex + 1) % this.capacity;
+    this.size = Math.min(this.size + 1, this.capacity);
+  }
+
+  list(filter: RequestLogFilter = {}): RequestLogEntry[] {
+    const all: RequestLogEntry[] = [];
+    const start = (this.nextIndex - this.size + this.capacity) % this.capacity;
+    for (let i = 0; i < this.size; i++) {
+      const entry = this.entries[(start + i) % this.capacity];
+      if (
+        entry &&
+        (filter.endpoint === undefined || entry.endpoint === filter.endpoint)
+      )
+        all.push({ ...entry });
+    }
+    return filter.limit === undefined
+      ? all
+      : all.slice(Math.max(0, all.length - filter.limit));
+  }
+
+  clear(): void {
+    this.entries.fill(undefined);
+    this.nextIndex = 0;
+    this.size = 0;
+  }
+}
