@@ -1,0 +1,359 @@
+import type { AdsProfileDto, Region } from '@keeper/contracts';
+import { HttpService } from '@nestjs/axios';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import type { AxiosRequestConfig } from 'axios';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { firstValueFrom } from 'rxjs';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { amazonEndpointsFor, AmazonEndpoints } from './amazon-regions';
+import {
+  LwaHttpAnswer,
+  LwaTokenSet,
+  parseProfiles,
+  parseTokenResponse,
+  profilesErrorFor,
+  tokenErrorFor,
+  transportErrorFor,
+} from './lwa-response.parser';
+import { LwaAbortedError, LwaEndpointKind, LwaError, LwaErrorKind, LwaTimeoutError } from './lwa.errors';
+import { BackoffOptions, DEFAULT_BACKOFF, nextDelay, realSleep, Sleep } from './retry-policy';
+
+export type { LwaTokenSet } from './lwa-response.parser';
+
+/** The scope every consent asks for (CONTRACT.md). */
+export const LWA_SCOPE = 'advertising::campaign_management';
+
+/** Optional tuning of {@link LwaClient}; tests provide it to use short timeouts and a fake sleep. */
+export const LWA_CLIENT_OPTIONS = Symbol('LWA_CLIENT_OPTIONS');
+
+export interface LwaClientOptions {
+  /** Per request, connect to last byte. Default 10 s. */
+  timeoutMs?: number;
+  /** Backoff between retries (full jitter). Default base 500 ms, cap 30 s, `Math.random`. */
+  backoff?: Partial<BackoffOptions>;
+  /**
+   * A `Retry-After` longer than this ends the call with the rate-limit error instead of holding
+   * it (and a refresh slot) that long; the caller's own schedule tries later. Default 60 s.
+   */
+  maxRetryAfterMs?: number;
+  sleep?: Sleep;
+  /** Clock for `Retry-After` HTTP-dates. */
+  now?: () => number;
+}
+
+/** One request to Amazon, as reported to {@link LwaCallOptions.onAttempt}. */
+export interface LwaAttempt {
+  /** 1 for the first request, 2 for the first retry… */
+  attempt: number;
+  outcome: 'ok' | LwaErrorKind;
+  durationMs: number;
+  /** Amazon's HTTP status, when it answered. */
+  status?: number;
+  /** Set when another attempt follows after this many milliseconds. */
+  delayMs?: number;
+}
+
+export interface LwaCallOptions {
+  /** Retries after the first request, for transient errors only. Default `REFRESH_MAX_RETRIES`. */
+  maxRetries?: number;
+  /** Aborts the request in flight and any wait between attempts ({@link LwaAbortedError}). */
+  signal?: AbortSignal;
+  /** Called after every request, for logs and metrics. */
+  onAttempt?: (attempt: LwaAttempt) => void;
+}
+
+/** What the consent page needs besides the configuration. */
+export interface AuthorizationRequest {
+  /** Opaque, single-use, bound to the admin's session. */
+  state: string;
+  /** PKCE: base64url(SHA-256(code_verifier)), 43 characters. */
+  codeChallenge: string;
+}
+
+export interface CodeExchange {
+  /** The `code` from the consent redirect. */
+  code: string;
+  /** The PKCE verifier whose challenge went to the consent page. */
+  codeVerifier: string;
+}
+
+/** Tokens from the first exchange; Amazon always issues a refresh token with them. */
+export interface LwaTokens extends LwaTokenSet {
+  refreshToken: string;
+}
+
+interface AmazonCall<T> {
+  region: Region;
+  endpoint: LwaEndpointKind;
+  request: AxiosRequestConfig;
+  maxContentLength: number;
+  parse(body: string): T;
+  errorFor(answer: LwaHttpAnswer, nowMs: number): LwaError;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+const TOKEN_RESPONSE_LIMIT = 64 * 1024;
+const PROFILES_RESPONSE_LIMIT = 8 * 1024 * 1024;
+const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
+
+function requireValue(value: string, what: string): void {
+  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${what} must be a non-empty string`);
+}
+
+/**
+ * Login with Amazon and the Ads API profile list, per region. Sends form-encoded token
+ * requests with a timeout, maps every answer to a typed {@link LwaError} and retries the
+ * transient ones with exponential backoff and full jitter, never sooner than `Retry-After`.
+ *
+ * Logs only region, endpoint kind, HTTP status, outcome and duration: never a request or
+ * response body, a token, a code or the client secret.
+ */
+@Injectable()
+export class LwaClient implements OnModuleDestroy {
+  private readonly logger = new Logger(LwaClient.name);
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+  private readonly timeoutMs: number;
+  private readonly backoff: BackoffOptions;
+  private readonly maxRetryAfterMs: number;
+  private readonly sleep: Sleep;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly http: HttpService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(LWA_CLIENT_OPTIONS) options: LwaClientOptions | null = null,
+  ) {
+    this.timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.backoff = { ...DEFAULT_BACKOFF, ...options?.backoff };
+    this.maxRetryAfterMs = options?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    this.sleep = options?.sleep ?? realSleep;
+    this.now = options?.now ?? Date.now;
+  }
+
+  onModuleDestroy(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  /** The effective consent, token and Ads API URLs for `region`, overrides applied. */
+  endpoints(region: Region): AmazonEndpoints {
+    return amazonEndpointsFor(region, this.config.amazon);
+  }
+
+  /** The consent page to send the admin's browser to (authorization code grant with PKCE S256). */
+  authorizationUrl(region: Region, { state, codeChallenge }: AuthorizationRequest): string {
+    requireValue(state, 'state');
+    if (!PKCE_VALUE.test(codeChallenge)) throw new TypeError('codeChallenge must be a base64url S256 challenge');
+    const url = new URL(this.endpoints(region).consentUrl);
+    url.searchParams.set('client_id', this.config.amazon.clientId);
+    url.searchParams.set('scope', LWA_SCOPE);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('redirect_uri', this.config.amazon.redirectUri);
+    url.searchParams.set('state', state);
+    url.searchParams.set('code_challenge', codeChallenge);
+    url.searchParams.set('code_challenge_method', 'S256');
+    return url.toString();
+  }
+
+  /**
+   * Trades the consent redirect's code for tokens. A code is single-use: if a request timed out
+   * after Amazon took it, a retry gets `invalid_grant`, so interactive callers pass few retries.
+   */
+  async exchangeCode(region: Region, { code, codeVerifier }: CodeExchange, options: LwaCallOptions = {}): Promise<LwaTokens> {
+    requireValue(code, 'code');
+    if (!PKCE_VALUE.test(codeVerifier)) throw new TypeError('codeVerifier must be a PKCE verifier (43 to 128 characters)');
+    const { clientId, clientSecret, redirectUri } = this.config.amazon;
+    const secrets = [code, codeVerifier, clientSecret];
+    const form = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: codeVerifier,
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
+    return this.call(
+      {
+        region,
+        endpoint: 'token',
+        request: this.tokenRequest(region, form),
+        maxContentLength: TOKEN_RESPONSE_LIMIT,
+        parse: (body) => parseTokenResponse(body, true),
+        errorFor: (answer, nowMs) => tokenErrorFor(answer, 'authorization_code', secrets, nowMs),
+      },
+      options,
+    );
+  }
+
+  /**
+   * New access token from a refresh token. `refreshToken` in the result is set only when Amazon
+   * rotated it (sent one that differs from `refreshToken`): store it then, keep the old one otherwise.
+   */
+  async refresh(region: Region, refreshToken: string, options: LwaCallOptions = {}): Promise<LwaTokenSet> {
+    requireValue(refreshToken, 'refreshToken');
+    const { clientId, clientSecret } = this.config.amazon;
+    const secrets = [refreshToken, clientSecret];
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
+    return this.call(
+      {
+        region,
+        endpoint: 'token',
+        request: this.tokenRequest(region, form),
+        maxContentLength: TOKEN_RESPONSE_LIMIT,
+        parse: (body) => {
+          const tokens = parseTokenResponse(body, false);
+          return tokens.refreshToken === refreshToken ? { ...tokens, refreshToken: undefined } : tokens;
+        },
+        errorFor: (answer, nowMs) => tokenErrorFor(answer, 'refresh_token', secrets, nowMs),
+      },
+      options,
+    );
+  }
+
+  /**
+   * The Ads profiles the access token reaches (`GET /v2/profiles`). A 401 here is
+   * {@link LwaUnauthorizedError}: the access token, not the grant, was refused.
+   */
+  async listProfiles(region: Region, accessToken: string, options: LwaCallOptions = {}): Promise<AdsProfileDto[]> {
+    requireValue(accessToken, 'accessToken');
+    const secrets = [accessToken, this.config.amazon.clientSecret];
+    return this.call(
+      {
+        region,
+        endpoint: 'profiles',
+        request: {
+          method: 'GET',
+          url: `${this.endpoints(region).adsApiUrl}/v2/profiles`,
+          headers: {
+            Accept: 'application/json',
+            Authorization: `Bearer ${accessToken}`,
+            'Amazon-Advertising-API-ClientId': this.config.amazon.clientId,
+          },
+        },
+        maxContentLength: PROFILES_RESPONSE_LIMIT,
+        parse: parseProfiles,
+        errorFor: (answer, nowMs) => profilesErrorFor(answer, secrets, nowMs),
+      },
+      options,
+    );
+  }
+
+  private tokenRequest(region: Region, form: URLSearchParams): AxiosRequestConfig {
+    return {
+      method: 'POST',
+      url: this.endpoints(region).tokenUrl,
+      data: form.toString(),
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': 'application/x-www-form-urlencoded;charset=UTF-8',
+      },
+    };
+  }
+
+  private async call<T>(call: AmazonCall<T>, options: LwaCallOptions): Promise<T> {
+    const maxRetries = Math.max(0, Math.floor(options.maxRetries ?? this.config.refresh.maxRetries));
+    for (let retries = 0; ; retries++) {
+      if (options.signal?.aborted) throw new LwaAbortedError();
+      const started = performance.now();
+      let failure: LwaError;
+      let status: number | undefined;
+      try {
+        const answer = await this.send(call, options.signal);
+        status = answer.status;
+        if (answer.status >= 200 && answer.status < 300) {
+          const result = call.parse(answer.body);
+          this.report(call, options, { attempt: retries + 1, outcome: 'ok', durationMs: elapsed(started), status });
+          return result;
+        }
+        failure = call.errorFor(answer, this.now());
+      } catch (error) {
+        if (!(error instanceof LwaError)) throw error;
+        failure = error;
+      }
+
+      const retry =
+        failure.transient && retries < maxRetries && (failure.retryAfterMs ?? 0) <= this.maxRetryAfterMs;
+      const delayMs = retry ? nextDelay(failure, retries, this.backoff) : undefined;
+      this.report(call, options, {
+        attempt: retries + 1,
+        outcome: failure.kind,
+        durationMs: elapsed(started),
+        status: status ?? failure.upstreamStatus,
+        delayMs,
+      });
+      if (delayMs === undefined) throw failure;
+      try {
+        await this.sleep(delayMs, options.signal);
+      } catch {
+        throw new LwaAbortedError();
+      }
+    }
+  }
+
+  /** One HTTP exchange; a status is an answer (mapped by the caller), a transport failure throws. */
+  private async send(call: AmazonCall<unknown>, signal: AbortSignal | undefined): Promise<LwaHttpAnswer> {
+    // Our own deadline covers the whole exchange (axios' timeout is per socket inactivity) and
+    // tells a timeout apart from the caller's abort.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const forwardAbort = () => controller.abort();
+    signal?.addEventListener('abort', forwardAbort, { once: true });
+    try {
+      const response = await firstValueFrom(
+        this.http.request<unknown>({
+          ...call.request,
+          signal: controller.signal,
+          timeout: this.timeoutMs,
+          responseType: 'text',
+          transformResponse: (data: unknown) => data,
+          validateStatus: () => true,
+          maxRedirects: 0,
+          maxContentLength: call.maxContentLength,
+          httpAgent: this.httpAgent,
+          httpsAgent: this.httpsAgent,
+        }),
+      );
+      const retryAfter: unknown = response.headers['retry-after'];
+      return {
+        status: response.status,
+        retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+        body: typeof response.data === 'string' ? response.data : '',
+      };
+    } catch (error) {
+      if (signal?.aborted) throw new LwaAbortedError();
+      if (timedOut) throw new LwaTimeoutError(this.timeoutMs);
+      // Every axios error becomes an LwaError: it carries the request, form body and secret
+      // included. Anything else is a bug of ours and goes up as it is.
+      throw transportErrorFor(error, this.timeoutMs) ?? error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forwardAbort);
+    }
+  }
+
+  private report(call: AmazonCall<unknown>, options: LwaCallOptions, attempt: LwaAttempt): void {
+    const status = attempt.status === undefined ? '' : ` HTTP ${attempt.status}`;
+    const next = attempt.delayMs === undefined ? '' : `; retrying in ${attempt.delayMs} ms`;
+    const line = `Amazon ${call.endpoint} request (${call.region}) attempt ${attempt.attempt}: ${attempt.outcome}${status} in ${attempt.durationMs} ms${next}`;
+    if (attempt.outcome === 'ok') this.logger.debug(line);
+    else this.logger.warn(line);
+    options.onAttempt?.(attempt);
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
