@@ -1,3 +1,4 @@
+import { Fernet } from '@keeper/fernet';
 import { InvalidConfigError, loadAppConfig, SANDBOX_CLIENT_ID } from './app-config';
 
 function problemsOf(environment: Record<string, string>): string[] {
@@ -49,15 +50,16 @@ describe(loadAppConfig.name, () => {
   });
 
   it('parses lists and numbers', () => {
+    const [primary, old] = [Fernet.generateKey(), Fernet.generateKey()];
     const sut = loadAppConfig({
-      FERNET_KEYS: ' a , b,,',
+      FERNET_KEYS: ` ${primary} , ${old},,`,
       SERVICE_API_KEYS: 'k'.repeat(24) + ',' + 'j'.repeat(30),
       PORT: '8080',
       REFRESH_WINDOW_SECONDS: '600',
       DB_MIGRATE: 'false',
     });
 
-    expect(sut.fernetKeys).toEqual(['a', 'b']);
+    expect(sut.fernetKeys).toEqual([primary, old]);
     expect(sut.serviceApiKeys).toHaveLength(2);
     expect(sut.port).toBe(8080);
     expect(sut.refresh.windowSeconds).toBe(600);
@@ -111,6 +113,26 @@ describe(loadAppConfig.name, () => {
     ]);
     expect(error.message).toMatch(/^Invalid environment variables:\n {2}- /);
     expect(error.message).not.toContain('short-secret-value');
+  });
+
+  it('names each bad Fernet key by its position, never by its value', () => {
+    const good = Fernet.generateKey();
+    const error = (() => {
+      try {
+        loadAppConfig({ FERNET_KEYS: `${good},not-a-key-canary,${good.replace(/=$/, '')},${'A'.repeat(44)}` });
+      } catch (caught) {
+        return caught as InvalidConfigError;
+      }
+      throw new Error('expected a configuration error');
+    })();
+
+    expect(error.problems).toEqual([
+      'FERNET_KEYS key #2 is not a valid Fernet key (32 bytes, url-safe base64)',
+      'FERNET_KEYS key #3 repeats key #1',
+      'FERNET_KEYS key #4 is not a valid Fernet key (32 bytes, url-safe base64)',
+    ]);
+    expect(error.message).not.toContain('canary');
+    expect(error.message).not.toContain(good.slice(0, 20));
   });
 
   it('treats blank values as unset', () => {

@@ -11,6 +11,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { keyIdOf } from '@keeper/fernet';
 import { validateCronExpression } from 'cron';
 import { resolve } from 'node:path';
 
@@ -132,7 +133,10 @@ export interface AppConfig {
   migrateOnStart: boolean;
   /** Absolute path of the folder for development state (embedded database, generated secrets). */
   dataDir: string;
-  /** Comma-separated Fernet keys, primary first; checked by the Crypto module. */
+  /**
+   * Fernet keys from `FERNET_KEYS`, primary first, each checked to be a valid key. Empty: the
+   * Crypto module uses (or creates) `<dataDir>/fernet.keys`; never empty in production.
+   */
   fernetKeys: string[];
   amazon: {
     /** True when the LWA sandbox stands in for Amazon (no `AMAZON_CLIENT_ID`). */
@@ -183,6 +187,23 @@ function commaList(value: string | undefined): string[] {
     .filter((item) => item !== '');
 }
 
+/** One line per bad key, naming its position and never its value. */
+function fernetKeyProblems(keys: string[]): string[] {
+  const seen = new Map<string, number>();
+  return keys.flatMap((key, index) => {
+    let keyId: string;
+    try {
+      keyId = keyIdOf(key);
+    } catch {
+      return [`FERNET_KEYS key #${index + 1} is not a valid Fernet key (32 bytes, url-safe base64)`];
+    }
+    const first = seen.get(keyId);
+    if (first !== undefined) return [`FERNET_KEYS key #${index + 1} repeats key #${first}`];
+    seen.set(keyId, index + 1);
+    return [];
+  });
+}
+
 /**
  * Checks and parses the environment. Throws {@link InvalidConfigError} listing every problem,
  * never a secret's value.
@@ -204,6 +225,7 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
     problems.push('ALERT_WEBHOOK_SECRET must be set when ALERT_WEBHOOK_URL is set');
   }
   const fernetKeys = commaList(env.FERNET_KEYS);
+  problems.push(...fernetKeyProblems(fernetKeys));
   const serviceApiKeys = commaList(env.SERVICE_API_KEYS);
   serviceApiKeys.forEach((key, index) => {
     if (key.length < 24) problems.push(`SERVICE_API_KEYS key #${index + 1} must be at least 24 characters`);

@@ -3,14 +3,17 @@
 import 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import { AuditEventEntity } from '../audit/audit-event.entity';
+import { AdminSessionEntity } from '../auth/admin-session.entity';
 import { OAuthStateEntity } from '../auth/oauth-state.entity';
+import { EncryptedColumnsSubscriber } from '../crypto/encrypted-columns.subscriber';
 import { ConnectionEntity } from '../token/connection.entity';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+import { AdminSessions1764000000001 } from './migrations/1764000000001-admin-sessions';
 
-export const ENTITIES = [ConnectionEntity, OAuthStateEntity, AuditEventEntity];
+export const ENTITIES = [ConnectionEntity, OAuthStateEntity, AuditEventEntity, AdminSessionEntity];
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
-export const MIGRATIONS = [InitialSchema1764000000000];
+export const MIGRATIONS = [InitialSchema1764000000000, AdminSessions1764000000001];
 
 export interface DatabaseTarget {
   url: string;
@@ -25,6 +28,8 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
     schema: target.schema,
     entities: ENTITIES,
     migrations: MIGRATIONS,
+    // Keeps `key_id` right on every write to an entity with encrypted columns.
+    subscribers: [EncryptedColumnsSubscriber],
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

@@ -79,7 +79,10 @@ describe('DatabaseService', () => {
       expect(notReady.statusCode).toBe(503);
       expect(notReady.json()).toMatchObject({
         status: 'error',
-        details: { database: { status: 'down', message: expect.stringContaining('unreachable') } },
+        details: {
+          database: { status: 'down', message: expect.stringContaining('unreachable') },
+          keys: { status: 'down', message: expect.stringMatching(/^Cannot count the stored rows per key id: .*unreachable/) },
+        },
       });
 
       await databaseSwitch.open();

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { DataSource, EntityTarget, ObjectLiteral, Repository } from 'typeorm';
 import { DatabaseUnavailableError } from '../common/domain-errors';
+import { DataSourceProvider } from './data-source-provider';
 import { DATABASE_TARGET } from './database.tokens';
 import { dataSourceOptions, DatabaseTarget } from './data-source-options';
 
@@ -35,7 +36,7 @@ function describeTarget(url: string): string {
  * fails with {@link DatabaseUnavailableError} (503) and `/health/ready` says why.
  */
 @Injectable()
-export class DatabaseService implements OnModuleInit, OnApplicationShutdown {
+export class DatabaseService implements DataSourceProvider, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseService.name);
   private current: DataSource | undefined;
   private lastError: string | undefined = 'not connected yet';

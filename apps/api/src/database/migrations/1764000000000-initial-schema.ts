@@ -1,6 +1,10 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Connections, pending OAuth states and the audit log. */
+/**
+ * Connections, pending OAuth states and the audit log. Secrets are stored only as Fernet
+ * ciphertexts (`*_ciphertext`), each row naming the key they are under in `key_id`, indexed
+ * for `npm run keys -- status` and rotation.
+ */
 export class InitialSchema1764000000000 implements MigrationInterface {
   name = 'InitialSchema1764000000000';
 
@@ -46,9 +50,11 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         session_binding_hash text NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         expires_at timestamptz NOT NULL,
-        consumed_at timestamptz
+        consumed_at timestamptz,
+        CHECK (code_verifier_ciphertext IS NULL OR key_id IS NOT NULL)
       )`);
     await queryRunner.query(`CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at)`);
+    await queryRunner.query(`CREATE INDEX oauth_states_key_id_idx ON oauth_states (key_id)`);
 
     await queryRunner.query(`
       CREATE TABLE audit_events (

@@ -1,0 +1,41 @@
+import { DataSource } from 'typeorm';
+import { createTestDatabase, TestDatabase } from '../../test/test-database';
+import { openTestDataSource } from '../../test/test-data-source';
+import { AuditService } from './audit.service';
+
+describe(AuditService.name, () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let sut: AuditService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await openTestDataSource(database);
+    sut = new AuditService({ dataSource });
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  it('appends an event', async () => {
+    const event = await sut.record({ type: 'key_rotated', actor: 'cli', details: { rowsReEncrypted: 3 } });
+
+    expect(event).toMatchObject({ id: expect.any(String), connectionId: null, correlationId: null, createdAt: expect.any(Date) });
+    expect(await database.query('SELECT type, actor, details FROM audit_events WHERE id = $1', [event.id])).toEqual([
+      { type: 'key_rotated', actor: 'cli', details: { rowsReEncrypted: 3 } },
+    ]);
+  });
+
+  it("writes inside the caller's transaction, so a rolled-back change leaves no event", async () => {
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await sut.record({ type: 'login_failed', actor: 'admin', correlationId: 'corr-1' }, manager);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+
+    expect(await database.query("SELECT id FROM audit_events WHERE correlation_id = 'corr-1'")).toEqual([]);
+  });
+});

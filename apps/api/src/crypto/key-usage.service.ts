@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { DataSourceProvider } from '../database/data-source-provider';
+import { encryptedTables } from './encrypted-column';
+import { KeyRing } from './key-ring';
+
+/** Stored rows under one key id. */
+export interface KeyIdUsage {
+  keyId: string;
+  primary: boolean;
+  /** False: FERNET_KEYS no longer holds this key, and its rows cannot be decrypted. */
+  configured: boolean;
+  /** Rows per table (`connections`, `oauth_states`), every table listed. */
+  rowsByTable: Record<string, number>;
+  rows: number;
+}
+
+export interface KeyUsage {
+  primaryKeyId: string;
+  /** The configured keys in FERNET_KEYS order, then stored key ids that no configured key has. */
+  keys: KeyIdUsage[];
+  /** The tables counted (every table with encrypted columns). */
+  tables: string[];
+  /** Rows under a configured key other than the primary: `npm run keys -- rotate` moves them. */
+  rowsUnderOldKeys: number;
+  /** Stored key ids that FERNET_KEYS does not hold. */
+  missingKeyIds: string[];
+  /** Rows under those: unreadable until their key is configured again. */
+  rowsUnderMissingKeys: number;
+  /** Configured old keys that no row is under: they can be taken out of FERNET_KEYS. */
+  removableKeyIds: string[];
+}
+
+/** Which keys the stored secrets are under: for `keys status` and the readiness check. */
+@Injectable()
+export class KeyUsageService {
+  constructor(
+    private readonly database: DataSourceProvider,
+    private readonly keyRing: KeyRing,
+  ) {}
+
+  async usage(): Promise<KeyUsage> {
+    const dataSource = this.database.dataSource;
+    const tables = encryptedTables(dataSource);
+    const counts = new Map<string, Record<string, number>>();
+    const countsOf = (keyId: string) => {
+      let rowsByTable = counts.get(keyId);
+      if (!rowsByTable) {
+        rowsByTable = Object.fromEntries(tables.map((table) => [table.tableName, 0]));
+        counts.set(keyId, rowsByTable);
+      }
+      return rowsByTable;
+    };
+    for (const keyId of this.keyRing.keyIds) countsOf(keyId);
+
+    if (tables.length > 0) {
+      const rows = await dataSource.query<{ table_name: string; key_id: string; rows: number }[]>(
+        tables
+          .map(
+            (table, index) =>
+              `SELECT $${index + 1}::text AS table_name, ${table.keyIdColumn} AS key_id, count(*)::int AS rows ` +
+              `FROM ${table.sqlName} WHERE ${table.keyIdColumn} IS NOT NULL GROUP BY ${table.keyIdColumn}`,
+          )
+          .join(' UNION ALL ') + ' ORDER BY key_id',
+        tables.map((table) => table.tableName),
+      );
+      for (const row of rows) countsOf(row.key_id)[row.table_name] += row.rows;
+    }
+
+    const keys = [...counts].map(([keyId, rowsByTable]): KeyIdUsage => ({
+      keyId,
+      primary: keyId === this.keyRing.primaryKeyId,
+      configured: this.keyRing.holds(keyId),
+      rowsByTable,
+      rows: Object.values(rowsByTable).reduce((sum, count) => sum + count, 0),
+    }));
+    const old = keys.filter((key) => key.configured && !key.primary);
+    const missing = keys.filter((key) => !key.configured);
+    return {
+      primaryKeyId: this.keyRing.primaryKeyId,
+      keys,
+      tables: tables.map((table) => table.tableName),
+      rowsUnderOldKeys: old.reduce((sum, key) => sum + key.rows, 0),
+      missingKeyIds: missing.map((key) => key.keyId),
+      rowsUnderMissingKeys: missing.reduce((sum, key) => sum + key.rows, 0),
+      removableKeyIds: old.filter((key) => key.rows === 0).map((key) => key.keyId),
+    };
+  }
+}
