@@ -1,30 +1,53 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import { AlertsModule } from './alerts/alerts.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { CryptoModule } from './crypto/crypto.module';
+import { LoadedKeyRing } from './crypto/key-ring.loader';
 import { DatabaseModule } from './database/database.module';
 import { DatabaseTarget } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
+import { RefreshModule } from './refresh/refresh.module';
+import { TokenModule } from './token/token.module';
 import { loggerOptions } from './logging/logger-options';
+import { MetricsModule } from './metrics/metrics.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, database: DatabaseTarget): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    database: DatabaseTarget,
+    keyRing: LoadedKeyRing,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config)),
         DatabaseModule.forRoot({ ...database, migrate: config.migrateOnStart }),
+        CryptoModule.forRoot(keyRing),
+        AuditModule,
+        MetricsModule,
+        AlertsModule,
+        AuthModule,
+        RefreshModule,
+        TokenModule,
         HealthModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+          }),
         },
       ],
     };

@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,19 +7,26 @@ import { CORRELATION_HEADER } from '@keeper/contracts';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { API_PREFIX } from './common/api-prefix';
 import { correlationIdFor } from './common/correlation-id';
 import { AppConfig } from './config/app-config';
+import { LoadedKeyRing, loadKeyRing } from './crypto/key-ring.loader';
 import { DatabaseTarget } from './database/data-source-options';
 
-export const API_PREFIX = 'api/v1';
 /** Operations endpoints stay at the root, where probes and scrapers expect them. */
 const UNPREFIXED_PATHS = ['health', 'health/live', 'health/ready', 'metrics'];
 
 /**
  * Builds the API exactly as it serves: Fastify, prefix, validation, errors, security headers,
  * Swagger. `main.ts` listens on it; integration tests use `inject()` or listen on port 0.
+ * The key ring is loaded here (before Nest) unless the caller already did.
  */
-export async function createHttpApp(config: AppConfig, database: DatabaseTarget): Promise<NestFastifyApplication> {
+export async function createHttpApp(
+  config: AppConfig,
+  database: DatabaseTarget,
+  keyRing?: LoadedKeyRing,
+): Promise<NestFastifyApplication> {
+  const loadedKeyRing = keyRing ?? (await loadKeyRing(config));
   const adapter = new FastifyAdapter({
     genReqId: correlationIdFor,
     bodyLimit: 64 * 1024,
@@ -34,10 +42,12 @@ export async function createHttpApp(config: AppConfig, database: DatabaseTarget)
     done();
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database, loadedKeyRing), adapter, {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
+  // Cookies are parsed and set here; the session cookie's signature is ours (SessionService).
+  await app.register(fastifyCookie);
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { AppConfig, InvalidConfigError, loadAppConfig } from './config/app-config';
 import { readEnvironment } from './config/environment';
+import { KeyRingError, loadKeyRing } from './crypto/key-ring.loader';
 import { DatabaseConfigurationError } from './database/database.service';
 import { EmbeddedDatabase, EmbeddedDatabaseError, startEmbeddedPostgres } from './database/embedded-postgres';
 import { createHttpApp } from './http-app';
 
 /** Configuration and start-up problems an operator can fix: one line, no stack trace. */
-const EXPECTED_START_ERRORS = [InvalidConfigError, DatabaseConfigurationError, EmbeddedDatabaseError];
+const EXPECTED_START_ERRORS = [InvalidConfigError, KeyRingError, DatabaseConfigurationError, EmbeddedDatabaseError];
 
 function banner(config: AppConfig, embedded: boolean): string {
   const api = `http://localhost:${config.port}`;
@@ -25,13 +26,15 @@ let embedded: EmbeddedDatabase | undefined;
 
 async function bootstrap(): Promise<void> {
   const config = loadAppConfig(readEnvironment());
+  // Before the database starts: a key problem stops the start at once.
+  const keyRing = await loadKeyRing(config);
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres({
       clusterDir: join(config.dataDir, 'postgres'),
       log: (line) => process.stderr.write(`${line}\n`),
     });
   }
-  const app = await createHttpApp(config, { url: config.databaseUrl ?? (embedded as EmbeddedDatabase).url });
+  const app = await createHttpApp(config, { url: config.databaseUrl ?? (embedded as EmbeddedDatabase).url }, keyRing);
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {

@@ -1,11 +1,16 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Fernet } from '@keeper/fernet';
 import { AppConfig, loadAppConfig } from '../src/config/app-config';
 import { DatabaseTarget } from '../src/database/data-source-options';
 import { createHttpApp } from '../src/http-app';
 
-/** The environment every test app starts from: quiet, development, no real Amazon. */
+/** The key every test app encrypts with unless a test sets FERNET_KEYS (one per test file). */
+export const TEST_FERNET_KEY = Fernet.generateKey();
+
+/** The environment every test app starts from: quiet, development, no real Amazon, a Fernet key. */
 export const TEST_ENVIRONMENT: Record<string, string> = {
   NODE_ENV: 'test',
+  FERNET_KEYS: TEST_FERNET_KEY,
   LOG_LEVEL: 'silent',
   PORT: '0',
   HOST: '127.0.0.1',

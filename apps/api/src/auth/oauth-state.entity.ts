@@ -1,5 +1,6 @@
 import type { Region } from '@keeper/contracts';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { EncryptedColumn, KeyIdColumn } from '../crypto/encrypted-column';
 
 /**
  * One pending Amazon consent: the `state` we sent (stored only as a hash), the PKCE verifier
@@ -14,10 +15,12 @@ export class OAuthStateEntity {
   @Column({ name: 'state_hash', type: 'text', unique: true })
   stateHash!: string;
 
-  @Column({ name: 'code_verifier_ciphertext', type: 'text', nullable: true })
-  codeVerifierCiphertext!: string | null;
+  /** The PKCE code verifier, plaintext here and encrypted in the database; null once used. */
+  @EncryptedColumn('code_verifier_ciphertext')
+  codeVerifier!: string | null;
 
-  @Column({ name: 'key_id', type: 'text', nullable: true })
+  /** Id of the Fernet key the verifier is under; kept right by `EncryptedColumnsSubscriber`. */
+  @KeyIdColumn()
   keyId!: string | null;
 
   @Column({ type: 'text' })

@@ -1,10 +1,12 @@
 import type { AdsProfileDto, ConnectionStatus, Region } from '@keeper/contracts';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { EncryptedColumn, KeyIdColumn } from '../crypto/encrypted-column';
 
 /**
- * One Amazon advertiser account connected by consent. The tokens are Fernet ciphertexts under
- * the key named by `keyId`; a disconnected connection keeps its row (and audit) with the
- * secrets erased.
+ * One Amazon advertiser account connected by consent. The code reads and writes the tokens in
+ * plaintext; the database holds only Fernet ciphertexts under the key named by `keyId` (see
+ * `EncryptedColumn`). A disconnected connection keeps its row (and audit) with the secrets
+ * erased (set to null).
  */
 @Entity({ name: 'connections' })
 export class ConnectionEntity {
@@ -24,14 +26,22 @@ export class ConnectionEntity {
   @Column({ name: 'amazon_account_ids', type: 'text', array: true, default: () => "'{}'" })
   amazonAccountIds!: string[];
 
-  @Column({ name: 'access_token_ciphertext', type: 'text', nullable: true })
-  accessTokenCiphertext!: string | null;
+  /**
+   * The LWA access token. In an `update()` or QueryBuilder update, set it together with
+   * `refreshToken` (see `PartialSecretUpdateError`); `save()` takes either alone.
+   */
+  @EncryptedColumn('access_token_ciphertext')
+  accessToken!: string | null;
 
-  @Column({ name: 'refresh_token_ciphertext', type: 'text', nullable: true })
-  refreshTokenCiphertext!: string | null;
+  /** The LWA refresh token (`Atzr|…`). */
+  @EncryptedColumn('refresh_token_ciphertext')
+  refreshToken!: string | null;
 
-  /** Id of the Fernet key both ciphertexts are under (a hash of the key, never the key). */
-  @Column({ name: 'key_id', type: 'text', nullable: true })
+  /**
+   * Id of the Fernet key both tokens are under (a hash of the key, never the key); kept right
+   * on every write by `EncryptedColumnsSubscriber`, never set by hand.
+   */
+  @KeyIdColumn()
   keyId!: string | null;
 
   @Column({ name: 'access_token_expires_at', type: 'timestamptz', nullable: true })

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppConfig } from '../config/app-config';
+
+/** The console's password, and where it came from (printed by `main.ts` when generated). */
+export interface AdminPassword {
+  value: string;
+  /** Set when development generated it: the file that keeps it across restarts. */
+  generatedFile: string | undefined;
+}
+
+/** Injection token of {@link AdminPassword}. */
+export const ADMIN_PASSWORD = Symbol('ADMIN_PASSWORD');
+
+/**
+ * `ADMIN_PASSWORD` when set (required in production, see app-config). In development without
+ * it, one is generated once into the data folder, so restarts keep the same password.
+ */
+export async function resolveAdminPassword(
+  config: Pick<AppConfig, 'adminPassword' | 'dataDir'>,
+): Promise<AdminPassword> {
+  if (config.adminPassword) return { value: config.adminPassword, generatedFile: undefined };
+  const file = join(config.dataDir, 'admin-password');
+  if (!existsSync(file)) {
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(file, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  return { value: (await readFile(file, 'utf8')).trim(), generatedFile: file };
+}

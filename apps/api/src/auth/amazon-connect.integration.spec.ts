@@ -1,0 +1,260 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Fernet } from '@keeper/fernet';
+import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
+import { execFileSync } from 'node:child_process';
+import { callback, connectAccount, consent, logIn, sandboxEnvironment } from '../../test/connect-flow';
+import { createTestDatabase, TestDatabase } from '../../test/test-database';
+import { startTestApp } from '../../test/test-app';
+
+const FERNET_KEY = Fernet.generateKey();
+
+function pythonHasCryptography(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Amazon connect flow (against the LWA sandbox)', () => {
+  let database: TestDatabase;
+  let sandbox: RunningSandbox;
+  let sut: NestFastifyApplication;
+  let session: string;
+  const logged: string[] = [];
+  let stdoutWrite: jest.SpyInstance;
+
+  const tokenRequests = () => sandbox.requests().filter((request) => request.endpoint === 'token').length;
+
+  beforeAll(async () => {
+    stdoutWrite = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+    database = await createTestDatabase();
+    sandbox = await startLwaSandbox();
+    sut = await startTestApp(database, { ...sandboxEnvironment(sandbox), FERNET_KEYS: FERNET_KEY, LOG_LEVEL: 'info' });
+    session = await logIn(sut);
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+    await sandbox?.close();
+    await database?.drop();
+    stdoutWrite.mockRestore();
+  });
+
+  beforeEach(() => sandbox.clearRequests());
+
+  it('sends the browser to the consent page with PKCE S256, a fresh state and our redirect URI', async () => {
+    const leg = await consent(sut, session, { region: 'eu' });
+    const params = leg.authorizationUrl.searchParams;
+
+    expect(`${leg.authorizationUrl.origin}${leg.authorizationUrl.pathname}`).toBe(`${sandbox.url}/ap/oa`);
+    expect(Object.fromEntries(params)).toEqual({
+      client_id: sandbox.clientId,
+      scope: 'advertising::campaign_management',
+      response_type: 'code',
+      redirect_uri: 'http://localhost:3000/api/v1/auth/amazon/callback',
+      state: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      code_challenge: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      code_challenge_method: 'S256',
+    });
+    expect(leg.callbackUrl.searchParams.get('state')).toBe(params.get('state'));
+  });
+
+  it('walks the whole flow: stored connection with profiles, tokens encrypted at rest, audited', async () => {
+    const leg = await consent(sut, session, { region: 'na' });
+    const { response, target } = await callback(sut, leg);
+
+    expect(response.statusCode).toBe(303);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['referrer-policy']).toBe('no-referrer');
+    expect(`${target.origin}${target.pathname}`).toBe('http://localhost:4200/connections');
+    expect(target.searchParams.get('connect')).toBe('connected');
+    expect(target.search).not.toContain(leg.callbackUrl.searchParams.get('code') as string);
+    expect(tokenRequests()).toBe(1);
+
+    const connectionId = target.searchParams.get('connectionId') as string;
+    const connection = (await sut.inject({ method: 'GET', url: `/api/v1/connections/${connectionId}`, headers: { cookie: session } })).json();
+    expect(connection).toMatchObject({
+      id: connectionId,
+      region: 'na',
+      status: 'active',
+      failureCount: 0,
+      lastError: null,
+      profiles: expect.arrayContaining([expect.objectContaining({ profileId: expect.any(String), countryCode: expect.any(String) })]),
+    });
+    expect(new Date(connection.accessTokenExpiresAt).getTime() - Date.now()).toBeGreaterThan(3500 * 1000);
+
+    const [row] = await database.query<{ access_token_ciphertext: string; refresh_token_ciphertext: string; key_id: string }>(
+      'SELECT access_token_ciphertext, refresh_token_ciphertext, key_id FROM connections WHERE id = $1',
+      [connectionId],
+    );
+    expect(row.access_token_ciphertext).toMatch(/^gAAAAA/);
+    expect(row.refresh_token_ciphertext).toMatch(/^gAAAAA/);
+    const accessToken = new Fernet(FERNET_KEY).decrypt(row.access_token_ciphertext).toString();
+    expect(accessToken).toMatch(/^Atza\|/);
+
+    const audit = (await sut.inject({ method: 'GET', url: `/api/v1/audit-events?connectionId=${connectionId}`, headers: { cookie: session } })).json();
+    expect(audit.items).toEqual([
+      expect.objectContaining({ type: 'connected', actor: 'admin', details: expect.objectContaining({ region: 'na' }) }),
+    ]);
+  });
+
+  (pythonHasCryptography() || process.env.CI === 'true' ? it : it.skip)(
+    "stores tokens that Python's cryptography decrypts with the configured key",
+    async () => {
+      const connectionId = await connectAccount(sut, session, { region: 'fe', account: 'Python check' });
+      const [row] = await database.query<{ refresh_token_ciphertext: string }>(
+        'SELECT refresh_token_ciphertext FROM connections WHERE id = $1',
+        [connectionId],
+      );
+      const plaintext = execFileSync(
+        'python3',
+        ['-c', 'import sys; from cryptography.fernet import Fernet; print(Fernet(sys.argv[1].encode()).decrypt(sys.argv[2].encode()).decode())', FERNET_KEY, row.refresh_token_ciphertext],
+        { encoding: 'utf8' },
+      ).trim();
+
+      expect(plaintext).toMatch(/^Atzr\|/);
+    },
+  );
+
+  it('updates the same advertiser account on reconnect instead of adding a twin', async () => {
+    const first = await connectAccount(sut, session, { region: 'eu', account: 'Twin Test GmbH' });
+    const leg = await consent(sut, session, { region: 'eu', account: 'Twin Test GmbH' });
+    const { target } = await callback(sut, leg);
+
+    expect(target.searchParams.get('connect')).toBe('reconnected');
+    expect(target.searchParams.get('connectionId')).toBe(first);
+    const audit = (await sut.inject({ method: 'GET', url: `/api/v1/audit-events?connectionId=${first}`, headers: { cookie: session } })).json();
+    expect(audit.items.map((event: { type: string }) => event.type)).toEqual(['reconnected', 'connected']);
+  });
+
+  describe('bad states make no token request', () => {
+    it('missing or malformed state', async () => {
+      const leg = await consent(sut, session);
+      const code = leg.callbackUrl.searchParams.get('code');
+      for (const search of [`?code=${code}`, `?code=${code}&state=short`, `?code=${code}&state=a&state=b`]) {
+        const response = await sut.inject({ method: 'GET', url: `/api/v1/auth/amazon/callback${search}`, headers: { cookie: leg.bindingCookie } });
+        expect(response.statusCode).toBe(303);
+        expect(new URL(String(response.headers.location)).searchParams.get('connect')).toBe('state_invalid');
+      }
+      expect(tokenRequests()).toBe(0);
+    });
+
+    it('forged state (never issued)', async () => {
+      const leg = await consent(sut, session);
+      leg.callbackUrl.searchParams.set('state', 'A'.repeat(43));
+
+      expect((await callback(sut, leg)).target.searchParams.get('connect')).toBe('state_invalid');
+      expect(tokenRequests()).toBe(0);
+    });
+
+    it("foreign state (another browser's binding, or none)", async () => {
+      const leg = await consent(sut, session);
+      const other = await consent(sut, session);
+
+      expect((await callback(sut, leg, other.bindingCookie)).target.searchParams.get('reason')).toContain('another browser');
+      expect((await callback(sut, leg, '')).target.searchParams.get('connect')).toBe('state_invalid');
+      expect(tokenRequests()).toBe(0);
+    });
+
+    it('expired state', async () => {
+      const leg = await consent(sut, session);
+      await database.query("UPDATE oauth_states SET expires_at = now() - interval '1 second'");
+
+      expect((await callback(sut, leg)).target.searchParams.get('connect')).toBe('state_expired');
+      expect(tokenRequests()).toBe(0);
+    });
+
+    it('replayed state', async () => {
+      const leg = await consent(sut, session, { account: 'Replay Co' });
+      expect((await callback(sut, leg)).target.searchParams.get('connect')).toBe('connected');
+      sandbox.clearRequests();
+
+      const replay = await callback(sut, leg);
+      expect(replay.target.searchParams.get('connect')).toBe('state_invalid');
+      expect(replay.target.searchParams.get('reason')).toContain('already used');
+      expect(tokenRequests()).toBe(0);
+    });
+  });
+
+  it('exchanges the code once when the same callback arrives twice at the same moment', async () => {
+    const leg = await consent(sut, session, { account: 'Race Co' });
+    const results = await Promise.all([callback(sut, leg), callback(sut, leg), callback(sut, leg)]);
+
+    expect(results.map((result) => result.target.searchParams.get('connect')).sort()).toEqual([
+      'connected',
+      'state_invalid',
+      'state_invalid',
+    ]);
+    expect(tokenRequests()).toBe(1);
+  });
+
+  it('leads back to the console when the admin denies access', async () => {
+    const leg = await consent(sut, session, { decision: 'deny' });
+    const { response, target } = await callback(sut, leg);
+
+    expect(response.statusCode).toBe(303);
+    expect(target.searchParams.get('connect')).toBe('access_denied');
+    expect(tokenRequests()).toBe(0);
+  });
+
+  it('leads back with a readable reason when Amazon refuses the code, never a 5xx', async () => {
+    sandbox.queueFault({ endpoint: 'token', kind: 'invalid_grant' });
+    const leg = await consent(sut, session);
+    const { response, target } = await callback(sut, leg);
+
+    expect(response.statusCode).toBe(303);
+    expect(target.searchParams.get('connect')).toBe('amazon_error');
+    expect(target.searchParams.get('reason')).toMatch(/Amazon did not issue tokens/);
+  });
+
+  it('saves the connection without profiles when the Ads API fails, marked for a later fetch', async () => {
+    sandbox.queueFault({ endpoint: 'profiles', kind: '503', count: 5 });
+    const connectionId = await connectAccount(sut, session, { account: 'Profiles Later Inc' });
+    sandbox.clearFaults();
+
+    const [row] = await database.query<{ profiles_stale: boolean; profiles: unknown[] }>(
+      'SELECT profiles_stale, profiles FROM connections WHERE id = $1',
+      [connectionId],
+    );
+    expect(row).toEqual({ profiles_stale: true, profiles: [] });
+  });
+
+  it('never lets a token, code, state or secret reach a log line, an audit row or an API response', async () => {
+    const leg = await consent(sut, session, { account: 'Canary Corp' });
+    const code = leg.callbackUrl.searchParams.get('code') as string;
+    const state = leg.callbackUrl.searchParams.get('state') as string;
+    const { target } = await callback(sut, leg);
+    const connectionId = target.searchParams.get('connectionId') as string;
+    const [row] = await database.query<{ access_token_ciphertext: string; refresh_token_ciphertext: string }>(
+      'SELECT access_token_ciphertext, refresh_token_ciphertext FROM connections WHERE id = $1',
+      [connectionId],
+    );
+    const fernet = new Fernet(FERNET_KEY);
+    const secrets = [
+      fernet.decrypt(row.access_token_ciphertext).toString(),
+      fernet.decrypt(row.refresh_token_ciphertext).toString(),
+      code,
+      state,
+      sandbox.clientSecret,
+      FERNET_KEY,
+    ];
+    const responses = [
+      (await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie: session } })).body,
+      (await sut.inject({ method: 'GET', url: `/api/v1/connections/${connectionId}`, headers: { cookie: session } })).body,
+      (await sut.inject({ method: 'GET', url: '/api/v1/audit-events?limit=200', headers: { cookie: session } })).body,
+      target.toString(),
+    ];
+    const auditRows = JSON.stringify(await database.query('SELECT * FROM audit_events'));
+
+    for (const secret of secrets) {
+      expect(logged.join('')).not.toContain(secret);
+      expect(auditRows).not.toContain(secret);
+      for (const body of responses) expect(body).not.toContain(secret);
+    }
+  });
+});

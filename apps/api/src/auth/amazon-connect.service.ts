@@ -1,0 +1,223 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { AdsProfileDto, ConnectOutcome, Region } from '@keeper/contracts';
+import { REGION_NAMES } from '@keeper/contracts';
+import { createHash, randomBytes } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { LwaClient } from '../amazon/lwa.client';
+import { LwaError } from '../amazon/lwa.errors';
+import { AuditService } from '../audit/audit.service';
+import { DatabaseService } from '../database/database.service';
+import { ConnectionEntity } from '../token/connection.entity';
+import { OAuthStateEntity } from './oauth-state.entity';
+
+/** How long the admin has to answer Amazon's consent page. */
+export const OAUTH_STATE_LIFETIME_MS = 10 * 60 * 1000;
+/** 32 random bytes, base64url: what we send as `state` and what the browser binding holds. */
+const RANDOM_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+/** The interactive callback waits for Amazon at most this many retries. */
+const CALLBACK_MAX_RETRIES = 1;
+
+export interface ConnectStart {
+  authorizationUrl: string;
+  /** Goes into the `atk_oauth` cookie; the callback must bring it back. */
+  browserBinding: string;
+}
+
+export interface CallbackQuery {
+  code?: unknown;
+  state?: unknown;
+  error?: unknown;
+}
+
+export interface ConnectResult {
+  outcome: ConnectOutcome;
+  connectionId?: string;
+  /** Plain English for the console's toast; never a code, token or Amazon's raw body. */
+  reason?: string;
+}
+
+function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+function singleString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= 2048 ? value : undefined;
+}
+
+/**
+ * The OAuth 2.0 authorization code flow with PKCE (S256) against Login with Amazon.
+ *
+ * The callback arrives from Amazon's site, so the SameSite=Strict session cookie is not sent;
+ * the flow is tied to the admin's browser by `browserBinding` instead (a SameSite=Lax cookie
+ * set by `start`, stored here only as a hash). A state is claimed with one conditional UPDATE,
+ * so two simultaneous callbacks with the same state make exactly one token request, and every
+ * bad state (missing, forged, foreign, expired, replayed) makes none.
+ */
+@Injectable()
+export class AmazonConnectService {
+  private readonly logger = new Logger(AmazonConnectService.name);
+
+  constructor(
+    private readonly database: DatabaseService,
+    private readonly lwa: LwaClient,
+    private readonly audit: AuditService,
+  ) {}
+
+  async start(region: Region): Promise<ConnectStart> {
+    const state = randomBytes(32).toString('base64url');
+    const codeVerifier = randomBytes(32).toString('base64url');
+    const browserBinding = randomBytes(32).toString('base64url');
+    const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url');
+    await this.database.repository(OAuthStateEntity).save({
+      stateHash: sha256Hex(state),
+      codeVerifier,
+      region,
+      sessionBindingHash: sha256Hex(browserBinding),
+      expiresAt: new Date(Date.now() + OAUTH_STATE_LIFETIME_MS),
+      consumedAt: null,
+    });
+    return { authorizationUrl: this.lwa.authorizationUrl(region, { state, codeChallenge }), browserBinding };
+  }
+
+  async complete(query: CallbackQuery, browserBinding: string | undefined, correlationId: string): Promise<ConnectResult> {
+    const state = singleString(query.state);
+    if (!state || !RANDOM_TOKEN.test(state)) {
+      return { outcome: 'state_invalid', reason: 'The sign-in came back without a valid state. Start again from the console.' };
+    }
+    const claimed = await this.claimState(state, browserBinding);
+    if ('outcome' in claimed) return claimed;
+
+    const error = singleString(query.error);
+    if (error) {
+      return error === 'access_denied'
+        ? { outcome: 'access_denied', reason: 'Access was denied on the Amazon consent page.' }
+        : { outcome: 'amazon_error', reason: `Amazon refused the request (${error.replace(/[^a-z_]/gi, '').slice(0, 40)}).` };
+    }
+    const code = singleString(query.code);
+    if (!code) return { outcome: 'amazon_error', reason: 'Amazon sent no authorization code.' };
+
+    const region = claimed.region;
+    let tokens;
+    try {
+      tokens = await this.lwa.exchangeCode(
+        region,
+        { code, codeVerifier: claimed.codeVerifier },
+        { maxRetries: CALLBACK_MAX_RETRIES },
+      );
+    } catch (caught) {
+      if (!(caught instanceof LwaError)) throw caught;
+      this.logger.warn({ correlationId, region, kind: caught.kind }, 'Exchanging the authorization code failed');
+      return { outcome: 'amazon_error', reason: `Amazon did not issue tokens: ${caught.message}` };
+    }
+
+    let profiles: AdsProfileDto[] = [];
+    let profilesStale = false;
+    try {
+      profiles = await this.lwa.listProfiles(region, tokens.accessToken, { maxRetries: CALLBACK_MAX_RETRIES });
+    } catch (caught) {
+      if (!(caught instanceof LwaError)) throw caught;
+      // The connection is still worth saving; the refresh sweep fetches the profiles later.
+      profilesStale = true;
+      this.logger.warn({ correlationId, region, kind: caught.kind }, 'Reading the Ads profiles failed; saved without them');
+    }
+
+    const now = new Date();
+    const fields: Partial<ConnectionEntity> = {
+      region,
+      status: 'active',
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      accessTokenExpiresAt: new Date(now.getTime() + tokens.expiresInSeconds * 1000),
+      lastRefreshedAt: now,
+      nextAttemptAt: null,
+      failureCount: 0,
+      lastError: null,
+      disconnectedAt: null,
+      amazonAccountIds: [...new Set(profiles.map((profile) => profile.accountId))].sort(),
+      profiles,
+      profilesStale,
+    };
+    return this.database.dataSource.transaction(async (manager) => {
+      const existing = await this.findSameAccount(manager, region, fields.amazonAccountIds ?? []);
+      const repository = manager.getRepository(ConnectionEntity);
+      const saved = existing
+        ? await repository.save(repository.merge(existing, fields))
+        : await repository.save(repository.create({ ...fields, label: this.defaultLabel(region, profiles) }));
+      const outcome = existing ? 'reconnected' : 'connected';
+      await this.audit.record(
+        {
+          type: outcome,
+          actor: 'admin',
+          connectionId: saved.id,
+          correlationId,
+          details: { region, profiles: profiles.length, profilesStale },
+        },
+        manager,
+      );
+      return { outcome, connectionId: saved.id };
+    });
+  }
+
+  /**
+   * Marks the state used, only if it is unused, unexpired and was started in this browser.
+   * When nothing is claimed, one more read says why, for the admin's message.
+   */
+  private async claimState(
+    state: string,
+    browserBinding: string | undefined,
+  ): Promise<{ region: Region; codeVerifier: string } | ConnectResult> {
+    const stateHash = sha256Hex(state);
+    const bindingHash = browserBinding && RANDOM_TOKEN.test(browserBinding) ? sha256Hex(browserBinding) : '';
+    const repository = this.database.repository(OAuthStateEntity);
+    const claim = await repository
+      .createQueryBuilder()
+      .update()
+      .set({ consumedAt: () => 'now()' })
+      .where('state_hash = :stateHash AND consumed_at IS NULL AND expires_at > now()', { stateHash })
+      .andWhere('session_binding_hash = :bindingHash', { bindingHash })
+      .returning(['id'])
+      .execute();
+    const claimedId = (claim.raw as { id: string }[])[0]?.id;
+    if (claimedId) {
+      const row = await repository.findOneByOrFail({ id: claimedId });
+      // The verifier is single-use too: erase it now that it has been read.
+      await repository.update({ id: claimedId }, { codeVerifier: null });
+      if (!row.codeVerifier) return { outcome: 'state_invalid', reason: 'This sign-in was already used.' };
+      return { region: row.region, codeVerifier: row.codeVerifier };
+    }
+    const found = await repository.findOneBy({ stateHash });
+    if (!found) return { outcome: 'state_invalid', reason: 'This sign-in was not started here. Start again from the console.' };
+    if (found.consumedAt) return { outcome: 'state_invalid', reason: 'This sign-in was already used.' };
+    if (found.expiresAt.getTime() <= Date.now()) {
+      return { outcome: 'state_expired', reason: 'The sign-in took longer than 10 minutes. Start again.' };
+    }
+    return { outcome: 'state_invalid', reason: 'This sign-in was started in another browser.' };
+  }
+
+  /** A connection of the same advertiser account (profiles' account ids overlap) in the region. */
+  private async findSameAccount(manager: EntityManager, region: Region, accountIds: string[]): Promise<ConnectionEntity | null> {
+    if (accountIds.length === 0) return null;
+    return manager
+      .getRepository(ConnectionEntity)
+      .createQueryBuilder('connection')
+      .setLock('pessimistic_write')
+      .where('connection.region = :region AND connection.amazon_account_ids && :accountIds', { region, accountIds })
+      .orderBy('connection.created_at', 'ASC')
+      .getOne();
+  }
+
+  private defaultLabel(region: Region, profiles: AdsProfileDto[]): string {
+    const name = profiles.find((profile) => profile.accountName)?.accountName;
+    return name ? `${name} (${region.toUpperCase()})` : `Amazon Ads account (${REGION_NAMES[region]})`;
+  }
+
+  /** Pending states are kept 10 minutes; older ones are only clutter (the refresh sweep calls this). */
+  async deleteExpiredStates(): Promise<void> {
+    await this.database
+      .repository(OAuthStateEntity)
+      .createQueryBuilder()
+      .delete()
+      .where("expires_at < now() - interval '1 hour'")
+      .execute();
+  }
+}

@@ -1,0 +1,158 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Fernet } from '@keeper/fernet';
+import { cookiesFrom, logIn, TEST_ADMIN_PASSWORD } from '../../test/connect-flow';
+import { createTestDatabase, TestDatabase } from '../../test/test-database';
+import { startTestApp } from '../../test/test-app';
+
+const SERVICE_KEY = 'svc-key-for-reporting-jobs-0001';
+
+describe('admin session and route protection', () => {
+  let database: TestDatabase;
+  let sut: NestFastifyApplication;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sut = await startTestApp(database, {
+      ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+      FERNET_KEYS: Fernet.generateKey(),
+      SERVICE_API_KEYS: SERVICE_KEY,
+    });
+  });
+
+  afterAll(async () => {
+    await sut?.close();
+    await database?.drop();
+  });
+
+  it('logs in with the password: an httpOnly, SameSite=Strict cookie that opens admin routes', async () => {
+    const response = await sut.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { password: TEST_ADMIN_PASSWORD },
+      remoteAddress: '10.1.1.1',
+    });
+
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toEqual({ authenticated: true, expiresAt: expect.any(String) });
+    const setCookie = String(response.headers['set-cookie']);
+    expect(setCookie).toMatch(/^atk_session=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43};/);
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Strict');
+    expect(setCookie).not.toContain('Secure');
+
+    const cookie = `atk_session=${cookiesFrom(response).atk_session}`;
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie } })).statusCode).toBe(200);
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie } })).json()).toMatchObject({
+      authenticated: true,
+    });
+  });
+
+  it('sets a Secure cookie when served over https behind a proxy', async () => {
+    const response = await sut.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { password: TEST_ADMIN_PASSWORD },
+      headers: { 'x-forwarded-proto': 'https' },
+      remoteAddress: '10.1.1.2',
+    });
+
+    expect(String(response.headers['set-cookie'])).toContain('Secure');
+  });
+
+  it('refuses a wrong password and audits it, without the attempt in the audit row', async () => {
+    const response = await sut.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { password: 'wrong-guess-canary' },
+      remoteAddress: '10.0.0.7',
+    });
+
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ statusCode: 401, message: 'That password is not right.' });
+    const rows = await database.query<{ type: string; details: Record<string, string> }>(
+      "SELECT type, details FROM audit_events WHERE type = 'login_failed'",
+    );
+    expect(rows).toEqual([expect.objectContaining({ details: { ip: '10.0.0.7' } })]);
+    expect(JSON.stringify(rows)).not.toContain('canary');
+  });
+
+  it('rejects a malformed login body with a clear 400', async () => {
+    const response = await sut.inject({
+      method: 'POST',
+      url: '/api/v1/session',
+      payload: { password: 42, extra: true },
+      remoteAddress: '10.1.1.3',
+    });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toMatch(/property extra should not exist|password must be a string/);
+  });
+
+  it('rate-limits login attempts per address with Retry-After', async () => {
+    const attempt = () =>
+      sut.inject({ method: 'POST', url: '/api/v1/session', payload: { password: 'nope' }, remoteAddress: '10.9.9.9' });
+    const statuses: number[] = [];
+    for (let index = 0; index < 6; index += 1) statuses.push((await attempt()).statusCode);
+
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    const limited = await attempt();
+    expect(limited.headers['retry-after']).toBeDefined();
+    expect(limited.json()).toMatchObject({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: 'Too many login attempts from this address: wait a minute and try again.',
+    });
+  });
+
+  it.each([
+    ['GET', '/api/v1/connections'],
+    ['GET', '/api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12'],
+    ['PATCH', '/api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12'],
+    ['DELETE', '/api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12'],
+    ['GET', '/api/v1/audit-events'],
+    ['GET', '/api/v1/auth/amazon/start?region=na'],
+    ['DELETE', '/api/v1/session'],
+  ] as const)('answers 401 to %s %s without a session, also with a service key', async (method, url) => {
+    const anonymous = await sut.inject({ method, url });
+    const withServiceKey = await sut.inject({ method, url, headers: { authorization: `Bearer ${SERVICE_KEY}` } });
+    const forgedCookie = await sut.inject({ method, url, headers: { cookie: `atk_session=${'a'.repeat(43)}.${'b'.repeat(43)}` } });
+
+    for (const response of [anonymous, withServiceKey, forgedCookie]) {
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ message: 'Log in first: this route needs an admin session.' });
+    }
+  });
+
+  it('refuses state-changing admin requests from another site', async () => {
+    const cookie = await logIn(sut);
+    const url = '/api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12';
+    const fromElsewhere = await sut.inject({ method: 'DELETE', url, headers: { cookie, origin: 'https://evil.example' } });
+    const crossSite = await sut.inject({ method: 'DELETE', url, headers: { cookie, 'sec-fetch-site': 'cross-site' } });
+    const fromConsole = await sut.inject({ method: 'DELETE', url, headers: { cookie, origin: 'http://localhost:4200' } });
+
+    expect(fromElsewhere.statusCode).toBe(403);
+    expect(crossSite.statusCode).toBe(403);
+    expect(fromConsole.statusCode).toBe(404);
+  });
+
+  it('logs out: the session stops working and the cookie is cleared', async () => {
+    const cookie = await logIn(sut);
+    const response = await sut.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie } });
+
+    expect(response.statusCode).toBe(204);
+    expect(String(response.headers['set-cookie'])).toMatch(/atk_session=;/);
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie } })).statusCode).toBe(401);
+  });
+
+  it('ends a session when it expires', async () => {
+    const cookie = await logIn(sut);
+    await database.query("UPDATE admin_sessions SET expires_at = now() - interval '1 second'");
+
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie } })).statusCode).toBe(401);
+  });
+
+  it('keeps health checks and the OpenAPI document public', async () => {
+    expect((await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    expect((await sut.inject({ method: 'GET', url: '/api/docs-json' })).statusCode).toBe(200);
+  });
+});

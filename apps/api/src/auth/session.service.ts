@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { LessThan } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { DatabaseService } from '../database/database.service';
+import { ADMIN_PASSWORD, AdminPassword } from './admin-password';
+import { AdminSessionEntity } from './admin-session.entity';
+import { WrongPasswordError } from './auth.errors';
+import { SecretDigest } from './secret-digest';
+
+export const SESSION_COOKIE = 'atk_session';
+export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
+/** `last_seen_at` is written at most this often, not on every request. */
+const TOUCH_INTERVAL_MS = 60 * 1000;
+
+export interface ActiveSession {
+  idHash: string;
+  expiresAt: Date;
+}
+
+export interface IssuedSession extends ActiveSession {
+  /** The cookie value: `<random id>.<signature>`. */
+  cookieValue: string;
+}
+
+export interface RequestContext {
+  ip: string;
+  correlationId: string;
+}
+
+function hashId(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
+}
+
+/**
+ * Admin login. The password is compared in constant time on digests; the session id is 32
+ * random bytes signed with a key derived from the password (so changing `ADMIN_PASSWORD` ends
+ * every session), and only its hash is stored.
+ */
+@Injectable()
+export class SessionService {
+  private readonly passwordDigest: SecretDigest;
+  private readonly expectedPassword: Buffer;
+  private readonly cookieSigner: SecretDigest;
+
+  constructor(
+    @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
+    private readonly database: DatabaseService,
+    private readonly audit: AuditService,
+  ) {
+    this.passwordDigest = new SecretDigest(randomBytes(32).toString('hex'), 'admin-password');
+    this.expectedPassword = this.passwordDigest.digest(adminPassword.value);
+    this.cookieSigner = new SecretDigest(adminPassword.value, 'session-cookie');
+  }
+
+  async login(password: string, context: RequestContext): Promise<IssuedSession> {
+    if (!this.passwordDigest.matches(password, this.expectedPassword)) {
+      await this.audit.record({
+        type: 'login_failed',
+        actor: 'anonymous',
+        correlationId: context.correlationId,
+        details: { ip: context.ip },
+      });
+      throw new WrongPasswordError();
+    }
+    const id = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const session: ActiveSession = { idHash: hashId(id), expiresAt: new Date(now.getTime() + SESSION_LIFETIME_MS) };
+    const sessions = this.database.repository(AdminSessionEntity);
+    await sessions.delete({ expiresAt: LessThan(now) });
+    await sessions.insert({ ...session, lastSeenAt: now });
+    await this.audit.record({
+      type: 'login',
+      actor: 'admin',
+      correlationId: context.correlationId,
+      details: { ip: context.ip },
+    });
+    return { ...session, cookieValue: `${id}.${this.cookieSigner.digest(id).toString('base64url')}` };
+  }
+
+  /** The session a cookie stands for, if it is authentic, known and not expired. */
+  async resolve(cookieValue: string | undefined): Promise<ActiveSession | undefined> {
+    const id = this.verifiedId(cookieValue);
+    if (!id) return undefined;
+    const sessions = this.database.repository(AdminSessionEntity);
+    const session = await sessions.findOneBy({ idHash: hashId(id) });
+    const now = Date.now();
+    if (!session || session.expiresAt.getTime() <= now) return undefined;
+    if (now - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+      await sessions.update({ idHash: session.idHash }, { lastSeenAt: new Date(now) });
+    }
+    return { idHash: session.idHash, expiresAt: session.expiresAt };
+  }
+
+  async logout(session: ActiveSession, correlationId: string): Promise<void> {
+    await this.database.repository(AdminSessionEntity).delete({ idHash: session.idHash });
+    await this.audit.record({ type: 'logout', actor: 'admin', correlationId });
+  }
+
+  private verifiedId(cookieValue: string | undefined): string | undefined {
+    if (typeof cookieValue !== 'string' || cookieValue.length > 200) return undefined;
+    const [id, signature, extra] = cookieValue.split('.');
+    if (!id || !signature || extra !== undefined) return undefined;
+    const given = Buffer.from(signature, 'base64url');
+    const expected = this.cookieSigner.digest(id);
+    return given.length === expected.length && this.cookieSigner.matches(id, given) ? id : undefined;
+  }
+}

@@ -1,0 +1,413 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Fernet } from '@keeper/fernet';
+import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
+import { logIn, sandboxEnvironment } from '../../test/connect-flow';
+import { createTestDatabase, TestDatabase } from '../../test/test-database';
+import { startTestApp } from '../../test/test-app';
+import { DatabaseService } from '../database/database.service';
+import { ConnectionEntity } from '../token/connection.entity';
+import { RefreshPause } from './refresh-pause';
+import { RefreshScheduler } from './refresh.scheduler';
+
+const SERVICE_KEY = 'svc-key-for-reporting-jobs-0001';
+const FERNET_KEY = Fernet.generateKey();
+
+describe('token refresh (against the LWA sandbox)', () => {
+  let database: TestDatabase;
+  let sandbox: RunningSandbox;
+  let replicas: NestFastifyApplication[];
+  let sut: NestFastifyApplication;
+
+  const environment = () => ({
+    ...sandboxEnvironment(sandbox),
+    FERNET_KEYS: FERNET_KEY,
+    SERVICE_API_KEYS: SERVICE_KEY,
+    // Sweeps run when a test says so, not on the clock.
+    REFRESH_CRON: '0 0 0 1 1 *',
+    REFRESH_MAX_RETRIES: '2',
+  });
+  const tokenRequests = () => sandbox.requests({ endpoint: 'token' });
+  const sweep = (app = sut) => app.get(RefreshScheduler).sweep();
+
+  /** Connections whose tokens the sandbox really issued, expiring in `expiresInSeconds`. */
+  async function seedConnections(
+    count: number,
+    expiresInSeconds: number,
+    label = 'Seeded',
+  ): Promise<ConnectionEntity[]> {
+    const repository = sut.get(DatabaseService).repository(ConnectionEntity);
+    const seeded: ConnectionEntity[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const tokens = sandbox.issueTokens(`${label} ${index} ${Math.random()}`);
+      seeded.push(
+        await repository.save(
+          repository.create({
+            label: `${label} ${index}`,
+            region: 'na',
+            status: 'active',
+            accessToken: tokens.access_token,
+            refreshToken: tokens.refresh_token,
+            accessTokenExpiresAt: new Date(
+              Date.now() + expiresInSeconds * 1000,
+            ),
+            amazonAccountIds: [tokens.accountId],
+            profiles: [],
+          }),
+        ),
+      );
+    }
+    return seeded;
+  }
+
+  async function row(id: string): Promise<ConnectionEntity> {
+    return sut
+      .get(DatabaseService)
+      .repository(ConnectionEntity)
+      .findOneByOrFail({ id });
+  }
+
+  async function auditTypes(id: string): Promise<string[]> {
+    const rows = await database.query<{ type: string }>(
+      'SELECT type FROM audit_events WHERE connection_id = $1 ORDER BY id',
+      [id],
+    );
+    return rows.map((event) => event.type);
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    sandbox = await startLwaSandbox();
+    replicas = [];
+    for (let index = 0; index < 3; index += 1)
+      replicas.push(await startTestApp(database, environment()));
+    sut = replicas[0];
+  });
+
+  afterAll(async () => {
+    for (const app of replicas ?? []) await app.close();
+    await sandbox?.close();
+    await database?.drop();
+  });
+
+  beforeEach(async () => {
+    for (const replica of replicas) replica.get(RefreshPause).resume();
+    sandbox.clearFaults();
+    sandbox.updateSettings({ rotateRefreshTokens: false });
+    // Each test starts with no live connection left by another.
+    await database.query(
+      "UPDATE connections SET status = 'disconnected' WHERE status <> 'disconnected'",
+    );
+    sandbox.clearRequests();
+  });
+
+  it('refreshes every connection that expires within the window, and only those', async () => {
+    const [due] = await seedConnections(1, 120, 'Due');
+    const [later] = await seedConnections(1, 3000, 'Later');
+
+    const summary = await sweep();
+
+    expect(summary).toMatchObject({ claimed: 1, refreshed: 1, failed: 0 });
+    expect(tokenRequests()).toHaveLength(1);
+    const refreshed = await row(due.id);
+    expect(refreshed.accessToken).not.toBe(due.accessToken);
+    expect(refreshed.accessTokenExpiresAt?.getTime()).toBeGreaterThan(
+      Date.now() + 3500 * 1000,
+    );
+    expect(refreshed).toMatchObject({
+      status: 'active',
+      failureCount: 0,
+      leaseOwner: null,
+      refreshToken: due.refreshToken,
+    });
+    expect((await row(later.id)).accessToken).toBe(later.accessToken);
+    expect(await auditTypes(due.id)).toEqual(['refreshed']);
+  });
+
+  it.each([
+    ['500', 3],
+    ['503', 3],
+    ['reset', 3],
+    ['malformed_json', 3],
+  ] as const)(
+    'retries a transient failure (%s) %i times in one attempt, then marks the connection degraded',
+    async (kind, requests) => {
+      const [connection] = await seedConnections(1, 60, `Transient ${kind}`);
+      sandbox.queueFault({ endpoint: 'token', kind, count: 10 });
+
+      const summary = await sweep();
+
+      expect(summary).toMatchObject({ claimed: 1, failed: 1 });
+      expect(tokenRequests()).toHaveLength(requests);
+      const degraded = await row(connection.id);
+      expect(degraded).toMatchObject({
+        status: 'degraded',
+        failureCount: 1,
+        leaseOwner: null,
+      });
+      expect(degraded.lastError).toEqual(expect.any(String));
+      expect(degraded.nextAttemptAt?.getTime()).toBeGreaterThan(
+        Date.now() + 20_000,
+      );
+      expect(await auditTypes(connection.id)).toEqual(['refresh_failed']);
+
+      sandbox.clearRequests();
+      expect((await sweep()).claimed).toBe(0);
+      expect(tokenRequests()).toHaveLength(0);
+    },
+  );
+
+  it('never calls again sooner than Retry-After, and never calls a 429 outage needs_reauth', async () => {
+    const [connection] = await seedConnections(1, 60, 'Rate limited');
+    sandbox.queueFault({
+      endpoint: 'token',
+      kind: '429',
+      retryAfter: 1,
+      count: 2,
+    });
+
+    await sweep();
+
+    const requests = tokenRequests();
+    expect(requests).toHaveLength(3);
+    for (let index = 1; index < requests.length; index += 1) {
+      expect(
+        Date.parse(requests[index].receivedAt) -
+          Date.parse(requests[index - 1].receivedAt),
+      ).toBeGreaterThanOrEqual(990);
+    }
+    expect(await row(connection.id)).toMatchObject({
+      status: 'active',
+      failureCount: 0,
+    });
+  });
+
+  it('marks needs_reauth at once on invalid_grant, with one request and no retry', async () => {
+    const [connection] = await seedConnections(1, 60, 'Revoked');
+    sandbox.revokeRefreshToken(connection.refreshToken as string);
+
+    await sweep();
+
+    expect(tokenRequests()).toHaveLength(1);
+    expect(await row(connection.id)).toMatchObject({
+      status: 'needs_reauth',
+      failureCount: 1,
+      nextAttemptAt: null,
+    });
+    expect(await auditTypes(connection.id)).toEqual(['needs_reauth']);
+    sandbox.clearRequests();
+    await sweep();
+    expect(tokenRequests()).toHaveLength(0);
+  });
+
+  it('pauses every refresh and marks no connection when Amazon rejects our client credentials', async () => {
+    const seeded = await seedConnections(3, 60, 'Client error');
+    sandbox.queueFault({
+      endpoint: 'token',
+      kind: 'invalid_client',
+      count: 10,
+    });
+
+    await sweep();
+    await sweep();
+
+    expect(tokenRequests()).toHaveLength(1);
+    for (const connection of seeded)
+      expect((await row(connection.id)).status).toBe('active');
+    const ready = await sut.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(JSON.stringify(ready.json())).toContain('AMAZON_CLIENT_ID');
+  });
+
+  it('brings a degraded connection back to active, audited as recovered', async () => {
+    const [connection] = await seedConnections(1, 60, 'Recovering');
+    sandbox.queueFault({ endpoint: 'token', kind: '500', count: 3 });
+    await sweep();
+    await database.query(
+      'UPDATE connections SET next_attempt_at = now() WHERE id = $1',
+      [connection.id],
+    );
+
+    await sweep();
+
+    expect(await row(connection.id)).toMatchObject({
+      status: 'active',
+      failureCount: 0,
+      lastError: null,
+    });
+    expect(await auditTypes(connection.id)).toEqual([
+      'refresh_failed',
+      'refreshed',
+      'recovered',
+    ]);
+  });
+
+  it('refreshes each token exactly once when three replicas sweep at once, and never reuses a rotated refresh token', async () => {
+    sandbox.updateSettings({ rotateRefreshTokens: true });
+    const seeded = await seedConnections(36, 90, 'Replicated');
+
+    const summaries = await Promise.all(
+      replicas.map((replica) => sweep(replica)),
+    );
+
+    expect(
+      summaries.reduce((total, summary) => total + summary.refreshed, 0),
+    ).toBe(36);
+    expect(tokenRequests()).toHaveLength(36);
+    expect(
+      new Set(tokenRequests().map((request) => request.credential)).size,
+    ).toBe(36);
+    for (const connection of seeded) {
+      const current = await row(connection.id);
+      expect(current.status).toBe('active');
+      expect(current.refreshToken).not.toBe(connection.refreshToken);
+    }
+    // The new refresh tokens work: the next cycle refreshes them all again without a refusal.
+    await database.query(
+      "UPDATE connections SET access_token_expires_at = now() + interval '1 minute' WHERE label LIKE 'Replicated%'",
+    );
+    sandbox.clearRequests();
+    await Promise.all(replicas.map((replica) => sweep(replica)));
+    expect(
+      tokenRequests().every(
+        (request) => request.outcome === 'ok' || request.outcome === undefined,
+      ),
+    ).toBe(true);
+    for (const connection of seeded)
+      expect((await row(connection.id)).status).toBe('active');
+  });
+
+  it('picks up a connection whose lease a crashed replica left behind, once the lease expires', async () => {
+    const [held, abandoned] = await seedConnections(2, 60, 'Leased');
+    await database.query(
+      "UPDATE connections SET lease_owner = 'crashed', lease_expires_at = now() + interval '1 minute' WHERE id = $1",
+      [held.id],
+    );
+    await database.query(
+      "UPDATE connections SET lease_owner = 'crashed', lease_expires_at = now() - interval '1 second' WHERE id = $1",
+      [abandoned.id],
+    );
+
+    const summary = await sweep();
+
+    expect(summary.refreshed).toBe(1);
+    expect((await row(abandoned.id)).accessToken).not.toBe(
+      abandoned.accessToken,
+    );
+    expect((await row(held.id)).accessToken).toBe(held.accessToken);
+  });
+
+  describe('GET /connections/:id/access-token', () => {
+    const ask = (app: NestFastifyApplication, id: string, key = SERVICE_KEY) =>
+      app.inject({
+        method: 'GET',
+        url: `/api/v1/connections/${id}/access-token`,
+        headers: { authorization: `Bearer ${key}` },
+      });
+
+    it('answers a fresh token without calling Amazon', async () => {
+      const [connection] = await seedConnections(1, 3000, 'Fresh');
+
+      const response = await ask(sut, connection.id);
+
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.json()).toEqual({
+        accessToken: connection.accessToken,
+        tokenType: 'bearer',
+        expiresAt: connection.accessTokenExpiresAt?.toISOString(),
+      });
+      expect(tokenRequests()).toHaveLength(0);
+    });
+
+    it('refreshes an expiring token first, once for many callers on several replicas', async () => {
+      const [connection] = await seedConnections(1, 60, 'Shared');
+
+      const responses = await Promise.all(
+        Array.from({ length: 30 }, (_, index) =>
+          ask(replicas[index % 3], connection.id),
+        ),
+      );
+
+      expect(responses.map((response) => response.statusCode)).toEqual(
+        Array(30).fill(200),
+      );
+      expect(
+        new Set(responses.map((response) => response.json().accessToken)).size,
+      ).toBe(1);
+      expect(responses[0].json().accessToken).not.toBe(connection.accessToken);
+      expect(tokenRequests()).toHaveLength(1);
+    });
+
+    it('needs a service key, not an admin session', async () => {
+      const [connection] = await seedConnections(1, 3000, 'Keyed');
+      const admin = await logIn(sut);
+
+      expect(
+        (await ask(sut, connection.id, 'not-a-configured-key-000000'))
+          .statusCode,
+      ).toBe(401);
+      expect(
+        (
+          await sut.inject({
+            method: 'GET',
+            url: `/api/v1/connections/${connection.id}/access-token`,
+            headers: { cookie: admin },
+          })
+        ).statusCode,
+      ).toBe(401);
+    });
+
+    it('answers 409 for a connection that needs a new consent', async () => {
+      const [connection] = await seedConnections(1, 60, 'Reauth');
+      await database.query(
+        "UPDATE connections SET status = 'needs_reauth' WHERE id = $1",
+        [connection.id],
+      );
+
+      const response = await ask(sut, connection.id);
+
+      expect(response.statusCode).toBe(409);
+      expect(response.json().message).toContain('reconnect it in the console');
+      expect(response.body).not.toContain('Atz');
+    });
+  });
+
+  describe('POST /connections/:id/refresh', () => {
+    it('refreshes now and answers the new expiry, audited as manual_refresh', async () => {
+      const [connection] = await seedConnections(1, 3000, 'Manual');
+      const cookie = await logIn(sut);
+
+      const response = await sut.inject({
+        method: 'POST',
+        url: `/api/v1/connections/${connection.id}/refresh`,
+        headers: { cookie },
+      });
+
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({
+        connection: { id: connection.id, status: 'active' },
+        durationMs: expect.any(Number),
+      });
+      expect(
+        new Date(response.json().connection.accessTokenExpiresAt).getTime(),
+      ).toBeGreaterThan(connection.accessTokenExpiresAt?.getTime() ?? 0);
+      expect(response.body).not.toContain('Atz');
+      expect(await auditTypes(connection.id)).toEqual(['manual_refresh']);
+    });
+
+    it('answers the typed error when Amazon refuses, and the connection then needs re-auth', async () => {
+      const [connection] = await seedConnections(1, 3000, 'Manual refused');
+      sandbox.revokeRefreshToken(connection.refreshToken as string);
+      const cookie = await logIn(sut);
+
+      const response = await sut.inject({
+        method: 'POST',
+        url: `/api/v1/connections/${connection.id}/refresh`,
+        headers: { cookie },
+      });
+
+      expect(response.statusCode).toBe(409);
+      expect((await row(connection.id)).status).toBe('needs_reauth');
+    });
+  });
+});

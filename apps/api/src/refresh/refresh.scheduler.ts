@@ -1,0 +1,202 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob, CronTime } from 'cron';
+import { randomUUID } from 'node:crypto';
+import { AmazonConnectService } from '../auth/amazon-connect.service';
+import { AppConfig } from '../config/app-config';
+import { RefreshMetrics } from '../metrics/refresh.metrics';
+import { APP_CONFIG } from '../config/config.module';
+import { RefreshPause } from './refresh-pause';
+import { RefreshOutcome, RefreshService } from './refresh.service';
+
+/** Rows claimed per query, and refreshes in flight at once (per replica). */
+export const SWEEP_BATCH = 200;
+export const SWEEP_CONCURRENCY = 32;
+/** At shutdown, in-flight refreshes get this long to finish before their leases are released. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface SweepSummary {
+  claimed: number;
+  refreshed: number;
+  failed: number;
+  skipped: number;
+  durationMs: number;
+}
+
+async function mapWithConcurrency<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from(
+    { length: Math.min(limit, items.length) },
+    async () => {
+      while (next < items.length) {
+        const item = items[next];
+        next += 1;
+        await work(item);
+      }
+    },
+  );
+  await Promise.all(workers);
+}
+
+/**
+ * Runs the refresh sweep on `REFRESH_CRON` (every minute by default). A sweep claims due
+ * connections in batches until none is left; a tick that finds the previous sweep still
+ * running does nothing. Several replicas may sweep at once: leases keep them apart.
+ */
+@Injectable()
+export class RefreshScheduler
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  static readonly JOB_NAME = 'refresh-sweep';
+  private readonly logger = new Logger(RefreshScheduler.name);
+  private running: Promise<SweepSummary> | undefined;
+  private stopping = false;
+  private lastTick: Date | undefined;
+  private readonly cronTime: CronTime;
+  private sweepsSinceCleanup = 0;
+
+  constructor(
+    private readonly refresh: RefreshService,
+    private readonly pause: RefreshPause,
+    private readonly connect: AmazonConnectService,
+    private readonly registry: SchedulerRegistry,
+    private readonly metrics: RefreshMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.cronTime = new CronTime(config.refresh.cron);
+  }
+
+  onApplicationBootstrap(): void {
+    const job = CronJob.from({
+      cronTime: this.config.refresh.cron,
+      onTick: () => void this.tick(),
+      start: true,
+    });
+    this.registry.addCronJob(RefreshScheduler.JOB_NAME, job);
+  }
+
+  /** When the scheduler last ticked (for `/health/ready` and the System page). */
+  get lastTickAt(): Date | undefined {
+    return this.lastTick;
+  }
+
+  /** Time between two ticks of the cron expression. */
+  get periodMs(): number {
+    const [first, second] = this.cronTime.sendAt(2);
+    return second.toMillis() - first.toMillis();
+  }
+
+  async tick(): Promise<SweepSummary | undefined> {
+    this.lastTick = new Date();
+    if (this.running || this.stopping) return undefined;
+    this.running = this.sweep().finally(() => {
+      this.running = undefined;
+    });
+    try {
+      return await this.running;
+    } catch (error) {
+      this.logger.error({ err: error }, 'The refresh sweep failed');
+      return undefined;
+    }
+  }
+
+  /** Refreshes every due connection; answers what happened. */
+  async sweep(): Promise<SweepSummary> {
+    const started = performance.now();
+    const summary: SweepSummary = {
+      claimed: 0,
+      refreshed: 0,
+      failed: 0,
+      skipped: 0,
+      durationMs: 0,
+    };
+    const correlationId = `sweep-${randomUUID()}`;
+    const deadline = Date.now() + Math.max(10_000, this.periodMs * 0.9);
+    while (!this.stopping && Date.now() < deadline) {
+      if (this.pause.isHolding) break;
+      // While paused, a probe: one connection; its success resumes the rest.
+      const ids = await this.refresh.claimDue(
+        this.pause.reason ? 1 : SWEEP_BATCH,
+      );
+      if (ids.length === 0) break;
+      summary.claimed += ids.length;
+      const refreshOne = async (id: string) => {
+        const outcome = await this.refreshClaimedSafely(id, correlationId);
+        summary[
+          outcome.kind === 'refreshed'
+            ? 'refreshed'
+            : outcome.kind === 'failed'
+              ? 'failed'
+              : 'skipped'
+        ] += 1;
+      };
+      // The first connection goes alone: when Amazon rejects our client credentials, that one
+      // request pauses the sweep before the rest of the batch repeats it.
+      const [canary, ...rest] = ids;
+      await refreshOne(canary);
+      await mapWithConcurrency(rest, SWEEP_CONCURRENCY, refreshOne);
+      if (this.pause.reason && summary.refreshed === 0) break;
+      // Claimed rows leave the due set (refreshed, rescheduled or released as not due), so a
+      // batch that changed nothing means something is wrong: stop rather than spin.
+      if (summary.skipped >= summary.claimed) break;
+    }
+    if ((this.sweepsSinceCleanup += 1) >= 60) {
+      this.sweepsSinceCleanup = 0;
+      await this.connect.deleteExpiredStates();
+    }
+    summary.durationMs = Math.round(performance.now() - started);
+    this.metrics.recordSchedulerTick(
+      summary.durationMs / 1000,
+      summary.claimed,
+    );
+    if (summary.claimed > 0)
+      this.logger.log({ correlationId, ...summary }, 'Refresh sweep finished');
+    return summary;
+  }
+
+  private async refreshClaimedSafely(
+    id: string,
+    correlationId: string,
+  ): Promise<RefreshOutcome> {
+    if (this.pause.isHolding) {
+      await this.refresh.releaseClaim(id);
+      return { kind: 'skipped', reason: 'refreshes are paused' };
+    }
+    try {
+      return await this.refresh.refreshClaimed(id, 'scheduler', correlationId);
+    } catch (error) {
+      this.logger.error(
+        { err: error, connectionId: id, correlationId },
+        'Refreshing a connection failed unexpectedly',
+      );
+      return { kind: 'skipped', reason: 'unexpected error' };
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.registry.doesExist('cron', RefreshScheduler.JOB_NAME))
+      this.registry.deleteCronJob(RefreshScheduler.JOB_NAME);
+    if (this.running) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.running,
+        new Promise(
+          (resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)),
+        ),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.refresh.releaseAll().catch(() => undefined);
+  }
+}

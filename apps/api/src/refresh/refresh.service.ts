@@ -1,0 +1,425 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AuditEventType } from '@keeper/contracts';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { LwaClient, LwaTokenSet } from '../amazon/lwa.client';
+import {
+  LwaError,
+  LwaInvalidClientError,
+  LwaInvalidGrantError,
+} from '../amazon/lwa.errors';
+import { AuditService } from '../audit/audit.service';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { DatabaseService } from '../database/database.service';
+import { ConnectionEntity } from '../token/connection.entity';
+import { RefreshPause } from './refresh-pause';
+import {
+  ConnectionNotRefreshableError,
+  RefreshBusyError,
+} from './refresh.errors';
+
+/** One attempt (all its retries) must end within this; an Amazon outage then waits for the next. */
+export const ATTEMPT_DEADLINE_MS = 30_000;
+/**
+ * A claimed row stays ours this long: three times an attempt's deadline (itself three times the
+ * HTTP timeout), so a live replica never loses a lease mid-attempt and a dead one's rows come
+ * back within two minutes.
+ */
+export const LEASE_MS = 3 * ATTEMPT_DEADLINE_MS;
+/** After a failed attempt the next one waits 30 s, 60 s, 2 min … up to this. */
+const MAX_RETRY_DELAY_MS = 15 * 60 * 1000;
+const FIRST_RETRY_DELAY_MS = 30 * 1000;
+
+export type RefreshTrigger = 'scheduler' | 'manual' | 'on_demand';
+
+export type RefreshOutcome =
+  | { kind: 'refreshed'; connection: ConnectionEntity; durationMs: number }
+  | { kind: 'failed'; error: LwaError; durationMs: number }
+  | { kind: 'skipped'; reason: string };
+
+export interface RefreshObserver {
+  /** Called once per attempt (after its retries) with how it ended. */
+  attemptFinished(
+    outcome: RefreshOutcome['kind'] | 'needs_reauth' | 'client_error',
+    durationMs: number,
+  ): void;
+  /** A connection changed state in a way an operator wants to hear about. */
+  connectionAlert(alert: {
+    type: 'refresh_failed' | 'needs_reauth' | 'recovered';
+    connection: ConnectionEntity;
+    message: string;
+    correlationId: string;
+  }): void;
+}
+
+/** TypeORM answers `[rows, rowCount]` for UPDATE … RETURNING and `rows` for a SELECT. */
+function returnedRows<Row>(result: unknown): Row[] {
+  return Array.isArray(result) && Array.isArray(result[0])
+    ? (result[0] as Row[])
+    : (result as Row[]);
+}
+
+const ACTOR: Record<RefreshTrigger, string> = {
+  scheduler: 'scheduler',
+  manual: 'admin',
+  on_demand: 'service',
+};
+
+/**
+ * Refreshes access tokens, once per connection however many replicas and callers ask.
+ *
+ * Claiming sets `lease_owner`/`lease_expires_at` in one statement (`FOR UPDATE SKIP LOCKED`
+ * picks the rows), so replicas never claim the same row. The row is then read again (it may
+ * have been refreshed between the sweep's query and the claim) and refreshed; the new tokens,
+ * the expiry and the audit event are written in one transaction guarded by the lease, so a
+ * missing audit row leaves nothing changed.
+ *
+ * A crash between Amazon's answer and the commit costs that answer: the row keeps the old
+ * tokens and is retried when the lease expires. With Amazon's non-rotating refresh tokens that
+ * retry simply works; if refresh tokens rotated, the old one would then be refused and the
+ * connection would need a new consent. The window is one UPDATE long.
+ */
+@Injectable()
+export class RefreshService {
+  private readonly logger = new Logger(RefreshService.name);
+  /** This replica's name on the leases it holds. */
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private observer: RefreshObserver | undefined;
+
+  constructor(
+    private readonly database: DatabaseService,
+    private readonly lwa: LwaClient,
+    private readonly audit: AuditService,
+    private readonly pause: RefreshPause,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  observe(observer: RefreshObserver): void {
+    this.observer = observer;
+  }
+
+  /** Claims up to `limit` live connections whose token expires within the window and whose retry is due. */
+  async claimDue(limit: number): Promise<string[]> {
+    const result: unknown = await this.database.dataSource.query(
+      `WITH due AS (
+         SELECT id FROM connections
+         WHERE status IN ('active', 'degraded')
+           AND access_token_expires_at <= now() + make_interval(secs => $1)
+           AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         ORDER BY access_token_expires_at
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE connections AS c
+       SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4)
+       FROM due WHERE c.id = due.id
+       RETURNING c.id`,
+      [this.config.refresh.windowSeconds, limit, this.owner, LEASE_MS / 1000],
+    );
+    return returnedRows<{ id: string }>(result).map((row) => row.id);
+  }
+
+  /**
+   * Refreshes one connection now, whatever its expiry (admin's "refresh now", a job asking for
+   * an expiring token). When another replica holds the row, waits for its result instead.
+   */
+  async refreshNow(
+    id: string,
+    trigger: Exclude<RefreshTrigger, 'scheduler'>,
+    correlationId: string,
+  ): Promise<RefreshOutcome> {
+    const connection = await this.database
+      .repository(ConnectionEntity)
+      .findOneBy({ id });
+    if (!connection) return { kind: 'skipped', reason: 'not found' };
+    if (connection.status !== 'active' && connection.status !== 'degraded') {
+      throw new ConnectionNotRefreshableError(connection.status);
+    }
+    const claimed = returnedRows<{ id: string }>(
+      await this.database.dataSource.query(
+        `UPDATE connections SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3)
+       WHERE id = $1 AND status IN ('active', 'degraded')
+         AND (lease_expires_at IS NULL OR lease_expires_at < now())
+       RETURNING id`,
+        [id, this.owner, LEASE_MS / 1000],
+      ),
+    );
+    if (claimed.length === 1)
+      return this.refreshClaimed(id, trigger, correlationId, { force: true });
+    return this.awaitOtherHolder(id, connection.lastRefreshedAt);
+  }
+
+  /** Refreshes a connection this replica has claimed, and releases it. */
+  async refreshClaimed(
+    id: string,
+    trigger: RefreshTrigger,
+    correlationId: string,
+    options: { force?: boolean } = {},
+  ): Promise<RefreshOutcome> {
+    const connections = this.database.repository(ConnectionEntity);
+    const connection = await connections.findOneBy({
+      id,
+      leaseOwner: this.owner,
+    });
+    if (!connection) return { kind: 'skipped', reason: 'lease lost' };
+    const dueAt =
+      (connection.accessTokenExpiresAt?.getTime() ?? 0) -
+      this.config.refresh.windowSeconds * 1000;
+    const live =
+      connection.status === 'active' || connection.status === 'degraded';
+    if (
+      !live ||
+      !connection.refreshToken ||
+      (!options.force && dueAt > Date.now())
+    ) {
+      await this.release(id);
+      return {
+        kind: 'skipped',
+        reason: live ? 'no longer due' : `status ${connection.status}`,
+      };
+    }
+
+    const started = performance.now();
+    let tokens: LwaTokenSet;
+    try {
+      tokens = await this.lwa.refresh(
+        connection.region,
+        connection.refreshToken,
+        {
+          maxRetries: this.config.refresh.maxRetries,
+          signal: AbortSignal.timeout(ATTEMPT_DEADLINE_MS),
+        },
+      );
+    } catch (error) {
+      const durationMs = Math.round(performance.now() - started);
+      if (!(error instanceof LwaError)) {
+        await this.release(id);
+        throw error;
+      }
+      await this.recordFailure(
+        connection,
+        error,
+        trigger,
+        correlationId,
+        durationMs,
+      );
+      return { kind: 'failed', error, durationMs };
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const refreshed = await this.storeTokens(
+      connection,
+      tokens,
+      trigger,
+      correlationId,
+      durationMs,
+    );
+    this.pause.resume();
+    this.observer?.attemptFinished('refreshed', durationMs);
+    if (connection.status === 'degraded') {
+      this.observer?.connectionAlert({
+        type: 'recovered',
+        connection: refreshed,
+        message: `${connection.label} refreshes again after ${connection.failureCount} failed attempt(s).`,
+        correlationId,
+      });
+    }
+    return { kind: 'refreshed', connection: refreshed, durationMs };
+  }
+
+  /** Gives back every lease this replica holds (at shutdown). */
+  async releaseAll(): Promise<void> {
+    await this.database.dataSource.query(
+      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1',
+      [this.owner],
+    );
+  }
+
+  /** Gives back one claim without refreshing (the sweep is paused). */
+  releaseClaim(id: string): Promise<void> {
+    return this.release(id);
+  }
+
+  private async release(id: string): Promise<void> {
+    await this.database.dataSource.query(
+      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2',
+      [id, this.owner],
+    );
+  }
+
+  private async storeTokens(
+    connection: ConnectionEntity,
+    tokens: LwaTokenSet,
+    trigger: RefreshTrigger,
+    correlationId: string,
+    durationMs: number,
+  ): Promise<ConnectionEntity> {
+    const now = new Date();
+    const changes: Partial<ConnectionEntity> = {
+      accessToken: tokens.accessToken,
+      // Amazon may or may not send a refresh token; without one, the old one stays valid.
+      refreshToken: tokens.refreshToken ?? connection.refreshToken,
+      accessTokenExpiresAt: new Date(
+        now.getTime() + tokens.expiresInSeconds * 1000,
+      ),
+      lastRefreshedAt: now,
+      status: 'active',
+      failureCount: 0,
+      lastError: null,
+      nextAttemptAt: null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    };
+    await this.database.dataSource.transaction(async (manager) => {
+      const result = await manager
+        .getRepository(ConnectionEntity)
+        .update({ id: connection.id, leaseOwner: this.owner }, changes);
+      if (result.affected !== 1) throw new RefreshBusyError();
+      const events: AuditEventType[] = [
+        trigger === 'manual' ? 'manual_refresh' : 'refreshed',
+      ];
+      if (connection.status === 'degraded') events.push('recovered');
+      for (const type of events) {
+        await this.audit.record(
+          {
+            type,
+            actor: ACTOR[trigger],
+            connectionId: connection.id,
+            correlationId,
+            details: {
+              durationMs,
+              expiresInSeconds: tokens.expiresInSeconds,
+              refreshTokenRotated: tokens.refreshToken !== undefined,
+            },
+          },
+          manager,
+        );
+      }
+    });
+    this.logger.log(
+      {
+        correlationId,
+        connectionId: connection.id,
+        outcome: 'refreshed',
+        durationMs,
+        trigger,
+      },
+      'Access token refreshed',
+    );
+    return Object.assign(connection, changes);
+  }
+
+  private async recordFailure(
+    connection: ConnectionEntity,
+    error: LwaError,
+    trigger: RefreshTrigger,
+    correlationId: string,
+    durationMs: number,
+  ): Promise<void> {
+    const log = {
+      correlationId,
+      connectionId: connection.id,
+      outcome: error.kind,
+      durationMs,
+      trigger,
+    };
+    if (error instanceof LwaInvalidClientError) {
+      // Our client id or secret is wrong: no connection is to blame, so none is marked.
+      this.pause.pauseFor(
+        `Amazon rejected our client credentials (${error.kind}); check AMAZON_CLIENT_ID and AMAZON_CLIENT_SECRET.`,
+      );
+      await this.release(connection.id);
+      this.logger.error(
+        log,
+        'Refreshes paused: Amazon rejected the client credentials',
+      );
+      this.observer?.attemptFinished('client_error', durationMs);
+      return;
+    }
+    const needsReauth = error instanceof LwaInvalidGrantError;
+    const failureCount = connection.failureCount + 1;
+    const delayMs = Math.max(
+      Math.min(
+        MAX_RETRY_DELAY_MS,
+        FIRST_RETRY_DELAY_MS * 2 ** (failureCount - 1),
+      ),
+      error.retryAfterMs ?? 0,
+    );
+    const changes: Partial<ConnectionEntity> = {
+      status: needsReauth ? 'needs_reauth' : 'degraded',
+      failureCount,
+      lastError: error.message,
+      nextAttemptAt: needsReauth ? null : new Date(Date.now() + delayMs),
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    };
+    await this.database.dataSource.transaction(async (manager) => {
+      const result = await manager
+        .getRepository(ConnectionEntity)
+        .update({ id: connection.id, leaseOwner: this.owner }, changes);
+      if (result.affected !== 1) return;
+      await this.audit.record(
+        {
+          type: needsReauth ? 'needs_reauth' : 'refresh_failed',
+          actor: ACTOR[trigger],
+          connectionId: connection.id,
+          correlationId,
+          details: {
+            kind: error.kind,
+            message: error.message,
+            failureCount,
+            durationMs,
+            ...(needsReauth
+              ? {}
+              : { retryInSeconds: Math.round(delayMs / 1000) }),
+          },
+        },
+        manager,
+      );
+    });
+    this.logger.warn(
+      log,
+      needsReauth
+        ? 'Amazon refused the refresh token: a new consent is needed'
+        : 'Refresh failed; will retry',
+    );
+    this.observer?.attemptFinished(
+      needsReauth ? 'needs_reauth' : 'failed',
+      durationMs,
+    );
+    this.observer?.connectionAlert({
+      type: needsReauth ? 'needs_reauth' : 'refresh_failed',
+      connection: Object.assign(connection, changes),
+      message: needsReauth
+        ? `${connection.label} needs a new consent: Amazon no longer accepts its refresh token.`
+        : `${connection.label} could not be refreshed (${error.message}); next try in ${Math.round(delayMs / 1000)} s.`,
+      correlationId,
+    });
+  }
+
+  /** Another replica (or an earlier call) holds the row: wait for it to finish and read the result. */
+  private async awaitOtherHolder(
+    id: string,
+    before: Date | null,
+  ): Promise<RefreshOutcome> {
+    const deadline = Date.now() + ATTEMPT_DEADLINE_MS + 5_000;
+    const connections = this.database.repository(ConnectionEntity);
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const current = await connections.findOneBy({ id });
+      if (!current) return { kind: 'skipped', reason: 'not found' };
+      if (
+        !current.leaseOwner ||
+        (current.leaseExpiresAt?.getTime() ?? 0) < Date.now()
+      ) {
+        const refreshed =
+          (current.lastRefreshedAt?.getTime() ?? 0) > (before?.getTime() ?? 0);
+        return refreshed
+          ? { kind: 'refreshed', connection: current, durationMs: 0 }
+          : { kind: 'skipped', reason: 'the other attempt failed' };
+      }
+    }
+    throw new RefreshBusyError();
+  }
+}

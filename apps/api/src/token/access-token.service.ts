@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AccessTokenDto, ConnectionDto, RefreshResultDto } from '@keeper/contracts';
+import { NotFoundError } from '../common/domain-errors';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { DatabaseService } from '../database/database.service';
+import { ConnectionNotRefreshableError, RefreshBusyError, RefreshPausedError } from '../refresh/refresh.errors';
+import { RefreshPause } from '../refresh/refresh-pause';
+import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
+import { ConnectionEntity } from './connection.entity';
+import { toConnectionDto } from './connection.mapper';
+
+/**
+ * Hands access tokens to downstream jobs, refreshing first when the token expires within the
+ * window. Callers asking for the same connection at once share one refresh: in this process
+ * through `inFlight`, across replicas through the row's lease (see RefreshService.refreshNow).
+ */
+@Injectable()
+export class AccessTokenService {
+  private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
+
+  constructor(
+    private readonly database: DatabaseService,
+    private readonly refresh: RefreshService,
+    private readonly pause: RefreshPause,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async accessToken(id: string, correlationId: string): Promise<AccessTokenDto> {
+    let connection = await this.find(id);
+    if (this.isFresh(connection)) return this.toAccessToken(connection);
+    if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
+
+    const outcome = await this.shared(id, () => this.refresh.refreshNow(id, 'on_demand', correlationId));
+    if (outcome.kind === 'refreshed') return this.toAccessToken(outcome.connection);
+    // The refresh failed: a token that is still valid is better than none.
+    connection = await this.find(id);
+    if (connection.accessToken && connection.accessTokenExpiresAt && connection.accessTokenExpiresAt.getTime() > Date.now()) {
+      return this.toAccessToken(connection);
+    }
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (connection.status === 'needs_reauth' || connection.status === 'disconnected') {
+      throw new ConnectionNotRefreshableError(connection.status);
+    }
+    if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
+    throw new RefreshBusyError();
+  }
+
+  /** The admin's "refresh now": refreshes whatever the expiry and answers the result. */
+  async refreshNow(id: string, correlationId: string): Promise<RefreshResultDto> {
+    await this.find(id);
+    const outcome = await this.shared(id, () => this.refresh.refreshNow(id, 'manual', correlationId));
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.kind === 'skipped') {
+      if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
+      throw new RefreshBusyError();
+    }
+    return { connection: this.toDto(outcome.connection), durationMs: outcome.durationMs };
+  }
+
+  private shared(id: string, refresh: () => Promise<RefreshOutcome>): Promise<RefreshOutcome> {
+    const existing = this.inFlight.get(id);
+    if (existing) return existing;
+    const started = refresh().finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, started);
+    return started;
+  }
+
+  private async find(id: string): Promise<ConnectionEntity> {
+    const connection = await this.database.repository(ConnectionEntity).findOneBy({ id });
+    if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
+    return connection;
+  }
+
+  private isFresh(connection: ConnectionEntity): boolean {
+    return (
+      connection.status !== 'disconnected' &&
+      connection.accessToken !== null &&
+      (connection.accessTokenExpiresAt?.getTime() ?? 0) > Date.now() + this.config.refresh.windowSeconds * 1000
+    );
+  }
+
+  private toAccessToken(connection: ConnectionEntity): AccessTokenDto {
+    return {
+      accessToken: connection.accessToken as string,
+      tokenType: 'bearer',
+      expiresAt: (connection.accessTokenExpiresAt as Date).toISOString(),
+    };
+  }
+
+  private toDto(connection: ConnectionEntity): ConnectionDto {
+    return toConnectionDto(connection, this.config.refresh.windowSeconds);
+  }
+}
