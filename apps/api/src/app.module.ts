@@ -11,6 +11,7 @@ import { CryptoModule } from './crypto/crypto.module';
 import { LoadedKeyRing } from './crypto/key-ring.loader';
 import { DatabaseModule } from './database/database.module';
 import { DatabaseTarget } from './database/data-source-options';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { RefreshModule } from './refresh/refresh.module';
 import { TokenModule } from './token/token.module';
@@ -38,6 +39,7 @@ export class AppModule {
         RefreshModule,
         TokenModule,
         HealthModule,
+        EventsModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ADMIN_PASSWORD, AdminPassword } from './auth/admin-password';
 import { AppConfig, InvalidConfigError, loadAppConfig } from './config/app-config';
 import { readEnvironment } from './config/environment';
 import { KeyRingError, loadKeyRing } from './crypto/key-ring.loader';
@@ -9,10 +10,17 @@ import { createHttpApp } from './http-app';
 /** Configuration and start-up problems an operator can fix: one line, no stack trace. */
 const EXPECTED_START_ERRORS = [InvalidConfigError, KeyRingError, DatabaseConfigurationError, EmbeddedDatabaseError];
 
-function banner(config: AppConfig, embedded: boolean): string {
+function banner(config: AppConfig, embedded: boolean, admin: AdminPassword): string {
   const api = `http://localhost:${config.port}`;
+  // The contract asks `npm start` to print the password it uses; only a generated one is
+  // printed, never one an operator set.
+  const password = admin.generatedFile
+    ? `${admin.value}   (generated into ${admin.generatedFile}; set ADMIN_PASSWORD to choose one)`
+    : 'from ADMIN_PASSWORD';
   return [
     '',
+    `  Console                ${config.consoleUrl}`,
+    `  Admin password         ${password}`,
     `  ads-token-keeper API   ${api}/api/v1`,
     `  Swagger UI             ${api}/api/docs`,
     `  Readiness              ${api}/health/ready`,
@@ -63,7 +71,7 @@ async function bootstrap(): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
-  process.stdout.write(banner(config, embedded !== undefined));
+  process.stdout.write(banner(config, embedded !== undefined, app.get<AdminPassword>(ADMIN_PASSWORD)));
 }
 
 bootstrap().catch(async (error: unknown) => {

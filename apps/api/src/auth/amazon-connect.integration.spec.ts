@@ -212,7 +212,7 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
     expect(target.searchParams.get('reason')).toMatch(/Amazon did not issue tokens/);
   });
 
-  it('saves the connection without profiles when the Ads API fails, marked for a later fetch', async () => {
+  it('saves the connection without profiles when the Ads API fails, and reads them at the next refresh', async () => {
     sandbox.queueFault({ endpoint: 'profiles', kind: '503', count: 5 });
     const connectionId = await connectAccount(sut, session, { account: 'Profiles Later Inc' });
     sandbox.clearFaults();
@@ -222,6 +222,13 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
       [connectionId],
     );
     expect(row).toEqual({ profiles_stale: true, profiles: [] });
+
+    const refreshed = await sut.inject({ method: 'POST', url: `/api/v1/connections/${connectionId}/refresh`, headers: { cookie: session } });
+    expect(refreshed.json().connection.profiles).toEqual(
+      expect.arrayContaining([expect.objectContaining({ profileId: expect.any(String), accountName: 'Profiles Later Inc' })]),
+    );
+    const [after] = await database.query<{ profiles_stale: boolean }>('SELECT profiles_stale FROM connections WHERE id = $1', [connectionId]);
+    expect(after.profiles_stale).toBe(false);
   });
 
   it('never lets a token, code, state or secret reach a log line, an audit row or an API response', async () => {

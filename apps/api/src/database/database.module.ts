@@ -15,7 +15,7 @@ export class DatabaseModule {
         DatabaseService,
         { provide: DataSourceProvider, useExisting: DatabaseService },
       ],
-      exports: [DatabaseService, DataSourceProvider],
+      exports: [DatabaseService, DataSourceProvider, DATABASE_TARGET],
     };
   }
 }

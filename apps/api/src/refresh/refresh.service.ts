@@ -215,6 +215,7 @@ export class RefreshService {
       correlationId,
       durationMs,
     );
+    if (refreshed.profilesStale) await this.refetchProfiles(refreshed, correlationId);
     this.pause.resume();
     this.observer?.attemptFinished('refreshed', durationMs);
     if (connection.status === 'degraded') {
@@ -234,6 +235,21 @@ export class RefreshService {
       'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1',
       [this.owner],
     );
+  }
+
+  /** Profiles that could not be read at connect time are read with the fresh token; best effort. */
+  private async refetchProfiles(connection: ConnectionEntity, correlationId: string): Promise<void> {
+    try {
+      const profiles = await this.lwa.listProfiles(connection.region, connection.accessToken as string, { maxRetries: 0 });
+      const amazonAccountIds = [...new Set(profiles.map((profile) => profile.accountId))].sort();
+      await this.database
+        .repository(ConnectionEntity)
+        .update({ id: connection.id }, { profiles, amazonAccountIds, profilesStale: false });
+      Object.assign(connection, { profiles, amazonAccountIds, profilesStale: false });
+    } catch (error) {
+      if (!(error instanceof LwaError)) throw error;
+      this.logger.warn({ correlationId, connectionId: connection.id, kind: error.kind }, 'Reading the Ads profiles failed again');
+    }
   }
 
   /** Gives back one claim without refreshing (the sweep is paused). */

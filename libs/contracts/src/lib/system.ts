@@ -7,9 +7,8 @@ export interface ReadinessCheckDto {
   message: string | null;
 }
 
-/** `GET /system`: what the System page shows. */
+/** `GET /system` (admin): what the System page shows. */
 export interface SystemStatusDto {
-  version: string;
   usingSandbox: boolean;
   refreshWindowSeconds: number;
   refreshCron: string;
