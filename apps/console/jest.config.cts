@@ -1,7 +1,12 @@
+// Times in tests (exact times, countdowns) read the same on every machine.
+process.env.TZ = 'UTC';
+
 module.exports = {
   displayName: 'console',
   preset: '../../jest.preset.js',
   setupFilesAfterEnv: ['<rootDir>/src/test-setup.ts'],
+  // Whole-console renders on a busy machine: the first one in a file also compiles the pages.
+  testTimeout: 20_000,
   coverageDirectory: '../../coverage/apps/console',
   transform: {
     '^.+\\.(ts|mjs|js|html)$': [

@@ -1,4 +1,8 @@
-import { provideHttpClient, withFetch } from '@angular/common/http';
+import {
+  provideHttpClient,
+  withFetch,
+  withInterceptors,
+} from '@angular/common/http';
 import {
   ApplicationConfig,
   provideBrowserGlobalErrorListeners,
@@ -14,6 +18,7 @@ import {
   withComponentInputBinding,
 } from '@angular/router';
 import { appRoutes } from './app.routes';
+import { apiInterceptor } from './core/api.interceptor';
 import { PageTitleStrategy } from './shell/page-title.strategy';
 
 // Material 21 components animate with CSS and need no `provideAnimationsAsync()`.
@@ -23,7 +28,7 @@ export const appConfig: ApplicationConfig = {
     provideZonelessChangeDetection(),
     provideRouter(appRoutes, withComponentInputBinding()),
     { provide: TitleStrategy, useClass: PageTitleStrategy },
-    provideHttpClient(withFetch()),
+    provideHttpClient(withFetch(), withInterceptors([apiInterceptor])),
     {
       // The self-hosted Material Symbols font, not the Material Icons font that
       // `<mat-icon>` expects by default.

@@ -1,10 +1,23 @@
 import { Routes } from '@angular/router';
-import { AppShell } from './shell/app-shell';
+import { requireSession, skipLoginWhenLoggedIn } from './session/session.guards';
 
 export const appRoutes: Routes = [
+  // Before the shell, whose `**` would otherwise answer it.
+  {
+    path: 'login',
+    title: 'Log in',
+    canActivate: [skipLoginWhenLoggedIn],
+    loadComponent: () =>
+      import('./session/login.page').then((m) => m.LoginPage),
+  },
   {
     path: '',
-    component: AppShell,
+    // Lazy too: the login page needs neither the navigation nor its Material parts.
+    loadComponent: () =>
+      import('./shell/app-shell').then((m) => m.AppShell),
+    // Checked on entering the shell, not on every page change inside it: a session that ends
+    // later shows up as a 401, which the API interceptor turns into the login page.
+    canActivate: [requireSession],
     children: [
       { path: '', pathMatch: 'full', redirectTo: 'connections' },
       {

@@ -1,25 +1,334 @@
-import { ChangeDetectionStrategy, Component } from '@angular/core';
-import { RouterLink } from '@angular/router';
+import { BreakpointObserver } from '@angular/cdk/layout';
+import {
+  ChangeDetectionStrategy,
+  Component,
+  computed,
+  DestroyRef,
+  effect,
+  inject,
+  input,
+  linkedSignal,
+  signal,
+  untracked,
+} from '@angular/core';
+import { takeUntilDestroyed, toSignal } from '@angular/core/rxjs-interop';
+import { MatIconButton, MatButton } from '@angular/material/button';
+import { MatFormField, MatLabel } from '@angular/material/form-field';
+import { MatIcon } from '@angular/material/icon';
+import {
+  MatPaginator,
+  MatPaginatorIntl,
+  PageEvent,
+} from '@angular/material/paginator';
+import { MatProgressBar } from '@angular/material/progress-bar';
+import { MatOption, MatSelect } from '@angular/material/select';
+import {
+  MatCell,
+  MatCellDef,
+  MatColumnDef,
+  MatHeaderCell,
+  MatHeaderCellDef,
+  MatHeaderRow,
+  MatHeaderRowDef,
+  MatRow,
+  MatRowDef,
+  MatTable,
+} from '@angular/material/table';
+import { ActivatedRoute, Router, RouterLink } from '@angular/router';
+import {
+  AUDIT_EVENT_TYPES,
+  type AuditEventDto,
+  type AuditEventPageDto,
+  type ConnectionDto,
+} from '@keeper/contracts';
+import { catchError, map, of, Subject, switchMap } from 'rxjs';
+import { describeApiFailure, type ApiFailure, type ErrorHandling } from '../core/api';
+import { EventsService } from '../core/events.service';
+import { exactTime } from '../core/time-format';
+import { ConnectionsApi } from '../connections/connections.api';
 import { EmptyState } from '../ui/empty-state';
 import { PageHeader } from '../ui/page-header';
+import { RelativeTime } from '../ui/relative-time';
+import { AuditApi, type AuditQuery } from './audit.api';
+import {
+  auditDetailRows,
+  auditTypeLabel,
+  FAILURE_TYPES,
+  isAuditEventType,
+} from './audit-labels';
 
-/** What happened to which connection, when, and who did it. */
+export const AUDIT_PAGE_SIZES = [25, 50, 100];
+const PHONE_QUERY = '(max-width: 599.98px)';
+
+interface Paging {
+  index: number;
+  /** `before` of each page reached so far: `null` for the newest. */
+  cursors: (string | null)[];
+  /** How many events the pages before each one showed. */
+  offsets: number[];
+}
+
+type LoadResult = { page: AuditEventPageDto } | { failure: ApiFailure };
+
+/** What happened to which connection, when, and who did it: newest first, a page at a time. */
 @Component({
   selector: 'atk-audit-page',
-  imports: [EmptyState, PageHeader, RouterLink],
-  template: `
-    <atk-page-header heading="Audit" />
-    <atk-empty-state icon="history" heading="No audit events yet">
-      <p>
-        Every connect, refresh, failure and key rotation will be listed here,
-        newest first.
-      </p>
-      <p>
-        The first event is recorded when you connect an account on the
-        <a routerLink="/connections">Connections</a> page.
-      </p>
-    </atk-empty-state>
-  `,
+  imports: [
+    EmptyState,
+    MatButton,
+    MatCell,
+    MatCellDef,
+    MatColumnDef,
+    MatFormField,
+    MatHeaderCell,
+    MatHeaderCellDef,
+    MatHeaderRow,
+    MatHeaderRowDef,
+    MatIcon,
+    MatIconButton,
+    MatLabel,
+    MatOption,
+    MatPaginator,
+    MatProgressBar,
+    MatRow,
+    MatRowDef,
+    MatSelect,
+    MatTable,
+    PageHeader,
+    RelativeTime,
+    RouterLink,
+  ],
+  // Cursor paging has no total: the range reads "1 – 50 of many" until the oldest page.
+  providers: [{ provide: MatPaginatorIntl, useFactory: () => new MatPaginatorIntl() }],
+  templateUrl: './audit.page.html',
+  styleUrl: './audit.page.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
-export class AuditPage {}
+export class AuditPage {
+  private readonly auditApi = inject(AuditApi);
+  private readonly router = inject(Router);
+  private readonly route = inject(ActivatedRoute);
+  private readonly paginatorIntl = inject(MatPaginatorIntl);
+
+  /** Query parameters: the filters live in the URL, so a reload or a login keeps them. */
+  readonly connectionId = input<string>();
+  readonly type = input<string>();
+
+  protected readonly eventTypes = AUDIT_EVENT_TYPES;
+  protected readonly pageSizes = AUDIT_PAGE_SIZES;
+  protected readonly typeLabel = auditTypeLabel;
+  protected readonly exactTime = exactTime;
+  protected readonly detailRows = auditDetailRows;
+
+  protected readonly connectionFilter = computed(
+    () => this.connectionId() || null,
+  );
+  protected readonly typeFilter = computed(() => {
+    const type = this.type();
+    return isAuditEventType(type) ? type : null;
+  });
+  protected readonly filtered = computed(
+    () => this.connectionFilter() !== null || this.typeFilter() !== null,
+  );
+
+  protected readonly pageSize = signal(50);
+  /** Back to the newest page whenever a filter or the page size changes. */
+  protected readonly paging = linkedSignal<unknown, Paging>({
+    source: () => [this.connectionFilter(), this.typeFilter(), this.pageSize()],
+    computation: () => ({ index: 0, cursors: [null], offsets: [0] }),
+  });
+
+  private readonly query = computed(
+    (): AuditQuery => ({
+      connectionId: this.connectionFilter(),
+      type: this.typeFilter(),
+      before: this.paging().cursors[this.paging().index],
+      limit: this.pageSize(),
+    }),
+  );
+
+  protected readonly page = signal<AuditEventPageDto | undefined>(undefined);
+  protected readonly loading = signal(true);
+  /** Why the page did not load, while nothing loaded yet. */
+  protected readonly failure = signal<ApiFailure | null>(null);
+  private readonly loads = new Subject<{ query: AuditQuery; errors: ErrorHandling }>();
+  protected readonly events = computed(() => this.page()?.items ?? []);
+  private readonly expandedIds = signal<ReadonlySet<string>>(new Set());
+
+  protected readonly connections = toSignal(
+    inject(ConnectionsApi)
+      .list('quiet')
+      .pipe(catchError(() => of([] as ConnectionDto[]))),
+    { initialValue: [] as ConnectionDto[] },
+  );
+  private readonly connectionLabels = computed(
+    () =>
+      new Map(this.connections().map((connection) => [connection.id, connection.label])),
+  );
+
+  private readonly phone = toSignal(
+    inject(BreakpointObserver)
+      .observe(PHONE_QUERY)
+      .pipe(map((state) => state.matches)),
+    { initialValue: false },
+  );
+  protected readonly columns = computed(() =>
+    this.phone()
+      ? ['time', 'type', 'expand']
+      : ['time', 'type', 'connection', 'actor', 'expand'],
+  );
+
+  /** Next is possible exactly when the API gave a cursor; the range label says the rest. */
+  protected readonly paginatorLength = computed(() => {
+    const { index } = this.paging();
+    const size = this.pageSize();
+    return (index + 1) * size + (this.page()?.nextCursor ? 1 : 0);
+  });
+
+  constructor() {
+    const destroyRef = inject(DestroyRef);
+    const loads = this.loads;
+    loads
+      .pipe(
+        switchMap(({ query, errors }) =>
+          this.auditApi.page(query, errors).pipe(
+            map((page): LoadResult => ({ page })),
+            catchError((error: unknown) =>
+              of<LoadResult>({ failure: describeApiFailure(error) }),
+            ),
+          ),
+        ),
+        takeUntilDestroyed(destroyRef),
+      )
+      .subscribe((result) => {
+        this.loading.set(false);
+        if ('page' in result) {
+          this.failure.set(null);
+          this.page.set(result.page);
+        } else if (!this.page()) {
+          this.failure.set(result.failure);
+        }
+      });
+
+    effect(() => {
+      const query = this.query();
+      untracked(() => {
+        this.loading.set(true);
+        this.expandedIds.set(new Set());
+        loads.next({ query, errors: 'toast' });
+      });
+    });
+
+    const live = inject(EventsService);
+    live.events.pipe(takeUntilDestroyed(destroyRef)).subscribe((event) => {
+      if (event.type === 'audit.appended') this.prepend(event.event);
+    });
+    // Pages further back do not change; only the newest one is worth reloading.
+    live.resync.pipe(takeUntilDestroyed(destroyRef)).subscribe(() => {
+      if (this.paging().index === 0) {
+        loads.next({ query: this.query(), errors: 'quiet' });
+      }
+    });
+
+    this.paginatorIntl.itemsPerPageLabel = 'Events per page';
+    this.paginatorIntl.getRangeLabel = () => this.rangeLabel();
+    effect(() => {
+      this.rangeLabel();
+      this.paginatorIntl.changes.next();
+    });
+  }
+
+  protected readonly rangeLabel = computed(() => {
+    const count = this.events().length;
+    if (count === 0) return 'No events';
+    const { index, offsets } = this.paging();
+    const start = offsets[index] + 1;
+    const end = offsets[index] + count;
+    return this.page()?.nextCursor
+      ? `${start} – ${end} of many`
+      : `${start} – ${end} of ${end}`;
+  });
+
+  protected retry(): void {
+    this.loading.set(true);
+    this.loads.next({ query: this.query(), errors: 'toast' });
+  }
+
+  protected connectionLabel(connectionId: string | null): string {
+    if (!connectionId) return '—';
+    return this.connectionLabels().get(connectionId) ?? connectionId;
+  }
+
+  protected isFailure(event: AuditEventDto): boolean {
+    return FAILURE_TYPES.has(event.type);
+  }
+
+  protected isExpanded(id: string): boolean {
+    return this.expandedIds().has(id);
+  }
+
+  protected toggle(id: string): void {
+    this.expandedIds.update((ids) => {
+      const next = new Set(ids);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
+  }
+
+  protected filterByConnection(connectionId: string | null): void {
+    this.setFilters({ connectionId });
+  }
+
+  protected filterByType(type: string | null): void {
+    this.setFilters({ type });
+  }
+
+  protected clearFilters(): void {
+    this.setFilters({ connectionId: null, type: null });
+  }
+
+  protected changePage(event: PageEvent): void {
+    if (event.pageSize !== this.pageSize()) {
+      this.pageSize.set(event.pageSize);
+      return;
+    }
+    const paging = this.paging();
+    if (event.pageIndex > paging.index) {
+      const nextCursor = this.page()?.nextCursor;
+      if (!nextCursor) return;
+      const index = paging.index + 1;
+      this.paging.set({
+        index,
+        cursors: [...paging.cursors.slice(0, index), nextCursor],
+        offsets: [
+          ...paging.offsets.slice(0, index),
+          paging.offsets[paging.index] + this.events().length,
+        ],
+      });
+    } else if (event.pageIndex < paging.index) {
+      this.paging.set({ ...paging, index: event.pageIndex });
+    }
+  }
+
+  /** A live event shows on the newest page when it passes the filters. */
+  private prepend(event: AuditEventDto): void {
+    if (this.paging().index !== 0) return;
+    const connectionId = this.connectionFilter();
+    const type = this.typeFilter();
+    if (connectionId && event.connectionId !== connectionId) return;
+    if (type && event.type !== type) return;
+    this.page.update((page) =>
+      page && !page.items.some((item) => item.id === event.id)
+        ? { ...page, items: [event, ...page.items] }
+        : page,
+    );
+  }
+
+  private setFilters(filters: { connectionId?: string | null; type?: string | null }): void {
+    void this.router.navigate([], {
+      relativeTo: this.route,
+      queryParams: filters,
+      queryParamsHandling: 'merge',
+    });
+  }
+}

@@ -1,5 +1,11 @@
+import { TestBed } from '@angular/core/testing';
 import { MatSidenavHarness } from '@angular/material/sidenav/testing';
-import { renderConsole, textOf } from '../../testing/render-console';
+import { Router } from '@angular/router';
+import {
+  readableText,
+  renderConsole,
+  textOf,
+} from '../../testing/render-console';
 import { AppShell } from './app-shell';
 
 describe(AppShell.name, () => {
@@ -160,6 +166,48 @@ describe(AppShell.name, () => {
 
       expect(await sidenav.getMode()).toBe('over');
       expect(await sidenav.isOpen()).toBe(false);
+    });
+  });
+
+  describe('live updates', () => {
+    it('opens the events stream and says whether updates are live', async () => {
+      const sut = await renderConsole('/connections');
+      const status = () => readableText(sut.root, 'header .live-status[role="status"]');
+
+      expect(sut.eventSources.latest.url).toBe('/api/v1/events');
+      expect(status()).toBe('Connecting');
+
+      sut.eventSources.latest.open();
+      await sut.settle();
+      expect(status()).toBe('Live');
+
+      sut.eventSources.latest.fail();
+      await sut.settle();
+      expect(status()).toBe('Reconnecting; checking every 15 s');
+    });
+  });
+
+  describe('logging out', () => {
+    it('ends the session, closes the events stream and shows the login page', async () => {
+      const sut = await renderConsole('/audit');
+      const logout = sut.root.querySelector<HTMLButtonElement>('header button.logout');
+      expect(logout?.textContent?.trim()).toBe('logout Log out');
+
+      logout?.click();
+      await sut.settle();
+
+      expect(sut.http.expectOne('/api/v1/session').request.method).toBe('DELETE');
+      expect(TestBed.inject(Router).url).toBe('/login');
+      expect(sut.eventSources.latest.closed).toBe(true);
+      expect(textOf(sut.root, 'h1')).toBe('Log in to ads-token-keeper');
+    });
+
+    it("names the icon-only logout button on a phone's width", async () => {
+      const sut = await renderConsole('/connections', { narrow: true });
+
+      const logout = sut.root.querySelector<HTMLButtonElement>('header button.logout');
+      expect(logout?.getAttribute('aria-label')).toBe('Log out');
+      expect(logout?.textContent?.trim()).toBe('logout');
     });
   });
 });

@@ -3,13 +3,14 @@ import {
   ChangeDetectionStrategy,
   Component,
   computed,
+  DestroyRef,
   ElementRef,
   inject,
   linkedSignal,
   viewChild,
 } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
-import { MatIconButton } from '@angular/material/button';
+import { MatButton, MatIconButton } from '@angular/material/button';
 import { MatIcon } from '@angular/material/icon';
 import {
   MatListItem,
@@ -25,6 +26,8 @@ import {
 import { MatToolbar } from '@angular/material/toolbar';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { map } from 'rxjs';
+import { EventsService, LIVE_EVENTS_TIMING } from '../core/events.service';
+import { SessionService } from '../session/session.service';
 import { NAV_LINKS } from './nav-links';
 import { PRODUCT_NAME } from './product';
 
@@ -34,10 +37,14 @@ import { PRODUCT_NAME } from './product';
  */
 export const NARROW_LAYOUT_QUERY = '(max-width: 839.98px)';
 
-/** Toolbar, side navigation and the page outlet around every console page. */
+/**
+ * Toolbar, side navigation and the page outlet around every console page. While it is shown
+ * the admin is logged in, so it keeps the live events stream open.
+ */
 @Component({
   selector: 'atk-app-shell',
   imports: [
+    MatButton,
     MatIcon,
     MatIconButton,
     MatListItem,
@@ -59,6 +66,12 @@ export const NARROW_LAYOUT_QUERY = '(max-width: 839.98px)';
 export class AppShell {
   protected readonly productName = PRODUCT_NAME;
   protected readonly navLinks = NAV_LINKS;
+
+  private readonly session = inject(SessionService);
+  private readonly events = inject(EventsService);
+  protected readonly liveState = this.events.state;
+  protected readonly pollSeconds =
+    inject(LIVE_EVENTS_TIMING).pollIntervalMs / 1000;
 
   protected readonly isNarrow = toSignal(
     inject(BreakpointObserver)
@@ -85,6 +98,15 @@ export class AppShell {
 
   private readonly mainContent =
     viewChild.required<ElementRef<HTMLElement>>('mainContent');
+
+  constructor() {
+    this.events.start();
+    inject(DestroyRef).onDestroy(() => this.events.stop());
+  }
+
+  protected logOut(): void {
+    this.session.logout();
+  }
 
   protected toggleMenu(): void {
     this.menuOpen.update((open) => !open);

@@ -1,0 +1,491 @@
+import { TestBed } from '@angular/core/testing';
+import { Router } from '@angular/router';
+import type { ApiErrorDto, ConnectionDto, ConnectOutcome } from '@keeper/contracts';
+import { aConnection } from '../../testing/fixtures';
+import {
+  readableText,
+  readableTexts,
+  renderConsole,
+  RenderedConsole,
+  textOf,
+  toastText,
+} from '../../testing/render-console';
+import { ConnectionsPage } from './connections.page';
+
+describe(ConnectionsPage.name, () => {
+  const acme = aConnection();
+  const globex = aConnection({
+    id: '0b9d3c1a-1111-4e5e-9a41-2b8c7d9e0f99',
+    label: 'Globex (EU)',
+    region: 'eu',
+    status: 'needs_reauth',
+    accessTokenExpiresAt: null,
+    nextRefreshAt: null,
+    failureCount: 3,
+    lastError: 'Amazon said the refresh token is no longer valid (invalid_grant).',
+    profiles: [],
+  });
+
+  async function render(
+    url = '/connections',
+    connections?: ConnectionDto[],
+  ): Promise<RenderedConsole> {
+    const sut = await renderConsole(url);
+    if (connections) {
+      sut.http.expectOne('/api/v1/connections').flush(connections);
+      await sut.settle();
+    }
+    return sut;
+  }
+
+  function cards(sut: RenderedConsole): HTMLElement[] {
+    return Array.from(sut.root.querySelectorAll<HTMLElement>('atk-connection-card'));
+  }
+
+  function card(sut: RenderedConsole, label: string): HTMLElement {
+    const found = cards(sut).find((element) => textOf(element, 'h2') === label);
+    if (!found) throw new Error(`No card for ${label}`);
+    return found;
+  }
+
+  function button(root: Element, text: string): HTMLButtonElement {
+    const found = Array.from(root.querySelectorAll<HTMLButtonElement>('button')).find(
+      (element) => element.textContent?.replace(/\s+/g, ' ').trim().endsWith(text),
+    );
+    if (!found) throw new Error(`No button "${text}"`);
+    return found;
+  }
+
+  const apiError = (statusCode: number, message: string): ApiErrorDto => ({
+    statusCode,
+    error: 'Error',
+    message,
+    correlationId: 'req-9e21',
+  });
+
+  describe('while the list loads', () => {
+    it('shows skeleton cards, hidden from screen readers, which hear that it loads', async () => {
+      const sut = await render();
+
+      expect(sut.root.querySelectorAll('.skeleton')).toHaveLength(3);
+      expect(sut.root.querySelector('.skeleton')?.parentElement?.getAttribute('aria-hidden')).toBe(
+        'true',
+      );
+      expect(textOf(sut.root, 'main [role="status"]')).toBe('Loading the connections…');
+      expect(sut.root.querySelector('atk-empty-state')).toBeNull();
+    });
+  });
+
+  describe('with no connection yet', () => {
+    it('explains the first step and offers it', async () => {
+      const sut = await render('/connections', []);
+
+      expect(textOf(sut.root, 'atk-empty-state h2')).toBe('No Amazon accounts connected yet');
+      expect(textOf(sut.root, 'atk-empty-state')).toContain(
+        'Connect an account to start keeping its tokens fresh.',
+      );
+      expect(readableText(sut.root, 'atk-empty-state button')).toBe('Connect Amazon account');
+      expect(sut.root.querySelector('.skeleton')).toBeNull();
+    });
+
+    it('starts the connect flow for the region chosen, as a page navigation', async () => {
+      const sut = await render('/connections', []);
+
+      button(sut.root, 'Connect Amazon account').click();
+      await sut.settle();
+      const regions = Array.from(document.querySelectorAll<HTMLButtonElement>('.mat-mdc-menu-item'));
+      expect(regions.map((item) => item.textContent?.trim())).toEqual([
+        'North America',
+        'Europe',
+        'Far East',
+      ]);
+      regions[1].click();
+      await sut.settle();
+
+      expect(sut.externalNavigations).toEqual(['/api/v1/auth/amazon/start?region=eu']);
+    });
+  });
+
+  describe('with connections', () => {
+    it('shows one card per connection with its label, region and status in words', async () => {
+      const sut = await render('/connections', [acme, globex]);
+
+      expect(cards(sut)).toHaveLength(2);
+      expect(readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip')).toBe('Status: Active');
+      expect(readableText(card(sut, 'Acme Outdoor (NA)'), '.region')).toBe('North America');
+      expect(readableText(card(sut, 'Globex (EU)'), 'atk-status-chip')).toBe('Status: Needs re-auth');
+      expect(textOf(card(sut, 'Globex (EU)'), '.meaning')).toBe(
+        'Amazon no longer accepts the refresh token; only reconnecting helps.',
+      );
+      expect(card(sut, 'Globex (EU)').getAttribute('aria-labelledby')).toBe(
+        `connection-label-${globex.id}`,
+      );
+      expect(textOf(sut.root, 'atk-page-header')).toContain('Connect Amazon account');
+    });
+
+    it("counts down to the access token's expiry with a bar over its lifetime", async () => {
+      const sut = await render('/connections', [acme, globex]);
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+
+      expect(textOf(acmeCard, 'atk-token-countdown .line')).toMatch(
+        /^Access token expires in (29:5\d|30:00)$/,
+      );
+      const bar = acmeCard.querySelector('atk-token-countdown mat-progress-bar');
+      expect(bar?.getAttribute('aria-valuenow')).toBe('50');
+      expect(textOf(card(sut, 'Globex (EU)'), 'atk-token-countdown')).toBe('No access token');
+    });
+
+    it('tells when it refreshed and refreshes next, and its failures and last error in words', async () => {
+      const sut = await render('/connections', [acme, globex]);
+      const facts = (label: string) => readableTexts(card(sut, label), '.facts > div');
+
+      expect(facts('Acme Outdoor (NA)')).toEqual([
+        expect.stringMatching(/^Last refresh 30 minutes ago \(.+\)$/),
+        expect.stringMatching(/^Next refresh in 2[45] minutes \(.+\)$/),
+        'Failures in a row None',
+      ]);
+      expect(facts('Globex (EU)')).toEqual([
+        expect.stringMatching(/^Last refresh 30 minutes ago/),
+        'Next refresh Not scheduled',
+        'Failures in a row 3',
+        'Last error Amazon said the refresh token is no longer valid (invalid_grant).',
+      ]);
+    });
+
+    it('lists the advertising profiles when their panel is opened', async () => {
+      const sut = await render('/connections', [acme, globex]);
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+
+      expect(textOf(acmeCard, 'mat-expansion-panel-header')).toBe('2 advertising profiles');
+      expect(acmeCard.querySelector('.profile-list')).toBeNull();
+
+      acmeCard.querySelector<HTMLElement>('mat-expansion-panel-header')?.click();
+      await sut.settle();
+
+      expect(readableTexts(acmeCard, '.profile-list li')).toEqual([
+        'Country US Acme Outdoor Seller',
+        'Country CA Acme Outdoor Canada Vendor',
+      ]);
+      expect(textOf(card(sut, 'Globex (EU)'), '.no-profiles')).toBe(
+        'No advertising profiles found yet.',
+      );
+    });
+
+    it('offers the actions that fit each status', async () => {
+      const disconnected = aConnection({
+        id: '22222222-2222-4222-8222-222222222222',
+        label: 'Old one',
+        status: 'disconnected',
+        accessTokenExpiresAt: null,
+      });
+      const sut = await render('/connections', [acme, globex, disconnected]);
+      const actions = (label: string) => readableTexts(card(sut, label), '.actions button');
+
+      expect(actions('Acme Outdoor (NA)')).toEqual(['Refresh now', 'Disconnect']);
+      expect(actions('Globex (EU)')).toEqual(['Reconnect', 'Disconnect']);
+      expect(actions('Old one')).toEqual(['Reconnect']);
+    });
+  });
+
+  describe('back from Amazon', () => {
+    it.each<[ConnectOutcome, string, string]>([
+      ['connected', '', 'Connected “Acme Outdoor (NA)”. Its tokens are now kept fresh.'],
+      ['reconnected', '', 'Reconnected “Acme Outdoor (NA)”. Its tokens are fresh again.'],
+      [
+        'access_denied',
+        'Access was denied on the Amazon consent page.',
+        'Not connected: access was denied. Access was denied on the Amazon consent page.',
+      ],
+      [
+        'state_invalid',
+        'This sign-in was already used.',
+        'Not connected: the sign-in was not recognised. This sign-in was already used.',
+      ],
+      [
+        'state_expired',
+        'The sign-in took longer than 10 minutes. Start again.',
+        'Not connected: the sign-in expired. The sign-in took longer than 10 minutes. Start again.',
+      ],
+      [
+        'amazon_error',
+        'Amazon refused the request (server_error).',
+        'Not connected: Amazon answered with an error. Amazon refused the request (server_error).',
+      ],
+    ])('says what happened after %s, once, and clears it from the address', async (outcome, reason, toast) => {
+      const query = new URLSearchParams({ connect: outcome });
+      if (reason) query.set('reason', reason);
+      else query.set('connectionId', acme.id);
+
+      await render(`/connections?${query}`, [globex, acme]);
+
+      expect(toastText()).toBe(toast);
+      expect(TestBed.inject(Router).url).toBe('/connections');
+    });
+
+    it('highlights the connection that was just connected', async () => {
+      const sut = await render(`/connections?connect=connected&connectionId=${acme.id}`, [
+        globex,
+        acme,
+      ]);
+
+      expect(card(sut, 'Acme Outdoor (NA)').classList).toContain('highlighted');
+      expect(readableText(card(sut, 'Acme Outdoor (NA)'), '.just')).toBe('Just connected');
+      expect(card(sut, 'Globex (EU)').classList).not.toContain('highlighted');
+    });
+
+    it('ignores an outcome it does not know', async () => {
+      const sut = await render('/connections?connect=pwned&reason=Call%20this%20number', [acme]);
+
+      expect(toastText()).toBeNull();
+      expect(sut.root.querySelector('.highlighted')).toBeNull();
+    });
+  });
+
+  describe('Refresh now', () => {
+    it('shows a spinner while it runs, then the new expiry and a toast with the result', async () => {
+      const sut = await render('/connections', [acme]);
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+
+      button(acmeCard, 'Refresh now').click();
+      await sut.settle();
+
+      const request = sut.http.expectOne(`/api/v1/connections/${acme.id}/refresh`);
+      expect(request.request.method).toBe('POST');
+      expect(button(acmeCard, 'Refresh now').disabled).toBe(true);
+      expect(acmeCard.querySelector('.refresh mat-progress-spinner')).not.toBeNull();
+      expect(textOf(acmeCard, 'atk-token-countdown .line')).toBe('Access token: refreshing…');
+
+      const expiresAt = new Date(Date.now() + 3600_000).toISOString();
+      request.flush({
+        connection: { ...acme, accessTokenExpiresAt: expiresAt, lastRefreshedAt: new Date().toISOString() },
+        durationMs: 212,
+      });
+      await sut.settle();
+
+      expect(toastText()).toMatch(
+        /^Refreshed “Acme Outdoor \(NA\)” in 212 ms\. The new access token lasts until .+\.$/,
+      );
+      expect(textOf(acmeCard, 'atk-token-countdown .line')).toMatch(
+        /^Access token expires in (59:5\d|60:00)$/,
+      );
+      expect(button(acmeCard, 'Refresh now').disabled).toBe(false);
+    });
+
+    it("toasts the failure with Amazon's reason and the correlation id, and shows the new status", async () => {
+      const sut = await render('/connections', [acme]);
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+
+      button(acmeCard, 'Refresh now').click();
+      await sut.settle();
+      sut.http
+        .expectOne(`/api/v1/connections/${acme.id}/refresh`)
+        .flush(apiError(409, 'Amazon no longer accepts the refresh token; reconnect the account.'), {
+          status: 409,
+          statusText: 'Conflict',
+        });
+      await sut.settle();
+
+      expect(toastText()).toBe(
+        'Refreshing “Acme Outdoor (NA)” failed: Amazon no longer accepts the refresh token; reconnect the account. (correlation id req-9e21)',
+      );
+      sut.http
+        .expectOne(`/api/v1/connections/${acme.id}`)
+        .flush({ ...acme, status: 'needs_reauth', failureCount: 1 });
+      await sut.settle();
+
+      expect(readableText(acmeCard, 'atk-status-chip')).toBe('Status: Needs re-auth');
+      expect(button(acmeCard, 'Reconnect')).toBeTruthy();
+    });
+  });
+
+  describe('Reconnect', () => {
+    it("starts the connect flow for the connection's region", async () => {
+      const sut = await render('/connections', [globex]);
+
+      button(card(sut, 'Globex (EU)'), 'Reconnect').click();
+
+      expect(sut.externalNavigations).toEqual(['/api/v1/auth/amazon/start?region=eu']);
+    });
+  });
+
+  describe('renaming', () => {
+    async function startRenaming(sut: RenderedConsole): Promise<HTMLInputElement> {
+      card(sut, 'Acme Outdoor (NA)')
+        .querySelector<HTMLButtonElement>('button[aria-label="Rename “Acme Outdoor (NA)”"]')
+        ?.click();
+      await sut.settle();
+      const input = sut.root.querySelector<HTMLInputElement>('atk-connection-card input[name="label"]');
+      if (!input) throw new Error('No label field');
+      return input;
+    }
+
+    async function type(sut: RenderedConsole, input: HTMLInputElement, text: string): Promise<void> {
+      input.value = text;
+      input.dispatchEvent(new Event('input'));
+      await sut.settle();
+    }
+
+    it('saves the new label on Enter and says so', async () => {
+      const sut = await render('/connections', [acme]);
+      const input = await startRenaming(sut);
+      expect(input.value).toBe('Acme Outdoor (NA)');
+
+      await type(sut, input, '  Acme US  ');
+      input.closest('form')?.requestSubmit();
+      await sut.settle();
+      const request = sut.http.expectOne(`/api/v1/connections/${acme.id}`);
+      expect(request.request.method).toBe('PATCH');
+      expect(request.request.body).toEqual({ label: 'Acme US' });
+      request.flush({ ...acme, label: 'Acme US' });
+      await sut.settle();
+
+      expect(cards(sut).map((element) => textOf(element, 'h2'))).toEqual(['Acme US']);
+      expect(toastText()).toBe('Renamed to “Acme US”.');
+    });
+
+    it('cancels on Escape without asking the API', async () => {
+      const sut = await render('/connections', [acme]);
+      const input = await startRenaming(sut);
+
+      await type(sut, input, 'Something else');
+      input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+      await sut.settle();
+
+      sut.http.expectNone(`/api/v1/connections/${acme.id}`);
+      expect(textOf(card(sut, 'Acme Outdoor (NA)'), 'h2')).toBe('Acme Outdoor (NA)');
+      // Back on the button that started it, for keyboard users.
+      expect(document.activeElement?.getAttribute('aria-label')).toBe(
+        'Rename “Acme Outdoor (NA)”',
+      );
+    });
+
+    it('refuses an empty or too long label before asking the API', async () => {
+      const sut = await render('/connections', [acme]);
+      const input = await startRenaming(sut);
+
+      await type(sut, input, '   ');
+      input.closest('form')?.requestSubmit();
+      await sut.settle();
+      expect(textOf(sut.root, '.label-error')).toBe('A label needs at least one character.');
+      expect(input.getAttribute('aria-invalid')).toBe('true');
+
+      await type(sut, input, 'x'.repeat(101));
+      input.closest('form')?.requestSubmit();
+      await sut.settle();
+      expect(textOf(sut.root, '.label-error')).toBe('A label has at most 100 characters.');
+
+      sut.http.expectNone(`/api/v1/connections/${acme.id}`);
+    });
+  });
+
+  describe('Disconnect', () => {
+    async function openDialog(sut: RenderedConsole): Promise<HTMLElement> {
+      button(card(sut, 'Acme Outdoor (NA)'), 'Disconnect').click();
+      await sut.settle();
+      const dialog = document.querySelector<HTMLElement>('mat-dialog-container');
+      if (!dialog) throw new Error('No dialog');
+      return dialog;
+    }
+
+    it('asks first, saying what is erased and what is kept', async () => {
+      const sut = await render('/connections', [acme]);
+
+      const dialog = await openDialog(sut);
+
+      expect(textOf(dialog, 'h2')).toBe('Disconnect “Acme Outdoor (NA)”?');
+      expect(textOf(dialog, 'mat-dialog-content')).toContain(
+        'Its access token and refresh token are erased.',
+      );
+      expect(textOf(dialog, 'mat-dialog-content')).toContain('Its audit trail is kept.');
+    });
+
+    it('does nothing when cancelled', async () => {
+      const sut = await render('/connections', [acme]);
+
+      button(await openDialog(sut), 'Cancel').click();
+      await sut.settle();
+
+      sut.http.expectNone(`/api/v1/connections/${acme.id}`);
+      expect(document.querySelector('mat-dialog-container')).toBeNull();
+      expect(readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip')).toBe('Status: Active');
+    });
+
+    it('disconnects once confirmed and shows the connection as disconnected', async () => {
+      const sut = await render('/connections', [acme]);
+
+      button(await openDialog(sut), 'Disconnect').click();
+      await sut.settle();
+      const request = sut.http.expectOne(`/api/v1/connections/${acme.id}`);
+      expect(request.request.method).toBe('DELETE');
+      request.flush({ ...acme, status: 'disconnected', accessTokenExpiresAt: null, nextRefreshAt: null });
+      await sut.settle();
+
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+      expect(readableText(acmeCard, 'atk-status-chip')).toBe('Status: Disconnected');
+      expect(textOf(acmeCard, 'atk-token-countdown')).toBe('No access token');
+      expect(toastText()).toBe(
+        'Disconnected “Acme Outdoor (NA)”. Its tokens are erased; its audit trail is kept.',
+      );
+    });
+  });
+
+  describe('live updates', () => {
+    it('applies the changes and removals the server sends', async () => {
+      const sut = await render('/connections', [acme, globex]);
+      sut.eventSources.latest.open();
+
+      sut.eventSources.latest.send({
+        type: 'connection.changed',
+        connection: { ...acme, status: 'degraded', failureCount: 2, lastError: 'Amazon timed out.' },
+      });
+      sut.eventSources.latest.send({ type: 'connection.removed', connectionId: globex.id });
+      const added = aConnection({ id: '33333333-3333-4333-8333-333333333333', label: 'Initech (FE)', region: 'fe' });
+      sut.eventSources.latest.send({ type: 'connection.changed', connection: added });
+      await sut.settle();
+
+      expect(cards(sut).map((element) => textOf(element, 'h2'))).toEqual([
+        'Acme Outdoor (NA)',
+        'Initech (FE)',
+      ]);
+      expect(readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip')).toBe('Status: Degraded');
+      expect(textOf(card(sut, 'Acme Outdoor (NA)'), '.last-error')).toBe('Amazon timed out.');
+    });
+
+    it('reloads the list without a toast while the stream is down', async () => {
+      const sut = await render('/connections', [acme]);
+
+      sut.eventSources.latest.fail();
+      await sut.settle();
+      sut.http
+        .expectOne('/api/v1/connections')
+        .flush(apiError(503, 'Database down'), { status: 503, statusText: 'Service Unavailable' });
+      await sut.settle();
+      expect(toastText()).toBeNull();
+      expect(cards(sut)).toHaveLength(1);
+
+      // The toolbar says the updates are not live.
+      expect(readableText(sut.root, 'header .live-status')).toBe('Reconnecting; checking every 15 s');
+    });
+  });
+
+  it('offers to try again when the list did not load', async () => {
+    const sut = await render();
+    sut.http
+      .expectOne('/api/v1/connections')
+      .flush(apiError(500, 'Internal server error'), { status: 500, statusText: 'Internal Server Error' });
+    await sut.settle();
+
+    expect(toastText()).toBe('Internal server error (correlation id req-9e21)');
+    expect(textOf(sut.root, 'atk-empty-state h2')).toBe('The connections did not load');
+    expect(readableText(sut.root, 'atk-empty-state .body')).toContain(
+      'Internal server error Correlation id req-9e21',
+    );
+
+    button(sut.root, 'Try again').click();
+    await sut.settle();
+    sut.http.expectOne('/api/v1/connections').flush([acme]);
+    await sut.settle();
+
+    expect(cards(sut)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,131 @@
+import { DestroyRef, inject, Injectable, signal } from '@angular/core';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
+import type {
+  ConnectionDto,
+  RefreshResultDto,
+  ServerEventDto,
+} from '@keeper/contracts';
+import {
+  catchError,
+  EMPTY,
+  finalize,
+  Observable,
+  Subject,
+  switchMap,
+  tap,
+} from 'rxjs';
+import { describeApiFailure, type ApiFailure, type ErrorHandling } from '../core/api';
+import { EventsService } from '../core/events.service';
+import { ConnectionsApi } from './connections.api';
+
+/**
+ * The Connections page's state: the list from `GET /connections`, kept current by the live
+ * events (or by polling while they are down), and the actions on one connection. Lives as long
+ * as the page (provided by it).
+ */
+@Injectable()
+export class ConnectionsStore {
+  private readonly api = inject(ConnectionsApi);
+  private readonly list = signal<readonly ConnectionDto[] | undefined>(
+    undefined,
+  );
+  private readonly failure = signal<ApiFailure | null>(null);
+  private readonly refreshingIds = signal<ReadonlySet<string>>(new Set());
+  private readonly reloads = new Subject<ErrorHandling>();
+
+  /** `undefined` until the first list arrives. */
+  readonly connections = this.list.asReadonly();
+  /** Why the first load failed (the list is still unknown); `null` otherwise. */
+  readonly loadFailure = this.failure.asReadonly();
+  /** Connections with a "Refresh now" under way. */
+  readonly refreshing = this.refreshingIds.asReadonly();
+
+  constructor() {
+    const events = inject(EventsService);
+    const destroyRef = inject(DestroyRef);
+    this.reloads
+      .pipe(
+        // A newer reload makes an older one moot.
+        switchMap((errors) =>
+          this.api.list(errors).pipe(
+            catchError((error: unknown) => {
+              if (this.list() === undefined) {
+                this.failure.set(describeApiFailure(error));
+              }
+              return EMPTY;
+            }),
+          ),
+        ),
+        takeUntilDestroyed(destroyRef),
+      )
+      .subscribe((connections) => {
+        this.failure.set(null);
+        this.list.set(connections);
+      });
+    events.events
+      .pipe(takeUntilDestroyed(destroyRef))
+      .subscribe((event) => this.apply(event));
+    events.resync
+      .pipe(takeUntilDestroyed(destroyRef))
+      .subscribe(() => this.reload('quiet'));
+    this.reload();
+  }
+
+  /** Loads the list again; `quiet` for background reloads, whose failures need no toast. */
+  reload(errors: ErrorHandling = 'toast'): void {
+    this.reloads.next(errors);
+  }
+
+  /**
+   * Refreshes the connection's access token now. When that fails, the connection is read again:
+   * the failure may have changed its status (to `needs_reauth`, say).
+   */
+  refresh(id: string): Observable<RefreshResultDto> {
+    this.refreshingIds.update((ids) => new Set(ids).add(id));
+    return this.api.refresh(id).pipe(
+      tap({
+        next: (result) => this.upsert(result.connection),
+        error: () =>
+          this.api
+            .get(id, 'quiet')
+            .subscribe({ next: (connection) => this.upsert(connection), error: () => undefined }),
+      }),
+      finalize(() =>
+        this.refreshingIds.update((ids) => {
+          const rest = new Set(ids);
+          rest.delete(id);
+          return rest;
+        }),
+      ),
+    );
+  }
+
+  rename(id: string, label: string): Observable<ConnectionDto> {
+    return this.api.rename(id, label).pipe(tap((c) => this.upsert(c)));
+  }
+
+  disconnect(id: string): Observable<ConnectionDto> {
+    return this.api.disconnect(id).pipe(tap((c) => this.upsert(c)));
+  }
+
+  private apply(event: ServerEventDto): void {
+    if (event.type === 'connection.changed') this.upsert(event.connection);
+    if (event.type === 'connection.removed') {
+      this.list.update((list) =>
+        list?.filter((connection) => connection.id !== event.connectionId),
+      );
+    }
+  }
+
+  /** Replaces the connection in place (its card keeps its place), or adds it at the end. */
+  private upsert(connection: ConnectionDto): void {
+    this.list.update((list) => {
+      if (!list) return list;
+      const index = list.findIndex((known) => known.id === connection.id);
+      if (index === -1) return [...list, connection];
+      const next = [...list];
+      next[index] = connection;
+      return next;
+    });
+  }
+}
