@@ -127,7 +127,7 @@ export class LwaClient implements OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(LWA_CLIENT_OPTIONS) options: LwaClientOptions | null = null,
   ) {
-    this.timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options?.timeoutMs ?? config.amazon?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.backoff = { ...DEFAULT_BACKOFF, ...options?.backoff };
     this.maxRetryAfterMs = options?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.sleep = options?.sleep ?? realSleep;

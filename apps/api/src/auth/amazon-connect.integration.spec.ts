@@ -193,6 +193,18 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
     expect(tokenRequests()).toBe(1);
   });
 
+  it('completes 120 concurrent flows without an error', async () => {
+    const flows = await Promise.all(
+      Array.from({ length: 120 }, async (_, index) => {
+        const leg = await consent(sut, session, { region: (['na', 'eu', 'fe'] as const)[index % 3], account: `Concurrent ${index}` });
+        return (await callback(sut, leg)).target.searchParams.get('connect');
+      }),
+    );
+
+    expect(flows.filter((outcome) => outcome !== 'connected')).toEqual([]);
+    expect(tokenRequests()).toBe(120);
+  });
+
   it('leads back to the console when the admin denies access', async () => {
     const leg = await consent(sut, session, { decision: 'deny' });
     const { response, target } = await callback(sut, leg);

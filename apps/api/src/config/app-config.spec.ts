@@ -32,6 +32,7 @@ describe(loadAppConfig.name, () => {
       clientId: SANDBOX_CLIENT_ID,
       clientSecret: expect.any(String),
       redirectUri: 'http://localhost:3000/api/v1/auth/amazon/callback',
+      timeoutMs: 10_000,
       authorizeUrlOverride: 'http://localhost:4010/ap/oa',
       tokenUrlOverride: 'http://localhost:4010/auth/o2/token',
       adsApiUrlOverride: 'http://localhost:4010',

@@ -38,6 +38,8 @@ const integer = () =>
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
 const WINDOW_RANGE = 'must be a whole number of seconds from 30 to 3300';
 const RETRIES_RANGE = 'must be a whole number from 0 to 10';
+// At most 30 s: a refresh lease (90 s) must outlast three HTTP timeouts.
+const TIMEOUT_RANGE = 'must be a whole number of milliseconds from 100 to 30000';
 
 const HTTP_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
@@ -92,6 +94,10 @@ class EnvironmentVariables {
   @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   SANDBOX_URL?: string;
 
+  @IsOptional() @integer() @IsInt({ message: TIMEOUT_RANGE })
+  @Min(100, { message: TIMEOUT_RANGE }) @Max(30_000, { message: TIMEOUT_RANGE })
+  AMAZON_TIMEOUT_MS?: number;
+
   @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   CONSOLE_URL?: string;
 
@@ -144,6 +150,8 @@ export interface AppConfig {
     clientId: string;
     clientSecret: string;
     redirectUri: string;
+    /** One HTTP request to Amazon, in milliseconds. */
+    timeoutMs: number;
     authorizeUrlOverride: string | undefined;
     tokenUrlOverride: string | undefined;
     adsApiUrlOverride: string | undefined;
@@ -255,6 +263,7 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
       clientId: env.AMAZON_CLIENT_ID ?? SANDBOX_CLIENT_ID,
       clientSecret: env.AMAZON_CLIENT_SECRET ?? SANDBOX_CLIENT_SECRET,
       redirectUri: env.AMAZON_REDIRECT_URI ?? DEFAULT_REDIRECT_URI,
+      timeoutMs: env.AMAZON_TIMEOUT_MS ?? 10_000,
       authorizeUrlOverride: env.AMAZON_AUTHORIZE_URL ?? (usingSandbox ? `${sandboxUrl}/ap/oa` : undefined),
       tokenUrlOverride: env.AMAZON_TOKEN_URL ?? (usingSandbox ? `${sandboxUrl}/auth/o2/token` : undefined),
       adsApiUrlOverride: env.AMAZON_ADS_API_URL ?? (usingSandbox ? sandboxUrl : undefined),

@@ -2,7 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Fernet } from '@keeper/fernet';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
 import { logIn, sandboxEnvironment } from '../../test/connect-flow';
-import { createTestDatabase, TestDatabase } from '../../test/test-database';
+import { DatabaseSwitch, viaPort } from '../../test/database-switch';
+import { createTestDatabase, TestDatabase, testDatabaseUrl } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
@@ -156,6 +157,24 @@ describe('token refresh (against the LWA sandbox)', () => {
     },
   );
 
+  it('retries a timeout (no answer within AMAZON_TIMEOUT_MS) like any transient failure', async () => {
+    const impatient = await startTestApp(database, { ...environment(), AMAZON_TIMEOUT_MS: '300' });
+    try {
+      const [connection] = await seedConnections(1, 60, 'Timeout');
+      sandbox.queueFault({ endpoint: 'token', kind: 'timeout', ms: 450, count: 3 });
+
+      await sweep(impatient);
+      // The sandbox logs a held request when it finally drops it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+
+      expect(tokenRequests()).toHaveLength(3);
+      expect(await row(connection.id)).toMatchObject({ status: 'degraded', failureCount: 1 });
+      expect((await row(connection.id)).lastError).toBe('Amazon did not answer within 300 ms.');
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('never calls again sooner than Retry-After, and never calls a 429 outage needs_reauth', async () => {
     const [connection] = await seedConnections(1, 60, 'Rate limited');
     sandbox.queueFault({
@@ -294,6 +313,65 @@ describe('token refresh (against the LWA sandbox)', () => {
       abandoned.accessToken,
     );
     expect((await row(held.id)).accessToken).toBe(held.accessToken);
+  });
+
+  it('changes nothing when the commit fails after Amazon answered, and retries once the lease expires', async () => {
+    const [connection] = await seedConnections(1, 60, 'Commit fails');
+    await database.query(`
+      CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit();`);
+    try {
+      await sweep();
+    } finally {
+      await database.query('DROP TRIGGER refuse_audit ON audit_events; DROP FUNCTION refuse_audit();');
+    }
+
+    const unchanged = await row(connection.id);
+    expect(tokenRequests()).toHaveLength(1);
+    expect(unchanged).toMatchObject({ accessToken: connection.accessToken, refreshToken: connection.refreshToken, status: 'active' });
+    expect(unchanged.leaseOwner).not.toBeNull();
+    expect(await auditTypes(connection.id)).toEqual([]);
+
+    // The process "crashed" holding the lease: nothing happens until the lease runs out.
+    expect((await sweep()).claimed).toBe(0);
+    await database.query('UPDATE connections SET lease_expires_at = now() - interval \'1 second\' WHERE id = $1', [connection.id]);
+    await sweep();
+
+    expect(await row(connection.id)).toMatchObject({ status: 'active', leaseOwner: null });
+    expect((await row(connection.id)).accessToken).not.toBe(connection.accessToken);
+    expect(await auditTypes(connection.id)).toEqual(['refreshed']);
+  });
+
+  it('loses no token when the database goes away mid-sweep, and refreshes everything once it is back', async () => {
+    const real = new URL(testDatabaseUrl());
+    const databaseSwitch = await DatabaseSwitch.onFreePort({ host: real.hostname, port: Number(real.port || 5432) });
+    await databaseSwitch.open();
+    const replica = await startTestApp({ url: viaPort(testDatabaseUrl(), databaseSwitch.port), schema: database.schema }, environment());
+    try {
+      const seeded = await seedConnections(6, 60, 'Database away');
+      sandbox.queueFault({ endpoint: 'token', kind: 'slow', ms: 400, count: 6 });
+      const sweeping = sweep(replica);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await databaseSwitch.close();
+      await sweeping;
+
+      for (const connection of seeded) {
+        expect((await row(connection.id)).refreshToken).toBe(connection.refreshToken);
+      }
+      await databaseSwitch.open();
+      await database.query("UPDATE connections SET lease_expires_at = now() - interval '1 second' WHERE label LIKE 'Database away%'");
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await sweep(replica);
+
+      for (const connection of seeded) {
+        const current = await row(connection.id);
+        expect(current.status).toBe('active');
+        expect(current.accessToken).not.toBe(connection.accessToken);
+      }
+    } finally {
+      await replica.close();
+      await databaseSwitch.close();
+    }
   });
 
   describe('GET /connections/:id/access-token', () => {
