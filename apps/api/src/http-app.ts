@@ -1,7 +1,10 @@
 import fastifyCookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  FastifyAdapter,
+  NestFastifyApplication,
+} from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { CORRELATION_HEADER } from '@keeper/contracts';
 import type { IncomingMessage } from 'node:http';
@@ -42,9 +45,13 @@ export async function createHttpApp(
     done();
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, database, loadedKeyRing), adapter, {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, database, loadedKeyRing),
+    adapter,
+    {
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(Logger));
   // Cookies are parsed and set here; the session cookie's signature is ours (SessionService).
   await app.register(fastifyCookie);
@@ -62,14 +69,20 @@ export async function createHttpApp(
   });
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_PATHS });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('ads-token-keeper')
-      .setDescription('Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.')
-      .setVersion('1')
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  // Built on the first visit, not at start: the document is large and most processes never serve it.
+  const documentFactory = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('ads-token-keeper')
+        .setDescription(
+          'Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.',
+        )
+        .setVersion('1')
+        .build(),
+    );
+  SwaggerModule.setup('api/docs', app, documentFactory, {
+    jsonDocumentUrl: 'api/docs-json',
+  });
   return app;
 }
