@@ -115,4 +115,15 @@ describe('the API over HTTP', () => {
     }
     expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ req: { id: 'corr-log' }, res: { statusCode: 404 } });
   });
+
+  it('keeps probes and scrapes out of the request log', async () => {
+    await sut.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'quiet-live' } });
+    await sut.inject({ method: 'GET', url: '/metrics', headers: { 'x-request-id': 'quiet-metrics' } });
+    await sut.inject({ method: 'GET', url: '/health/ready', headers: { 'x-request-id': 'loud-ready' } });
+
+    const text = logged.join('');
+    expect(text).not.toContain('quiet-live');
+    expect(text).not.toContain('quiet-metrics');
+    expect(text).toContain('loud-ready');
+  });
 });

@@ -37,7 +37,12 @@ export function loggerOptions(config: Pick<AppConfig, 'logLevel'>): Params {
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], remove: true },
       customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
         error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
-      autoLogging: { ignore: (request: IncomingMessage) => QUIET_PATHS.has(request.url ?? '') },
+      // Middie (Nest's middleware runner on Fastify) rewrites `url` relative to the middleware's
+      // mount point while it runs; `originalUrl` keeps what the client asked for.
+      autoLogging: {
+        ignore: (request: IncomingMessage & { originalUrl?: string }) =>
+          QUIET_PATHS.has((request.originalUrl ?? request.url ?? '').split('?')[0]),
+      },
       customSuccessMessage: (request: IncomingMessage, response: ServerResponse) =>
         `${request.method} ${redactUrl(request.url ?? '')} ${response.statusCode}`,
       customErrorMessage: (request: IncomingMessage, response: ServerResponse) =>
