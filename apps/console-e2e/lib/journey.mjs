@@ -1,0 +1,524 @@
+// The admin's journey through the console (issue 6), asserting what the admin sees: log in,
+// connect through the consent page, watch the countdown, refresh now, lose the refresh token
+// (`invalid_grant`), reconnect, read the audit, disconnect. Texts come from the console's
+// templates (apps/console/src/app/**).
+import { join } from 'node:path';
+import { ADMIN_PASSWORD } from './stack.mjs';
+import {
+  eventually,
+  settle,
+  parseExactTime,
+  secondsOf,
+  see,
+  seeNo,
+  sleep,
+  toast,
+} from './page-helpers.mjs';
+
+export const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+/** The sandbox's default sample account, in North America. */
+const ACCOUNT = /Acme Outdoor \(sample advertiser\)/;
+const REGION = 'North America';
+
+/**
+ * @param {object} o
+ * @param {import('playwright-core').Page} o.page
+ * @param {import('./steps.mjs').StepRunner} o.steps
+ * @param {import('./axe.mjs').AxeAudit} o.axe
+ */
+export async function runJourney({
+  page,
+  steps,
+  axe,
+  stack,
+  outDir,
+  pageErrors,
+  log,
+}) {
+  const { webUrl, sandboxUrl, sandbox } = stack;
+  let shots = 0;
+  const screenshot = async (name, options = {}) => {
+    await settle(page);
+    shots += 1;
+    const file = `${String(shots).padStart(2, '0')}-${name}.png`;
+    await page.screenshot({ path: join(outDir, file), ...options });
+    return file;
+  };
+  const step = (name, work, options) => steps.step(name, work, options);
+  const axeStep = (name) =>
+    step(
+      `axe: ${name} has no serious or critical violation`,
+      () => axe.check(page, name, { log }),
+      {
+        blocking: false,
+      },
+    );
+
+  const card = page.getByRole('article');
+  const statusChip = (label) =>
+    card.locator('atk-status-chip').getByText(label, { exact: true });
+  const countdown = card.getByRole('timer');
+  const button = (name) => card.getByRole('button', { name, exact: true });
+  const nav = (name) =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
+  let label = '';
+  let connectionId = '';
+
+  const consentAndAllow = async (outcome) => {
+    await eventually('the browser reached the sandbox consent page', () => {
+      const url = new URL(page.url());
+      return url.origin === sandboxUrl && url.pathname === '/ap/oa';
+    });
+    await see(
+      page.getByRole('heading', {
+        name: /would like to access your Amazon Advertising account/,
+      }),
+      'the consent page heading',
+    );
+    await see(
+      page.getByText('advertising::campaign_management'),
+      'the requested scope',
+    );
+    await screenshot(`consent-${outcome}`, { fullPage: true });
+    await page.getByRole('radio', { name: ACCOUNT }).check();
+    await page.getByRole('button', { name: 'Allow', exact: true }).click();
+    await page.waitForURL(
+      (url) =>
+        url.origin === webUrl &&
+        url.pathname === '/connections' &&
+        url.searchParams.get('connect') === outcome,
+    );
+    connectionId = new URL(page.url()).searchParams.get('connectionId') ?? '';
+  };
+
+  await step('the console sends a visitor to the login page', async () => {
+    await page.goto(`${webUrl}/connections`);
+    await page.waitForURL((url) => url.pathname === '/login');
+    const returnUrl = new URL(page.url()).searchParams.get('returnUrl');
+    if (returnUrl !== '/connections')
+      throw new Error(`returnUrl is “${returnUrl}”, not /connections`);
+    await see(
+      page.getByRole('heading', {
+        name: 'Log in to ads-token-keeper',
+        level: 1,
+      }),
+      'the login heading',
+    );
+    await see(
+      page.getByLabel('Admin password', { exact: true }),
+      'the password field',
+    );
+    await screenshot('login');
+  });
+
+  await axeStep('login page');
+
+  await step('a wrong password is refused with a message', async () => {
+    const password = page.getByLabel('Admin password', { exact: true });
+    await password.fill('not-the-admin-password');
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    const message = await eventually(
+      'the password field describes the error',
+      async () => {
+        // The error the field's aria-describedby points at, without its aria-hidden icon.
+        const described = await password.evaluate((input) => {
+          const target = document.getElementById(
+            input.getAttribute('aria-describedby') ?? '',
+          );
+          if (input.getAttribute('aria-invalid') !== 'true' || !target)
+            return '';
+          const copy = target.cloneNode(true);
+          copy
+            .querySelectorAll('[aria-hidden="true"]')
+            .forEach((hidden) => hidden.remove());
+          return copy.textContent.replace(/\s+/g, ' ').trim();
+        });
+        return described || false;
+      },
+    );
+    await screenshot('login-refused');
+    return `“${message}”`;
+  });
+
+  await step('log in with the admin password', async () => {
+    await page
+      .getByLabel('Admin password', { exact: true })
+      .fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/connections');
+    await see(
+      page.getByRole('heading', { name: 'Connections', level: 1 }),
+      'the Connections heading',
+    );
+    await see(
+      page.getByRole('heading', { name: 'No Amazon accounts connected yet' }),
+      'the empty state (no connection yet)',
+    );
+    await see(
+      page.getByRole('status').getByText('Live', { exact: true }),
+      'the “Live” indicator (SSE through the proxy)',
+    );
+    await screenshot('connections-empty');
+  });
+
+  await step('connect: the sandbox consent page asks for consent', async () => {
+    await page.getByRole('button', { name: 'Connect Amazon account' }).click();
+    await page.getByRole('menuitem', { name: REGION }).click();
+    await consentAndAllow('connected');
+  });
+
+  await step(
+    'connect: Allow comes back with the new connection, Active',
+    async () => {
+      const message = await toast(
+        page,
+        /Connected “.+”\. Its tokens are now kept fresh\./,
+        'the “Connected …” toast',
+      );
+      label = /“(.+)”/.exec(message)[1];
+      if (!ACCOUNT.test(label))
+        throw new Error(`the new connection is labelled “${label}”`);
+      await see(
+        card.getByRole('heading', { name: label, level: 2 }),
+        `a card for “${label}”`,
+      );
+      await see(statusChip('Active'), 'the “Active” status chip');
+      await see(card.getByText(REGION), 'the region');
+      await see(card.getByText('Just connected'), 'the “Just connected” badge');
+      await see(
+        card.getByRole('button', { name: /^\d+ advertising profiles?$/ }),
+        'the advertising profiles',
+      );
+      await see(countdown, 'the access-token countdown');
+      await screenshot('connected');
+      return `“${label}”`;
+    },
+  );
+
+  await step('the access-token countdown goes down', async () => {
+    const first = secondsOf(await countdown.innerText());
+    if (first > 3600 || first < 3300)
+      throw new Error(`a new token reads ${first} s left, not about an hour`);
+    await sleep(2500);
+    const second = secondsOf(await countdown.innerText());
+    if (!(second < first))
+      throw new Error(`it read ${first} s, then ${second} s 2.5 s later`);
+    const line = (
+      await card.getByText('Access token expires in').innerText()
+    ).replace(/\s+/g, ' ');
+    await screenshot('countdown');
+    return `${line}; ${first} s → ${second} s`;
+  });
+
+  await axeStep('connections page with a connection');
+
+  await step(
+    'at phone width the connections page fits the screen',
+    async () => {
+      await page.setViewportSize(PHONE);
+      await see(
+        page.getByRole('button', { name: 'Navigation menu' }),
+        'the navigation menu button',
+      );
+      // The side navigation slides away (it becomes a drawer): wait for it to be gone.
+      await seeNo(
+        page.getByRole('navigation', { name: 'Main' }),
+        'the side navigation',
+      );
+      await see(statusChip('Active'), 'the status chip');
+      await settle(page);
+      const { overflow, culprits } = await page.evaluate(() => {
+        const width = document.documentElement.clientWidth;
+        const describe = (element) =>
+          element.tagName.toLowerCase() +
+          (element.id ? `#${element.id}` : '') +
+          Array.from(element.classList, (name) => `.${name}`)
+            .slice(0, 4)
+            .join('');
+        const wide = new Set(
+          Array.from(document.body.querySelectorAll('*')).filter(
+            (element) => element.getBoundingClientRect().right > width + 0.5,
+          ),
+        );
+        // The outermost ones: their children stick out with them.
+        const outermost = [...wide].filter(
+          (element) => !wide.has(element.parentElement),
+        );
+        return {
+          overflow: document.documentElement.scrollWidth - width,
+          culprits: outermost
+            .slice(0, 4)
+            .map(
+              (element) =>
+                `${describe(element)} (right edge at ${Math.round(element.getBoundingClientRect().right)} px)`,
+            ),
+        };
+      });
+      await screenshot('connections-phone', { fullPage: true });
+      if (overflow > 0) {
+        throw new Error(
+          `the page scrolls sideways by ${overflow} px at ${PHONE.width} px; past the edge: ${culprits.join(', ') || 'nothing found'}`,
+        );
+      }
+    },
+    { blocking: false },
+  );
+  // Back to the desktop width after the phone check (and its failure screenshot).
+  await page.setViewportSize(DESKTOP).catch(() => undefined);
+  await settle(page).catch(() => undefined);
+
+  await step('Refresh now: a new access token that expires later', async () => {
+    const before = secondsOf(await countdown.innerText());
+    const expiryBefore = Date.now() + before * 1000;
+    await button('Refresh now').click();
+    const message = await toast(
+      page,
+      /Refreshed “.+” in \d+ ms\. The new access token lasts until .+\./,
+      'the “Refreshed …” toast',
+    );
+    const newExpiry = parseExactTime(message.split('lasts until')[1]);
+    if (!(newExpiry > expiryBefore)) {
+      throw new Error(
+        `the new expiry ${new Date(newExpiry).toISOString()} is not after the old one (${new Date(expiryBefore).toISOString()})`,
+      );
+    }
+    await see(countdown, 'the countdown after the refresh');
+    const after = await eventually(
+      'the countdown shows more time left than before',
+      async () => {
+        const seconds = secondsOf(await countdown.innerText());
+        return seconds > before ? seconds : false;
+      },
+    );
+    await see(
+      card.getByText('just now', { exact: true }).first(),
+      '“Last refresh: just now”',
+    );
+    await screenshot('refreshed');
+    return `${before} s → ${after} s left; “…${message.slice(message.indexOf('The new access token'))}”`;
+  });
+
+  await step(
+    'Amazon answers invalid_grant: the connection needs re-auth',
+    async () => {
+      await sandbox.queueFault({ endpoint: 'token', kind: 'invalid_grant' });
+      await button('Refresh now').click();
+      const message = await toast(
+        page,
+        /Refreshing “.+” failed: /,
+        'the “Refreshing … failed” toast',
+      );
+      await see(statusChip('Needs re-auth'), 'the “Needs re-auth” status chip');
+      await see(
+        card.getByText(
+          'Amazon no longer accepts the refresh token; only reconnecting helps.',
+        ),
+        'what the status means',
+      );
+      await see(button('Reconnect'), 'the Reconnect button');
+      await seeNo(button('Refresh now'), 'the Refresh now button');
+      const left = await sandbox.faults();
+      if (left.length)
+        throw new Error(
+          `the sandbox still holds ${left.length} queued fault(s)`,
+        );
+      await screenshot('needs-reauth');
+      return `“${message.slice(0, 220)}”`;
+    },
+  );
+
+  await step('Reconnect through the consent page: Active again', async () => {
+    await button('Reconnect').click();
+    await consentAndAllow('reconnected');
+    await toast(
+      page,
+      `Reconnected “${label}”. Its tokens are fresh again.`,
+      'the “Reconnected …” toast',
+    );
+    await see(statusChip('Active'), 'the “Active” status chip');
+    await see(
+      card.getByText('Just reconnected'),
+      'the “Just reconnected” badge',
+    );
+    await see(countdown, 'a countdown again');
+    const cards = await card.count();
+    if (cards !== 1)
+      throw new Error(
+        `${cards} connection cards: reconnecting made a new connection`,
+      );
+    await screenshot('reconnected');
+  });
+
+  const eventRows = async () => {
+    const table = page.getByRole('table', {
+      name: 'Audit events, newest first',
+    });
+    await see(table, 'the audit table');
+    const rows = table
+      .getByRole('row')
+      .filter({ has: page.getByRole('button', { name: /^Details of / }) });
+    const cells = await rows.evaluateAll((elements) =>
+      elements.map((row) =>
+        Array.from(row.querySelectorAll('td'), (cell) => {
+          // What a reader hears: without the aria-hidden icons.
+          const copy = cell.cloneNode(true);
+          copy
+            .querySelectorAll('[aria-hidden="true"]')
+            .forEach((hidden) => hidden.remove());
+          return copy.textContent.replace(/\s+/g, ' ').trim();
+        }),
+      ),
+    );
+    return cells.map(([when, type, connection, actor]) => ({
+      when,
+      type,
+      connection,
+      actor,
+    }));
+  };
+
+  await step(
+    'the audit lists connected, manual refresh, needs re-auth, reconnected',
+    async () => {
+      await nav('Audit').click();
+      await see(
+        page.getByRole('heading', { name: 'Audit', level: 1 }),
+        'the Audit heading',
+      );
+      const expected = [
+        'Reconnected',
+        'Needs re-auth',
+        'Manual refresh',
+        'Connected',
+      ];
+      const rows = await eventually(
+        'the four events, newest first',
+        async () => {
+          const found = await eventRows();
+          let next = 0;
+          for (const row of found) if (row.type === expected[next]) next += 1;
+          if (next < expected.length) {
+            throw new Error(
+              `rows read ${found.map((row) => row.type).join(', ') || 'nothing'}`,
+            );
+          }
+          return found;
+        },
+      );
+      for (const type of expected) {
+        const row = rows.find((candidate) => candidate.type === type);
+        if (row.connection !== label)
+          throw new Error(
+            `the “${type}” row names “${row.connection}”, not “${label}”`,
+          );
+      }
+      await screenshot('audit');
+      return rows.map((row) => row.type).join(', ');
+    },
+  );
+
+  await axeStep('audit page');
+
+  await step(
+    'the audit page shows a new event live (SSE through the proxy)',
+    async () => {
+      // The page must not reload: a mark on `window` would be gone.
+      await page.evaluate(() => {
+        window.__e2eMark = true;
+      });
+      const before = (await eventRows()).length;
+      // Another admin's "Refresh now", as the API sees it (same session, not this page).
+      const answer = await page.request.post(
+        `${webUrl}/api/v1/connections/${encodeURIComponent(connectionId)}/refresh`,
+      );
+      if (!answer.ok()) {
+        throw new Error(`POST …/refresh answered ${answer.status()}`);
+      }
+      await eventually('a new “Manual refresh” row on top', async () => {
+        const rows = await eventRows();
+        return rows.length === before + 1 && rows[0].type === 'Manual refresh';
+      });
+      // Polling would also bring it in; the indicator says the stream is what is up.
+      await see(
+        page.getByRole('status').getByText('Live', { exact: true }),
+        'the “Live” indicator',
+      );
+      if (!(await page.evaluate(() => window.__e2eMark === true))) {
+        throw new Error('the page reloaded instead of updating live');
+      }
+      await screenshot('audit-live');
+    },
+    { blocking: false },
+  );
+
+  await step('the system page: every readiness check is up', async () => {
+    await nav('System').click();
+    await see(
+      page.getByRole('heading', { name: 'System', level: 1 }),
+      'the System heading',
+    );
+    await see(
+      page.getByRole('heading', { name: 'Readiness checks' }),
+      'the readiness checks',
+    );
+    await see(page.getByText(/Every check is up/), '“Every check is up”');
+    // The page scrolls inside the shell, so a full-page screenshot needs a taller window.
+    await page.setViewportSize({ width: DESKTOP.width, height: 1400 });
+    try {
+      await screenshot('system');
+    } finally {
+      await page.setViewportSize(DESKTOP);
+    }
+  });
+
+  await axeStep('system page');
+
+  await step('disconnect through the confirmation dialog', async () => {
+    await nav('Connections').click();
+    await see(statusChip('Active'), 'the connection, Active');
+    await button('Disconnect').click();
+    const dialog = page.getByRole('dialog', { name: `Disconnect “${label}”?` });
+    await see(dialog, 'the confirmation dialog');
+    await see(
+      dialog.getByText('Its audit trail is kept.', { exact: false }),
+      'what the dialog says is kept',
+    );
+    await screenshot('disconnect-dialog');
+    await dialog
+      .getByRole('button', { name: 'Disconnect', exact: true })
+      .click();
+    await seeNo(dialog, 'the dialog');
+    await toast(
+      page,
+      `Disconnected “${label}”. Its tokens are erased; its audit trail is kept.`,
+      'the “Disconnected …” toast',
+    );
+    await see(statusChip('Disconnected'), 'the “Disconnected” status chip');
+    await see(
+      card.getByText('No access token', { exact: true }),
+      '“No access token”',
+    );
+    await seeNo(button('Disconnect'), 'the Disconnect button');
+    await screenshot('disconnected');
+  });
+
+  await step('the audit keeps the disconnect', async () => {
+    await nav('Audit').click();
+    const rows = await eventually('a “Disconnected” row on top', async () => {
+      const found = await eventRows();
+      return found[0]?.type === 'Disconnected' ? found : false;
+    });
+    await screenshot('audit-after-disconnect');
+    return `${rows.length} events`;
+  });
+
+  await step(
+    'the console threw no uncaught error',
+    async () => {
+      if (pageErrors.length)
+        throw new Error(pageErrors.slice(0, 3).join(' | '));
+    },
+    { blocking: false },
+  );
+}
