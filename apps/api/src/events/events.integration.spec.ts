@@ -13,7 +13,12 @@ async function readEvents(response: Response, count: number, timeoutMs = 10_000)
   let buffer = '';
   const deadline = Date.now() + timeoutMs;
   while (events.length < count && Date.now() < deadline) {
-    const { value, done } = await reader.read();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<{ done: true; value: undefined }>((resolve) => {
+      timer = setTimeout(() => resolve({ done: true, value: undefined }), deadline - Date.now());
+    });
+    const { value, done } = await Promise.race([reader.read(), timeout]);
+    clearTimeout(timer);
     if (done) break;
     buffer += decoder.decode(value, { stream: true });
     let end = buffer.indexOf('\n\n');
@@ -85,5 +90,20 @@ describe('live events and the system page', () => {
     expect(status.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'keys', 'scheduler', 'amazon']);
     expect(status.checks.every((check) => check.status === 'up')).toBe(true);
     expect(status.keys).toEqual([expect.objectContaining({ primary: true, configured: true, rows: expect.any(Number) })]);
+  });
+
+  it('ends open streams when the API shuts down, so shutdown never waits for a console', async () => {
+    const other = await startTestApp(database, sandboxEnvironment(sandbox));
+    await other.listen({ port: 0, host: '127.0.0.1' });
+    const otherCookie = await logIn(other);
+    const stream = await fetch(`${await other.getUrl()}/api/v1/events`, { headers: { cookie: otherCookie } });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+
+    const started = Date.now();
+    await other.close();
+
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await reader.read()).done).toBe(true);
   });
 });

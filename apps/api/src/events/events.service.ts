@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ServerEventDto } from '@keeper/contracts';
 import { Client, Notification } from 'pg';
 import { Observable, Subject } from 'rxjs';
@@ -21,7 +21,7 @@ const RECONNECT_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
  * connection, the connection as it is now. Does no work while nobody listens.
  */
 @Injectable()
-export class EventsService implements OnModuleInit, OnApplicationShutdown {
+export class EventsService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(EventsService.name);
   private readonly events = new Subject<ServerEventDto>();
   private subscribers = 0;
@@ -52,10 +52,17 @@ export class EventsService implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
+  /**
+   * Ends every open stream before the HTTP server closes: the server waits for open requests,
+   * and an event stream never finishes by itself.
+   */
+  beforeApplicationShutdown(): void {
+    this.events.complete();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
-    this.events.complete();
     await this.client?.end().catch(() => undefined);
   }
 
