@@ -47,7 +47,12 @@ function step(message) {
 /** Runs a command quietly; answers its exit code and output. */
 function quietly(command, commandArgs, env, timeoutMs) {
   return new Promise((resolve) => {
-    const child = spawn(command, commandArgs, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, commandArgs, {
+      cwd: root,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     current = { child, group: true };
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
@@ -76,12 +81,24 @@ function quietly(command, commandArgs, env, timeoutMs) {
 async function buildApi() {
   const began = Date.now();
   step('building the API (nx build api)…');
-  const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+  const env = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+  };
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-  const { code, output } = await quietly(npx, ['nx', 'build', 'api', '--output-style=static'], env, BUILD_TIMEOUT_MS);
+  const { code, output } = await quietly(
+    npx,
+    ['nx', 'build', 'api', '--output-style=static'],
+    env,
+    BUILD_TIMEOUT_MS,
+  );
   if (signals > 0) process.exit(130);
   if (code !== 0) {
-    process.stderr.write(`${output}\nbench: nx build api failed (exit ${code})\n`);
+    process.stderr.write(
+      `${output}\nbench: nx build api failed (exit ${code})\n`,
+    );
     process.exit(1);
   }
   step(`API built in ${Math.round((Date.now() - began) / 1000)} s`);
@@ -121,18 +138,32 @@ async function bundleBench() {
 async function main() {
   if (!args.includes('--skip-build')) await buildApi();
   const apiMain = await snapshotApi().catch((error) => {
-    process.stderr.write(`bench: no built API in dist/apps/api (${error.message}); run without --skip-build\n`);
+    process.stderr.write(
+      `bench: no built API in dist/apps/api (${error.message}); run without --skip-build\n`,
+    );
     process.exit(1);
   });
   await bundleBench();
-  const child = spawn(process.execPath, ['--enable-source-maps', join(outDir, 'main.mjs'), ...args.filter((arg) => arg !== '--skip-build')], {
-    cwd: root,
-    env: { ...process.env, BENCH_ROOT: root, BENCH_API_MAIN: apiMain },
-    stdio: 'inherit',
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--enable-source-maps',
+      join(outDir, 'main.mjs'),
+      ...args.filter((arg) => arg !== '--skip-build'),
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, BENCH_ROOT: root, BENCH_API_MAIN: apiMain },
+      stdio: 'inherit',
+      detached: true,
+    },
+  );
   current = { child, group: false };
-  const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));
+  const code = await new Promise((resolve) =>
+    child.on('exit', (exitCode, signal) =>
+      resolve(exitCode ?? (signal ? 1 : 0)),
+    ),
+  );
   process.exit(code);
 }
 

@@ -45,13 +45,21 @@ function optionsFor(mode: 'full' | 'quick' | 'profile'): BenchOptions {
     idleSeconds: number('BENCH_IDLE_SECONDS', quick ? 10 : 40),
     flowsAt100: number('BENCH_FLOWS', quick ? 300 : 600),
     flowsAt1000: 1000,
-    refreshConnections: number('BENCH_REFRESH_CONNECTIONS', quick ? 2000 : 10_000),
+    refreshConnections: number(
+      'BENCH_REFRESH_CONNECTIONS',
+      quick ? 2000 : 10_000,
+    ),
     singleReplicaOnly: process.env.BENCH_SINGLE_REPLICA === '1',
   };
 }
 
 /** Runs a phase with an outer time bound; a phase that overruns it breaks the bench. */
-async function phase(ctx: BenchContext, name: string, limitMs: number, run: () => Promise<void>): Promise<void> {
+async function phase(
+  ctx: BenchContext,
+  name: string,
+  limitMs: number,
+  run: () => Promise<void>,
+): Promise<void> {
   const began = performance.now();
   log(`${name}…`);
   try {
@@ -60,7 +68,10 @@ async function phase(ctx: BenchContext, name: string, limitMs: number, run: () =
     ctx.report.problem(name, error);
     if ((error as Error).message.includes('took longer than')) throw error;
   } finally {
-    (ctx.raw.phaseSeconds as Record<string, number>)[name] = round((performance.now() - began) / 1000, 1);
+    (ctx.raw.phaseSeconds as Record<string, number>)[name] = round(
+      (performance.now() - began) / 1000,
+      1,
+    );
     log(`${name} done in ${round((performance.now() - began) / 1000, 1)} s`);
   }
 }
@@ -68,7 +79,11 @@ async function phase(ctx: BenchContext, name: string, limitMs: number, run: () =
 async function main(): Promise<number> {
   installSignalHandlers();
   const args = process.argv.slice(2);
-  const mode = args.includes('--profile') ? 'profile' : args.includes('--quick') ? 'quick' : 'full';
+  const mode = args.includes('--profile')
+    ? 'profile'
+    : args.includes('--quick')
+      ? 'quick'
+      : 'full';
   const root = resolve(process.env.BENCH_ROOT ?? process.cwd());
   const outDir = join(root, 'dist', 'bench');
   const apiMain = process.env.BENCH_API_MAIN ?? join(outDir, 'api', 'main.js');
@@ -76,16 +91,26 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const began = performance.now();
   const machineAtStart = machineInfo();
-  log(`${mode} run on ${machineAtStart.cores} × ${machineAtStart.cpuModel}, load ${machineAtStart.loadAverage.join(' ')}`);
+  log(
+    `${mode} run on ${machineAtStart.cores} × ${machineAtStart.cpuModel}, load ${machineAtStart.loadAverage.join(' ')}`,
+  );
 
   const tempRoot = await mkdtemp(join(tmpdir(), 'atk-bench-'));
   // Registered first, so it runs last: after the APIs and the database have stopped.
-  onCleanup('remove the temp folder', () => rm(tempRoot, { recursive: true, force: true }));
+  onCleanup('remove the temp folder', () =>
+    rm(tempRoot, { recursive: true, force: true }),
+  );
 
   const report = new Report();
   const raw: Record<string, unknown> = { phaseSeconds: {} };
-  const db = await within(startDatabase(tempRoot), 120_000, 'starting PostgreSQL');
-  log(`PostgreSQL ${db.version} (${db.kind === 'embedded' ? 'embedded, in the temp folder' : 'fresh database on DATABASE_URL'})`);
+  const db = await within(
+    startDatabase(tempRoot),
+    120_000,
+    'starting PostgreSQL',
+  );
+  log(
+    `PostgreSQL ${db.version} (${db.kind === 'embedded' ? 'embedded, in the temp folder' : 'fresh database on DATABASE_URL'})`,
+  );
   const sandbox = await startLwaSandbox({ requestLogLimit: 200_000 });
   onCleanup('close the LWA sandbox', () => sandbox.close());
   const ctx: BenchContext = {
@@ -102,7 +127,11 @@ async function main(): Promise<number> {
       apiMain,
       tempRoot,
       databaseUrl: db.url,
-      sandbox: { url: sandbox.url, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+      sandbox: {
+        url: sandbox.url,
+        clientId: sandbox.clientId,
+        clientSecret: sandbox.clientSecret,
+      },
       fernetKey: Fernet.generateKey(),
       adminPassword: `bench-${randomBytes(12).toString('base64url')}`,
       serviceKey: `bench-service-${randomBytes(24).toString('base64url')}`,
@@ -114,13 +143,27 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  if (!HAS_PROC) report.unmeasured.push('No /proc: RSS and CPU come from the API /metrics (process_*), PostgreSQL CPU is not measured.');
+  if (!HAS_PROC)
+    report.unmeasured.push(
+      'No /proc: RSS and CPU come from the API /metrics (process_*), PostgreSQL CPU is not measured.',
+    );
 
   await phase(ctx, '1 fernet', 60_000, () => fernetPhase(ctx));
 
   // One API for phases 2, 3 and 5: the sweep far away, so only the requests cost anything.
-  const api = await within(ApiProcess.start(ctx.settings, { name: 'main', refreshCron: FAR_AWAY_CRON }), 120_000, 'starting the API');
-  report.add({ phase: '0 start', metric: 'API start: spawn → /health/live answers, s', ours: round(api.startSeconds, 2) });
+  const api = await within(
+    ApiProcess.start(ctx.settings, {
+      name: 'main',
+      refreshCron: FAR_AWAY_CRON,
+    }),
+    120_000,
+    'starting the API',
+  );
+  report.add({
+    phase: '0 start',
+    metric: 'API start: spawn → /health/live answers, s',
+    ours: round(api.startSeconds, 2),
+  });
   await sleep(3_000);
   const afterStart = await api.sample();
   const watcher = new RssWatcher(api.pid);
@@ -133,7 +176,8 @@ async function main(): Promise<number> {
     connectionId = await flowsPhase(ctx, withApi);
   });
   await phase(ctx, '5 access-token', 60_000, async () => {
-    if (!connectionId) throw new Error('no connection from phase 3 to read a token of');
+    if (!connectionId)
+      throw new Error('no connection from phase 3 to read a token of');
     await accessTokenPhase(ctx, withApi, connectionId);
   });
   await sleep(5_000);
@@ -141,9 +185,18 @@ async function main(): Promise<number> {
   const peak = watcher.stop();
   const heap = await api.metrics().then(
     (samples) => ({
-      usedMb: round(metricValue(samples, 'atk_nodejs_heap_size_used_bytes') / MB, 1),
-      totalMb: round(metricValue(samples, 'atk_nodejs_heap_size_total_bytes') / MB, 1),
-      externalMb: round(metricValue(samples, 'atk_nodejs_external_memory_bytes') / MB, 1),
+      usedMb: round(
+        metricValue(samples, 'atk_nodejs_heap_size_used_bytes') / MB,
+        1,
+      ),
+      totalMb: round(
+        metricValue(samples, 'atk_nodejs_heap_size_total_bytes') / MB,
+        1,
+      ),
+      externalMb: round(
+        metricValue(samples, 'atk_nodejs_external_memory_bytes') / MB,
+        1,
+      ),
     }),
     () => undefined,
   );
@@ -155,17 +208,51 @@ async function main(): Promise<number> {
     peakRssMb: round(Math.max(peak, afterLoads?.peakRssBytes ?? 0) / MB, 1),
     heapAfterLoads: heap,
   };
-  const mainApi = raw.mainApi as { rssAfterStartMb: number; rssAfterLoadsMb: number; peakRssMb: number };
-  report.goal({ phase: '6 idle', metric: 'RSS after start (no sweep due, few rows) MB', ours: mainApi.rssAfterStartMb }, '< 100 MB', (v) => v < 100);
-  report.goal({ phase: '6 idle', metric: 'RSS after phases 2, 3, 5 (5 s quiet) MB', ours: mainApi.rssAfterLoadsMb }, '< 100 MB', (v) => v < 100);
-  report.add({ phase: '6 idle', metric: 'peak RSS during phases 2, 3, 5 MB', ours: mainApi.peakRssMb });
-  if (heap) report.add({ phase: '6 idle', metric: 'after phases 2, 3, 5: V8 heap used / total / external MB', ours: `${heap.usedMb} / ${heap.totalMb} / ${heap.externalMb}` });
+  const mainApi = raw.mainApi as {
+    rssAfterStartMb: number;
+    rssAfterLoadsMb: number;
+    peakRssMb: number;
+  };
+  report.goal(
+    {
+      phase: '6 idle',
+      metric: 'RSS after start (no sweep due, few rows) MB',
+      ours: mainApi.rssAfterStartMb,
+    },
+    '< 100 MB',
+    (v) => v < 100,
+  );
+  report.goal(
+    {
+      phase: '6 idle',
+      metric: 'RSS after phases 2, 3, 5 (5 s quiet) MB',
+      ours: mainApi.rssAfterLoadsMb,
+    },
+    '< 100 MB',
+    (v) => v < 100,
+  );
+  report.add({
+    phase: '6 idle',
+    metric: 'peak RSS during phases 2, 3, 5 MB',
+    ours: mainApi.peakRssMb,
+  });
+  if (heap)
+    report.add({
+      phase: '6 idle',
+      metric: 'after phases 2, 3, 5: V8 heap used / total / external MB',
+      ours: `${heap.usedMb} / ${heap.totalMb} / ${heap.externalMb}`,
+    });
 
   await phase(ctx, '4 refresh', 300_000, () => refreshPhase(ctx));
-  await phase(ctx, '6 idle', ctx.options.idleSeconds * 1000 + 120_000, () => idlePhase(ctx));
+  await phase(ctx, '6 idle', ctx.options.idleSeconds * 1000 + 120_000, () =>
+    idlePhase(ctx),
+  );
 
   const finishedAt = new Date();
-  const machine = { ...machineInfo(), loadAverageAtStart: machineAtStart.loadAverage };
+  const machine = {
+    ...machineInfo(),
+    loadAverageAtStart: machineAtStart.loadAverage,
+  };
   // Phases in order (the main API's memory rows were measured before phase 4 ran).
   const order = (name: string) => Number(/^\d+/.exec(name)?.[0] ?? 99);
   const rows = [...report.rows].sort((a, b) => order(a.phase) - order(b.phase));
@@ -177,14 +264,22 @@ async function main(): Promise<number> {
     wallSeconds: round((performance.now() - began) / 1000, 1),
     machine,
     database: { kind: db.kind, version: db.version },
-    settings: { ...options, apiLogLevel: 'warn', nodeEnv: 'production', sandbox: 'in the bench process' },
+    settings: {
+      ...options,
+      apiLogLevel: 'warn',
+      nodeEnv: 'production',
+      sandbox: 'in the bench process',
+    },
     rows: report.rows,
     problems: report.problems,
     notes: report.notes,
     unmeasured: report.unmeasured,
     raw,
   };
-  const target = mode === 'full' ? join(root, 'bench', 'results', 'latest.json') : join(outDir, `${mode}.json`);
+  const target =
+    mode === 'full'
+      ? join(root, 'bench', 'results', 'latest.json')
+      : join(outDir, `${mode}.json`);
   await writeJson(target, result);
 
   process.stdout.write(`\n${report.table()}\n\n`);
@@ -193,24 +288,33 @@ async function main(): Promise<number> {
       `load average: ${machineAtStart.loadAverage.join(' ')} at start, ${machine.loadAverage.join(' ')} at the end\n` +
       `database: PostgreSQL ${db.version} (${db.kind}); wall time ${result.wallSeconds} s; written to ${target}\n`,
   );
-  if (report.notes.length > 0) process.stdout.write(`notes:\n${report.notes.map((line) => `  - ${line}`).join('\n')}\n`);
-  if (report.unmeasured.length > 0) process.stdout.write(`not measured:\n${report.unmeasured.map((line) => `  - ${line}`).join('\n')}\n`);
+  if (report.notes.length > 0)
+    process.stdout.write(
+      `notes:\n${report.notes.map((line) => `  - ${line}`).join('\n')}\n`,
+    );
+  if (report.unmeasured.length > 0)
+    process.stdout.write(
+      `not measured:\n${report.unmeasured.map((line) => `  - ${line}`).join('\n')}\n`,
+    );
   if (report.problems.length > 0) {
-    process.stdout.write(`bench problems:\n${report.problems.map((p) => `  - ${p.phase}: ${p.message.split('\n')[0]}`).join('\n')}\n`);
+    process.stdout.write(
+      `bench problems:\n${report.problems.map((p) => `  - ${p.phase}: ${p.message.split('\n')[0]}`).join('\n')}\n`,
+    );
     return 1;
   }
   return 0;
 }
 
-main()
-  .then(
-    async (code) => {
-      await runCleanups();
-      process.exit(code);
-    },
-    async (error: unknown) => {
-      process.stderr.write(`bench: failed: ${(error as Error)?.stack ?? String(error)}\n`);
-      await runCleanups();
-      process.exit(1);
-    },
-  );
+main().then(
+  async (code) => {
+    await runCleanups();
+    process.exit(code);
+  },
+  async (error: unknown) => {
+    process.stderr.write(
+      `bench: failed: ${(error as Error)?.stack ?? String(error)}\n`,
+    );
+    await runCleanups();
+    process.exit(1);
+  },
+);

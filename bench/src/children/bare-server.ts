@@ -12,7 +12,12 @@
  * Prints `listening <port>` when ready.
  */
 import { Fernet, keyIdOf } from '@keeper/fernet';
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -21,15 +26,21 @@ const mode = process.argv[2];
 const REGIONS = new Set(['na', 'eu', 'fe']);
 const CALLBACK_PATH = '/api/v1/auth/amazon/callback';
 
-const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+const sha256Hex = (value: string) =>
+  createHash('sha256').update(value).digest('hex');
 
-async function startHandler(): Promise<(req: IncomingMessage, res: ServerResponse) => void> {
+async function startHandler(): Promise<
+  (req: IncomingMessage, res: ServerResponse) => void
+> {
   const env = (name: string): string => {
     const value = process.env[name];
     if (!value) throw new Error(`${name} is required in start mode`);
     return value;
   };
-  const pool = new pg.Pool({ connectionString: env('BARE_DATABASE_URL'), max: 10 });
+  const pool = new pg.Pool({
+    connectionString: env('BARE_DATABASE_URL'),
+    max: 10,
+  });
   const fernet = new Fernet(env('BARE_FERNET_KEY'));
   const keyId = keyIdOf(env('BARE_FERNET_KEY'));
   const signingKey = env('BARE_SESSION_SECRET');
@@ -53,47 +64,78 @@ async function startHandler(): Promise<(req: IncomingMessage, res: ServerRespons
       created_at timestamptz NOT NULL DEFAULT now(),
       expires_at timestamptz NOT NULL,
       consumed_at timestamptz)`);
-  await pool.query(`CREATE INDEX IF NOT EXISTS oauth_states_expires_at_idx ON bench_bare.oauth_states (expires_at)`);
-  await pool.query(`CREATE INDEX IF NOT EXISTS oauth_states_key_id_idx ON bench_bare.oauth_states (key_id)`);
+  await pool.query(
+    `CREATE INDEX IF NOT EXISTS oauth_states_expires_at_idx ON bench_bare.oauth_states (expires_at)`,
+  );
+  await pool.query(
+    `CREATE INDEX IF NOT EXISTS oauth_states_key_id_idx ON bench_bare.oauth_states (key_id)`,
+  );
   await pool.query(
     `INSERT INTO bench_bare.admin_sessions (id_hash, expires_at) VALUES ($1, now() + interval '12 hours') ON CONFLICT DO NOTHING`,
     [sha256Hex(sessionId)],
   );
 
-  const sign = (id: string) => createHmac('sha256', signingKey).update(id).digest();
-  const sessionFrom = (cookieHeader: string | undefined): string | undefined => {
+  const sign = (id: string) =>
+    createHmac('sha256', signingKey).update(id).digest();
+  const sessionFrom = (
+    cookieHeader: string | undefined,
+  ): string | undefined => {
     const value = /(?:^|;\s*)atk_session=([^;]*)/.exec(cookieHeader ?? '')?.[1];
     if (!value) return undefined;
     const [id, signature, extra] = decodeURIComponent(value).split('.');
     if (!id || !signature || extra !== undefined) return undefined;
     const given = Buffer.from(signature, 'base64url');
     const expected = sign(id);
-    return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
+    return given.length === expected.length && timingSafeEqual(given, expected)
+      ? id
+      : undefined;
   };
 
   return (req, res) => {
     void (async () => {
       const id = sessionFrom(req.headers.cookie);
       const found = id
-        ? await pool.query('SELECT expires_at FROM bench_bare.admin_sessions WHERE id_hash = $1', [sha256Hex(id)])
+        ? await pool.query(
+            'SELECT expires_at FROM bench_bare.admin_sessions WHERE id_hash = $1',
+            [sha256Hex(id)],
+          )
         : undefined;
-      if (!found || found.rowCount !== 1 || (found.rows[0].expires_at as Date).getTime() <= Date.now()) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end('{"statusCode":401}');
+      if (
+        !found ||
+        found.rowCount !== 1 ||
+        (found.rows[0].expires_at as Date).getTime() <= Date.now()
+      ) {
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end('{"statusCode":401}');
         return;
       }
-      const region = new URL(req.url ?? '/', 'http://bare.invalid').searchParams.get('region') ?? '';
+      const region =
+        new URL(req.url ?? '/', 'http://bare.invalid').searchParams.get(
+          'region',
+        ) ?? '';
       if (!REGIONS.has(region)) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end('{"statusCode":400}');
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end('{"statusCode":400}');
         return;
       }
       const state = randomBytes(32).toString('base64url');
       const verifier = randomBytes(32).toString('base64url');
       const binding = randomBytes(32).toString('base64url');
-      const challenge = createHash('sha256').update(verifier).digest('base64url');
+      const challenge = createHash('sha256')
+        .update(verifier)
+        .digest('base64url');
       await pool.query(
         `INSERT INTO bench_bare.oauth_states (state_hash, code_verifier_ciphertext, key_id, region, session_binding_hash, expires_at)
          VALUES ($1, $2, $3, $4, $5, now() + interval '10 minutes')`,
-        [sha256Hex(state), fernet.encrypt(verifier), keyId, region, sha256Hex(binding)],
+        [
+          sha256Hex(state),
+          fernet.encrypt(verifier),
+          keyId,
+          region,
+          sha256Hex(binding),
+        ],
       );
       const location = new URL(consentUrl);
       location.search = new URLSearchParams({
@@ -124,7 +166,12 @@ async function main(): Promise<void> {
   if (mode === 'health') {
     const body = '{"status":"ok"}';
     handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length }).end(body);
+      res
+        .writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': body.length,
+        })
+        .end(body);
     };
   } else if (mode === 'start') {
     handler = await startHandler();
@@ -133,7 +180,9 @@ async function main(): Promise<void> {
   }
   const server = createServer({ keepAliveTimeout: 72_000 }, handler);
   server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+    process.stdout.write(
+      `listening ${(server.address() as AddressInfo).port}\n`,
+    );
   });
   const stop = () => {
     server.close(() => process.exit(0));
@@ -144,6 +193,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bare server failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(
+    `bare server failed: ${(error as Error).stack ?? String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -13,24 +13,41 @@ const ROUNDS = Number(process.env.BENCH_FERNET_ROUNDS ?? 3);
 const ROUND_MS = Number(process.env.BENCH_FERNET_ROUND_MS ?? 1_000);
 
 // An LWA refresh token is "Atzr|IwEB…", a few hundred characters; 400 ASCII bytes here.
-const payload = `Atzr|IwEB${randomBytes(400).toString('base64url')}`.slice(0, 400);
+const payload = `Atzr|IwEB${randomBytes(400).toString('base64url')}`.slice(
+  0,
+  400,
+);
 const key = Fernet.generateKey();
 
 const ours = new Fernet(key);
 const secret = new npmFernet.Secret(key);
 
-const oursRoundTrip = (): string => ours.decrypt(ours.encrypt(payload)).toString('utf8');
+const oursRoundTrip = (): string =>
+  ours.decrypt(ours.encrypt(payload)).toString('utf8');
 // ttl: 0, or the package refuses tokens older than 60 s.
 const npmRoundTrip = (): string =>
-  new npmFernet.Token({ secret, ttl: 0, token: new npmFernet.Token({ secret, ttl: 0 }).encode(payload) }).decode();
+  new npmFernet.Token({
+    secret,
+    ttl: 0,
+    token: new npmFernet.Token({ secret, ttl: 0 }).encode(payload),
+  }).decode();
 
 function check(): void {
-  if (oursRoundTrip() !== payload) throw new Error('@keeper/fernet round trip changed the payload');
-  if (npmRoundTrip() !== payload) throw new Error('fernet (npm) round trip changed the payload');
+  if (oursRoundTrip() !== payload)
+    throw new Error('@keeper/fernet round trip changed the payload');
+  if (npmRoundTrip() !== payload)
+    throw new Error('fernet (npm) round trip changed the payload');
   // Each reads the other's tokens: the comparison is between equivalent implementations.
   const theirs = new npmFernet.Token({ secret, ttl: 0 }).encode(payload);
-  if (ours.decrypt(theirs).toString('utf8') !== payload) throw new Error('@keeper/fernet cannot read an npm token');
-  if (new npmFernet.Token({ secret, ttl: 0, token: ours.encrypt(payload) }).decode() !== payload) {
+  if (ours.decrypt(theirs).toString('utf8') !== payload)
+    throw new Error('@keeper/fernet cannot read an npm token');
+  if (
+    new npmFernet.Token({
+      secret,
+      ttl: 0,
+      token: ours.encrypt(payload),
+    }).decode() !== payload
+  ) {
     throw new Error('fernet (npm) cannot read a @keeper/fernet token');
   }
 }
@@ -63,4 +80,6 @@ for (let round = 0; round < ROUNDS; round += 1) {
     oursRates.push(measure(oursRoundTrip, ROUND_MS));
   }
 }
-process.stdout.write(`${JSON.stringify({ payloadBytes: Buffer.byteLength(payload), oursRates, npmRates })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ payloadBytes: Buffer.byteLength(payload), oursRates, npmRates })}\n`,
+);

@@ -9,10 +9,30 @@ import { sleep } from './stats';
 
 /** Variables the API reads (CONTRACT.md); the parent's values never leak into a bench API. */
 const API_VARIABLES = [
-  'NODE_ENV', 'PORT', 'HOST', 'DATABASE_URL', 'DB_MIGRATE', 'DATA_DIR', 'FERNET_KEYS', 'AMAZON_CLIENT_ID',
-  'AMAZON_CLIENT_SECRET', 'AMAZON_REDIRECT_URI', 'AMAZON_AUTHORIZE_URL', 'AMAZON_TOKEN_URL', 'AMAZON_ADS_API_URL',
-  'SANDBOX_URL', 'CONSOLE_URL', 'ADMIN_PASSWORD', 'SERVICE_API_KEYS', 'REFRESH_CRON', 'REFRESH_WINDOW_SECONDS',
-  'REFRESH_MAX_RETRIES', 'ALERT_WEBHOOK_URL', 'ALERT_WEBHOOK_SECRET', 'LOG_LEVEL', 'NODE_OPTIONS',
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'DB_MIGRATE',
+  'DATA_DIR',
+  'FERNET_KEYS',
+  'AMAZON_CLIENT_ID',
+  'AMAZON_CLIENT_SECRET',
+  'AMAZON_REDIRECT_URI',
+  'AMAZON_AUTHORIZE_URL',
+  'AMAZON_TOKEN_URL',
+  'AMAZON_ADS_API_URL',
+  'SANDBOX_URL',
+  'CONSOLE_URL',
+  'ADMIN_PASSWORD',
+  'SERVICE_API_KEYS',
+  'REFRESH_CRON',
+  'REFRESH_WINDOW_SECONDS',
+  'REFRESH_MAX_RETRIES',
+  'ALERT_WEBHOOK_URL',
+  'ALERT_WEBHOOK_SECRET',
+  'LOG_LEVEL',
+  'NODE_OPTIONS',
 ];
 
 export interface ApiSettings {
@@ -59,7 +79,11 @@ export class ApiProcess {
 
   private inspect(line: string): void {
     if (!line.startsWith('{')) return;
-    let entry: { level?: number; msg?: string; err?: { message?: string; type?: string } };
+    let entry: {
+      level?: number;
+      msg?: string;
+      err?: { message?: string; type?: string };
+    };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -68,8 +92,13 @@ export class ApiProcess {
     if ((entry.level ?? 0) < 40) return;
     if ((entry.level ?? 0) >= 50) this.log.errors += 1;
     else this.log.warnings += 1;
-    const sample = `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`.slice(0, 240);
-    if (this.log.samples.length < 6 && !this.log.samples.includes(sample)) this.log.samples.push(sample);
+    const sample =
+      `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`.slice(
+        0,
+        240,
+      );
+    if (this.log.samples.length < 6 && !this.log.samples.includes(sample))
+      this.log.samples.push(sample);
   }
 
   /** Warnings and errors the API logged since the previous call. */
@@ -87,7 +116,10 @@ export class ApiProcess {
     return this.child.pid;
   }
 
-  static async start(settings: ApiSettings, start: ApiStart): Promise<ApiProcess> {
+  static async start(
+    settings: ApiSettings,
+    start: ApiStart,
+  ): Promise<ApiProcess> {
     const port = await freePort();
     const cwd = join(settings.tempRoot, `api-${start.name}`);
     await mkdir(cwd, { recursive: true });
@@ -113,33 +145,51 @@ export class ApiProcess {
       LOG_LEVEL: start.logLevel ?? 'warn',
     });
     const began = performance.now();
-    const child = new ManagedChild(`api ${start.name}`, process.execPath, [...(start.nodeArgs ?? []), settings.apiMain], {
-      cwd,
-      env,
-    });
+    const child = new ManagedChild(
+      `api ${start.name}`,
+      process.execPath,
+      [...(start.nodeArgs ?? []), settings.apiMain],
+      {
+        cwd,
+        env,
+      },
+    );
     const deadline = Date.now() + (start.startTimeoutMs ?? 90_000);
     for (;;) {
       if (child.hasExited) {
-        throw new Error(`the API (${start.name}) exited during start:\n${child.output()}`);
+        throw new Error(
+          `the API (${start.name}) exited during start:\n${child.output()}`,
+        );
       }
       try {
-        const answer = await http(`http://127.0.0.1:${port}/health/live`, { timeoutMs: 2_000 });
+        const answer = await http(`http://127.0.0.1:${port}/health/live`, {
+          timeoutMs: 2_000,
+        });
         if (answer.status === 200) break;
       } catch {
         // not listening yet
       }
       if (Date.now() > deadline) {
         await child.stop(2_000);
-        throw new Error(`the API (${start.name}) did not answer /health/live within the start timeout:\n${child.output()}`);
+        throw new Error(
+          `the API (${start.name}) did not answer /health/live within the start timeout:\n${child.output()}`,
+        );
       }
       await sleep(100);
     }
-    return new ApiProcess(start.name, child, port, (performance.now() - began) / 1000, began);
+    return new ApiProcess(
+      start.name,
+      child,
+      port,
+      (performance.now() - began) / 1000,
+      began,
+    );
   }
 
   async metrics(): Promise<MetricSample[]> {
     const answer = await http(`${this.url}/metrics`, { timeoutMs: 10_000 });
-    if (answer.status !== 200) throw new Error(`/metrics answered ${answer.status}`);
+    if (answer.status !== 200)
+      throw new Error(`/metrics answered ${answer.status}`);
     return parseMetrics(answer.body);
   }
 

@@ -4,11 +4,16 @@ import { onCleanup } from './cleanup';
 /** A child process whose output is kept (the last lines) for error reports, stopped on cleanup. */
 export class ManagedChild {
   readonly process: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+  }>;
   private readonly tail: string[] = [];
   private stdoutListeners: ((line: string) => void)[] = [];
   private lineListeners: ((line: string) => void)[] = [];
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private exitInfo:
+    | { code: number | null; signal: NodeJS.Signals | null }
+    | undefined;
   private readonly unregister: () => void;
 
   constructor(
@@ -17,9 +22,16 @@ export class ManagedChild {
     args: string[],
     options: { cwd?: string; env?: NodeJS.ProcessEnv; keepLines?: number } = {},
   ) {
-    this.process = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const keep = options.keepLines ?? 80;
-    const collect = (stream: NodeJS.ReadableStream | null, isStdout: boolean) => {
+    const collect = (
+      stream: NodeJS.ReadableStream | null,
+      isStdout: boolean,
+    ) => {
       let partial = '';
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
@@ -28,7 +40,8 @@ export class ManagedChild {
         for (const line of lines) {
           this.tail.push(line);
           if (this.tail.length > keep) this.tail.shift();
-          if (isStdout) for (const listener of this.stdoutListeners) listener(line);
+          if (isStdout)
+            for (const listener of this.stdoutListeners) listener(line);
           for (const listener of this.lineListeners) listener(line);
         }
       });

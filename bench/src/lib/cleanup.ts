@@ -29,7 +29,9 @@ export function runCleanups(timeoutMs = 20_000): Promise<void> {
           }),
         ]);
       } catch (error) {
-        process.stderr.write(`bench: cleanup "${entry.name}" failed: ${(error as Error).message}\n`);
+        process.stderr.write(
+          `bench: cleanup "${entry.name}" failed: ${(error as Error).message}\n`,
+        );
       } finally {
         clearTimeout(timer);
       }
@@ -48,11 +50,15 @@ export function installSignalHandlers(): void {
   ] as const) {
     process.on(signal, () => {
       if (signalled) {
-        process.stderr.write(`bench: ${signal} again, exiting without finishing the cleanup\n`);
+        process.stderr.write(
+          `bench: ${signal} again, exiting without finishing the cleanup\n`,
+        );
         process.exit(code);
       }
       signalled = true;
-      process.stderr.write(`\nbench: ${signal} received, stopping everything it started…\n`);
+      process.stderr.write(
+        `\nbench: ${signal} received, stopping everything it started…\n`,
+      );
       void runCleanups(10_000).finally(() => process.exit(code));
     });
   }

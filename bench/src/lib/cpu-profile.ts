@@ -3,7 +3,12 @@ import { relative } from 'node:path';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  callFrame: {
+    functionName: string;
+    url: string;
+    lineNumber: number;
+    columnNumber: number;
+  };
   children?: number[];
 }
 
@@ -34,7 +39,8 @@ export interface ProfileSummary {
   inclusiveOwnCode: CostLine[];
 }
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64 =
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Generated line (0-based) → [source, original line] of its first mapping, from a source map. */
 function lineMap(mapPath: string): Map<number, [string, number]> {
@@ -84,23 +90,35 @@ const OWN_CODE = /(?:^|\/)((?:apps|libs)\/[^:]+)$/;
  * Self and inclusive time from a `.cpuprofile` written by `node --cpu-prof`, only for samples
  * between `fromMs` and `toMs` after the profile started (so start-up and shutdown stay out).
  */
-export function summariseProfile(file: string, root: string, bundle: string, window: { fromMs?: number; toMs?: number } = {}, top = 25): ProfileSummary {
+export function summariseProfile(
+  file: string,
+  root: string,
+  bundle: string,
+  window: { fromMs?: number; toMs?: number } = {},
+  top = 25,
+): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const lines = lineMap(`${bundle}.map`);
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
 
-  const labelCache = new Map<number, { name: string; place: string; own: boolean }>();
+  const labelCache = new Map<
+    number,
+    { name: string; place: string; own: boolean }
+  >();
   const label = (id: number) => {
     let cached = labelCache.get(id);
     if (cached) return cached;
-    const { functionName, url, lineNumber } = (nodes.get(id) as ProfileNode).callFrame;
+    const { functionName, url, lineNumber } = (nodes.get(id) as ProfileNode)
+      .callFrame;
     const path = url.replace(/^file:\/\//, '');
     let place: string;
     let line = lineNumber + 1;
     if (url === '') place = functionName || '(native)';
-    else if (url.startsWith('node:')) place = `node:${url.slice(5).split('/')[0]}`;
+    else if (url.startsWith('node:'))
+      place = `node:${url.slice(5).split('/')[0]}`;
     else {
       let source = path;
       if (path === bundle) {
@@ -111,10 +129,16 @@ export function summariseProfile(file: string, root: string, bundle: string, win
         }
       }
       const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source);
-      place = modules ? modules[1] : (OWN_CODE.exec(source.replace(/^\.\//, 'apps/api/'))?.[1] ?? relative(root, source));
+      place = modules
+        ? modules[1]
+        : (OWN_CODE.exec(source.replace(/^\.\//, 'apps/api/'))?.[1] ??
+          relative(root, source));
     }
     const own = /^(apps|libs)\//.test(place);
-    const name = url === '' ? `${functionName || '(anonymous)'}` : `${functionName || '(anonymous)'}  ${place}:${line}`;
+    const name =
+      url === ''
+        ? `${functionName || '(anonymous)'}`
+        : `${functionName || '(anonymous)'}  ${place}:${line}`;
     cached = { name, place, own };
     labelCache.set(id, cached);
     return cached;
@@ -141,7 +165,11 @@ export function summariseProfile(file: string, root: string, bundle: string, win
     self.set(leaf.name, (self.get(leaf.name) ?? 0) + delta);
     places.set(leaf.place, (places.get(leaf.place) ?? 0) + delta);
     const seen = new Set<string>();
-    for (let node: number | undefined = id; node !== undefined; node = parent.get(node)) {
+    for (
+      let node: number | undefined = id;
+      node !== undefined;
+      node = parent.get(node)
+    ) {
       const frame = label(node);
       if (!frame.own || seen.has(frame.name)) continue;
       seen.add(frame.name);
@@ -153,7 +181,11 @@ export function summariseProfile(file: string, root: string, bundle: string, win
     [...costs.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([what, us]) => ({ what, ms: Math.round(us / 1000), percent: Math.round((us / busyUs) * 1000) / 10 }));
+      .map(([what, us]) => ({
+        what,
+        ms: Math.round(us / 1000),
+        percent: Math.round((us / busyUs) * 1000) / 10,
+      }));
   return {
     windowMs: Math.round(windowUs / 1000),
     idleMs: Math.round(idleUs / 1000),

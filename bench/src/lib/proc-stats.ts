@@ -8,7 +8,10 @@ let clockTicks: number | undefined;
 function ticksPerSecond(): number {
   if (clockTicks === undefined) {
     try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      clockTicks =
+        Number(
+          execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim(),
+        ) || 100;
     } catch {
       clockTicks = 100;
     }
@@ -27,12 +30,18 @@ export interface ProcSample {
   at: number;
 }
 
-function statFields(pid: number): { ppid: number; cpuSeconds: number; reapedChildrenCpuSeconds: number } | undefined {
+function statFields(
+  pid: number,
+):
+  | { ppid: number; cpuSeconds: number; reapedChildrenCpuSeconds: number }
+  | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((index) => Number(rest[index]));
+    const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((index) =>
+      Number(rest[index]),
+    );
     return {
       ppid: Number(rest[1]),
       cpuSeconds: (utime + stime) / ticksPerSecond(),
@@ -48,10 +57,18 @@ export function sampleProcess(pid: number): ProcSample | undefined {
   if (!HAS_PROC) return undefined;
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    const kb = (name: string) =>
+      Number(
+        new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN,
+      ) * 1024;
     const stat = statFields(pid);
     if (!stat) return undefined;
-    return { rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: stat.cpuSeconds, at: performance.now() };
+    return {
+      rssBytes: kb('VmRSS'),
+      peakRssBytes: kb('VmHWM'),
+      cpuSeconds: stat.cpuSeconds,
+      at: performance.now(),
+    };
   } catch {
     return undefined;
   }
@@ -91,19 +108,29 @@ export function treeCpuSeconds(root: number): number {
 }
 
 /** CPU use of one process over `windowMs`, % of one core; NaN when it cannot be read. */
-export async function cpuPercentOver(pid: number, windowMs: number): Promise<number> {
+export async function cpuPercentOver(
+  pid: number,
+  windowMs: number,
+): Promise<number> {
   const before = sampleProcess(pid);
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   const after = sampleProcess(pid);
   if (!before || !after) return Number.NaN;
-  return ((after.cpuSeconds - before.cpuSeconds) / ((after.at - before.at) / 1000)) * 100;
+  return (
+    ((after.cpuSeconds - before.cpuSeconds) / ((after.at - before.at) / 1000)) *
+    100
+  );
 }
 
 /**
  * Waits until a server has finished the work a previous load left queued (its CPU falls below
  * `percent` of a core over 250 ms), at most `maxMs`; answers how long it waited.
  */
-export async function settle(pid: number, maxMs = 20_000, percent = 15): Promise<number> {
+export async function settle(
+  pid: number,
+  maxMs = 20_000,
+  percent = 15,
+): Promise<number> {
   const began = performance.now();
   while (performance.now() - began < maxMs) {
     const cpu = await cpuPercentOver(pid, 250);
@@ -117,7 +144,10 @@ export class RssWatcher {
   peakRssBytes = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pid: number, intervalMs = 250) {
+  constructor(
+    private readonly pid: number,
+    intervalMs = 250,
+  ) {
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
     this.sample();
@@ -125,7 +155,8 @@ export class RssWatcher {
 
   private sample(): void {
     const sample = sampleProcess(this.pid);
-    if (sample && sample.rssBytes > this.peakRssBytes) this.peakRssBytes = sample.rssBytes;
+    if (sample && sample.rssBytes > this.peakRssBytes)
+      this.peakRssBytes = sample.rssBytes;
   }
 
   stop(): number {

@@ -44,20 +44,49 @@ export class Report {
   }
 
   table(): string {
-    const header = ['phase', 'metric', 'ours', 'baseline', 'ratio', 'goal', 'result'];
+    const header = [
+      'phase',
+      'metric',
+      'ours',
+      'baseline',
+      'ratio',
+      'goal',
+      'result',
+    ];
     const lines = this.rows.map((row) => [
       row.phase,
       row.metric,
       format(row.ours),
       format(row.baseline ?? ''),
-      row.ratio === undefined || row.ratio === null ? '' : `${format(row.ratio)}×`,
+      row.ratio === undefined || row.ratio === null
+        ? ''
+        : `${format(row.ratio)}×`,
       row.goal ?? '',
-      row.pass === undefined ? '' : row.pass === null ? 'n/a' : row.pass ? 'PASS' : 'FAIL',
+      row.pass === undefined
+        ? ''
+        : row.pass === null
+          ? 'n/a'
+          : row.pass
+            ? 'PASS'
+            : 'FAIL',
     ]);
-    const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column].length)));
+    const widths = header.map((title, column) =>
+      Math.max(title.length, ...lines.map((line) => line[column].length)),
+    );
     const render = (cells: string[]) =>
-      cells.map((cell, column) => (column >= 2 && column <= 4 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
-    return [render(header), widths.map((width) => '-'.repeat(width)).join('  '), ...lines.map(render)].join('\n');
+      cells
+        .map((cell, column) =>
+          column >= 2 && column <= 4
+            ? cell.padStart(widths[column])
+            : cell.padEnd(widths[column]),
+        )
+        .join('  ')
+        .trimEnd();
+    return [
+      render(header),
+      widths.map((width) => '-'.repeat(width)).join('  '),
+      ...lines.map(render),
+    ].join('\n');
   }
 }
 

@@ -22,14 +22,22 @@ export async function idlePhase(ctx: BenchContext): Promise<void> {
             count(*) FILTER (WHERE status IN ('active', 'degraded') AND access_token_expires_at <= now() + interval '300 seconds') AS due
      FROM connections`,
   );
-  const api = await ApiProcess.start(ctx.settings, { name: 'idle', refreshCron: SWEEP_CRON });
+  const api = await ApiProcess.start(ctx.settings, {
+    name: 'idle',
+    refreshCron: SWEEP_CRON,
+  });
   try {
     // Past start-up work and the first tick.
     await sleep(6_000);
     const afterStart = await api.sample();
-    const ticksBefore = metricValue(await api.metrics(), 'atk_refresh_sweep_duration_seconds_count');
+    const ticksBefore = metricValue(
+      await api.metrics(),
+      'atk_refresh_sweep_duration_seconds_count',
+    );
     const cpuBefore = await api.sample();
-    const dbBefore = ctx.db.postmasterPid ? treeCpuSeconds(ctx.db.postmasterPid) : NaN;
+    const dbBefore = ctx.db.postmasterPid
+      ? treeCpuSeconds(ctx.db.postmasterPid)
+      : NaN;
     // 5-second slices (one sweep tick each): their median is the steady state, without one-off
     // work such as V8 shrinking the start-up heap (a few hundred ms of GC some 30 s after start).
     const slices: number[] = [];
@@ -39,15 +47,31 @@ export async function idlePhase(ctx: BenchContext): Promise<void> {
       await sleep(5_000);
       const current = await api.sample();
       if (previous && current) {
-        slices.push(round(((current.cpuSeconds - previous.cpuSeconds) / ((current.at - previous.at) / 1000)) * 100, 2));
+        slices.push(
+          round(
+            ((current.cpuSeconds - previous.cpuSeconds) /
+              ((current.at - previous.at) / 1000)) *
+              100,
+            2,
+          ),
+        );
       }
       previous = current;
     }
     const cpuAfter = previous;
-    const dbAfter = ctx.db.postmasterPid ? treeCpuSeconds(ctx.db.postmasterPid) : NaN;
-    const ticksAfter = metricValue(await api.metrics(), 'atk_refresh_sweep_duration_seconds_count');
-    const seconds = cpuBefore && cpuAfter ? (cpuAfter.at - cpuBefore.at) / 1000 : NaN;
-    const cpuPercent = cpuBefore && cpuAfter ? ((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / seconds) * 100 : NaN;
+    const dbAfter = ctx.db.postmasterPid
+      ? treeCpuSeconds(ctx.db.postmasterPid)
+      : NaN;
+    const ticksAfter = metricValue(
+      await api.metrics(),
+      'atk_refresh_sweep_duration_seconds_count',
+    );
+    const seconds =
+      cpuBefore && cpuAfter ? (cpuAfter.at - cpuBefore.at) / 1000 : NaN;
+    const cpuPercent =
+      cpuBefore && cpuAfter
+        ? ((cpuAfter.cpuSeconds - cpuBefore.cpuSeconds) / seconds) * 100
+        : NaN;
     const dbPercent = ((dbAfter - dbBefore) / seconds) * 100;
     const raw = {
       connections: Number(rows[0].total),
@@ -66,18 +90,40 @@ export async function idlePhase(ctx: BenchContext): Promise<void> {
     const phase = '6 idle';
     const { report } = ctx;
     report.goal(
-      { phase, metric: `RSS after start, sweep every 5 s, ${raw.connections} connections (${raw.dueAtStart} due) MB`, ours: raw.rssAfterStartMb },
+      {
+        phase,
+        metric: `RSS after start, sweep every 5 s, ${raw.connections} connections (${raw.dueAtStart} due) MB`,
+        ours: raw.rssAfterStartMb,
+      },
       '< 100 MB',
       (value) => value < 100,
     );
     report.goal(
-      { phase, metric: `API CPU over ${raw.windowSeconds} s idle (${raw.sweepsInWindow} sweeps), % of a core`, ours: raw.cpuPercent },
+      {
+        phase,
+        metric: `API CPU over ${raw.windowSeconds} s idle (${raw.sweepsInWindow} sweeps), % of a core`,
+        ours: raw.cpuPercent,
+      },
       '< 1%',
       (value) => value < 1,
     );
-    report.add({ phase, metric: 'API CPU, median 5-s slice (steady state), % of a core', ours: raw.medianSliceCpuPercent });
-    report.add({ phase, metric: 'PostgreSQL CPU meanwhile, % of a core', ours: ctx.db.postmasterPid ? raw.databaseCpuPercent : 'n/a (external server)' });
-    report.add({ phase, metric: 'RSS after the idle window MB', ours: raw.rssAfterIdleMb });
+    report.add({
+      phase,
+      metric: 'API CPU, median 5-s slice (steady state), % of a core',
+      ours: raw.medianSliceCpuPercent,
+    });
+    report.add({
+      phase,
+      metric: 'PostgreSQL CPU meanwhile, % of a core',
+      ours: ctx.db.postmasterPid
+        ? raw.databaseCpuPercent
+        : 'n/a (external server)',
+    });
+    report.add({
+      phase,
+      metric: 'RSS after the idle window MB',
+      ours: raw.rssAfterIdleMb,
+    });
   } finally {
     await api.stop();
   }

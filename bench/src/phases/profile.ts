@@ -16,25 +16,45 @@ function print(title: string, summary: ProfileSummary): void {
   const lines = [
     `\n${title}: ${summary.windowMs} ms window, ${summary.busyMs} ms busy (${summary.idleMs} ms idle); % of busy time`,
   ];
-  const section = (heading: string, costs: ProfileSummary['selfByFunction'], count: number) => {
+  const section = (
+    heading: string,
+    costs: ProfileSummary['selfByFunction'],
+    count: number,
+  ) => {
     lines.push('', heading);
-    for (const cost of costs.slice(0, count)) lines.push(`  ${String(cost.percent).padStart(5)}%  ${String(cost.ms).padStart(6)} ms  ${cost.what}`);
+    for (const cost of costs.slice(0, count))
+      lines.push(
+        `  ${String(cost.percent).padStart(5)}%  ${String(cost.ms).padStart(6)} ms  ${cost.what}`,
+      );
   };
   section('self time by function:', summary.selfByFunction, 20);
   section('self time by package / module:', summary.selfByPlace, 15);
-  section('total time of our own functions (callees included):', summary.inclusiveOwnCode, 15);
+  section(
+    'total time of our own functions (callees included):',
+    summary.inclusiveOwnCode,
+    15,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function printStatements(title: string, statements: StatementDelta | undefined): void {
+function printStatements(
+  title: string,
+  statements: StatementDelta | undefined,
+): void {
   if (!statements) return;
-  const lines = [title, ...statements.top.slice(0, 10).map((entry) => `  ${String(entry.calls).padStart(7)}×  ${entry.query}`)];
+  const lines = [
+    title,
+    ...statements.top
+      .slice(0, 10)
+      .map((entry) => `  ${String(entry.calls).padStart(7)}×  ${entry.query}`),
+  ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function profileOf(dir: string, name: string): Promise<string> {
   const files = (await readdir(dir)).filter((file) => file.startsWith(name));
-  if (files.length === 0) throw new Error(`no ${name} profile was written in ${dir}`);
+  if (files.length === 0)
+    throw new Error(`no ${name} profile was written in ${dir}`);
   return join(dir, files[0]);
 }
 
@@ -45,18 +65,41 @@ async function profileOf(dir: string, name: string): Promise<string> {
  * top costs and keeps the .cpuprofile files (open them in Chrome DevTools).
  */
 export async function profileRun(ctx: BenchContext): Promise<void> {
-  const dir = join(ctx.outDir, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+  const dir = join(
+    ctx.outDir,
+    'profiles',
+    new Date().toISOString().replace(/[:.]/g, '-'),
+  );
   await mkdir(dir, { recursive: true });
-  const nodeArgs = (name: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const nodeArgs = (name: string) => [
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    `--cpu-prof-name=${name}.cpuprofile`,
+  ];
 
   const flowsWindow: { fromMs?: number; toMs?: number } = {};
-  const api = await ApiProcess.start(ctx.settings, { name: 'profile-flows', refreshCron: FAR_AWAY, nodeArgs: nodeArgs('flows') });
+  const api = await ApiProcess.start(ctx.settings, {
+    name: 'profile-flows',
+    refreshCron: FAR_AWAY,
+    nodeArgs: nodeArgs('flows'),
+  });
   try {
     const sessionCookie = await logIn(api, ctx.settings.adminPassword);
     flowsWindow.fromMs = performance.now() - api.spawnedAt;
-    const flows = await runFlows(ctx, { api, sessionCookie }, 100, ctx.options.flowsAt100, 120_000);
-    process.stdout.write(`flows: ${flows.completed} in ${flows.wallSeconds} s, ${flows.errors} errors\n`);
-    printStatements(`database statements per flow: ${flows.statementsPerFlow}`, flows.statements);
+    const flows = await runFlows(
+      ctx,
+      { api, sessionCookie },
+      100,
+      ctx.options.flowsAt100,
+      120_000,
+    );
+    process.stdout.write(
+      `flows: ${flows.completed} in ${flows.wallSeconds} s, ${flows.errors} errors\n`,
+    );
+    printStatements(
+      `database statements per flow: ${flows.statementsPerFlow}`,
+      flows.statements,
+    );
     const start = await load({
       url: `${api.url}/api/v1/auth/amazon/start?region=na`,
       headers: { cookie: sessionCookie },
@@ -64,17 +107,28 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
       connections: 100,
       durationSeconds: ctx.options.loadSeconds,
     });
-    process.stdout.write(`start @100: ${Math.round(start.rps)} req/s, p99 ${start.p99Ms} ms\n`);
+    process.stdout.write(
+      `start @100: ${Math.round(start.rps)} req/s, p99 ${start.p99Ms} ms\n`,
+    );
     flowsWindow.toMs = performance.now() - api.spawnedAt;
   } finally {
     await api.stop();
   }
   const bundle = ctx.settings.apiMain;
-  const flowsSummary = summariseProfile(await profileOf(dir, 'flows'), ctx.root, bundle, flowsWindow);
+  const flowsSummary = summariseProfile(
+    await profileOf(dir, 'flows'),
+    ctx.root,
+    bundle,
+    flowsWindow,
+  );
   print('API under the connect flows and the start endpoint', flowsSummary);
 
   const readsWindow: { fromMs?: number; toMs?: number } = {};
-  const reads = await ApiProcess.start(ctx.settings, { name: 'profile-reads', refreshCron: FAR_AWAY, nodeArgs: nodeArgs('reads') });
+  const reads = await ApiProcess.start(ctx.settings, {
+    name: 'profile-reads',
+    refreshCron: FAR_AWAY,
+    nodeArgs: nodeArgs('reads'),
+  });
   try {
     const { rows } = await ctx.db.pool.query<{ id: string }>(
       `SELECT id FROM connections WHERE status = 'active' AND access_token_expires_at > now() + interval '30 minutes' LIMIT 1`,
@@ -82,27 +136,59 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
     readsWindow.fromMs = performance.now() - reads.spawnedAt;
     for (const [path, headers] of [
       ['/health/live', {}],
-      [`/api/v1/connections/${rows[0]?.id}/access-token`, { authorization: `Bearer ${ctx.settings.serviceKey}` }],
+      [
+        `/api/v1/connections/${rows[0]?.id}/access-token`,
+        { authorization: `Bearer ${ctx.settings.serviceKey}` },
+      ],
     ] as const) {
-      const result = await load({ url: `${reads.url}${path}`, headers, connections: 100, durationSeconds: ctx.options.loadSeconds });
-      process.stdout.write(`${path.replace(/[0-9a-f-]{36}/, ':id')} @100: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms\n`);
+      const result = await load({
+        url: `${reads.url}${path}`,
+        headers,
+        connections: 100,
+        durationSeconds: ctx.options.loadSeconds,
+      });
+      process.stdout.write(
+        `${path.replace(/[0-9a-f-]{36}/, ':id')} @100: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms\n`,
+      );
     }
     readsWindow.toMs = performance.now() - reads.spawnedAt;
   } finally {
     await reads.stop();
   }
-  const readsSummary = summariseProfile(await profileOf(dir, 'reads'), ctx.root, bundle, readsWindow);
-  print('API under GET /health/live then GET /connections/:id/access-token', readsSummary);
+  const readsSummary = summariseProfile(
+    await profileOf(dir, 'reads'),
+    ctx.root,
+    bundle,
+    readsWindow,
+  );
+  print(
+    'API under GET /health/live then GET /connections/:id/access-token',
+    readsSummary,
+  );
 
   await seedDueConnections(ctx, ctx.options.refreshConnections);
   const sweep = await sweepRun(ctx, 1, 120_000, nodeArgs('sweep'));
-  process.stdout.write(`\nsweep: ${sweep.refreshed} refreshed in ${sweep.refreshSeconds} s\n`);
-  printStatements(`database statements per refresh: ${sweep.statementsPerRefresh}`, sweep.statements);
-  const sweepSummary = summariseProfile(await profileOf(dir, 'sweep'), ctx.root, bundle, sweep.window);
+  process.stdout.write(
+    `\nsweep: ${sweep.refreshed} refreshed in ${sweep.refreshSeconds} s\n`,
+  );
+  printStatements(
+    `database statements per refresh: ${sweep.statementsPerRefresh}`,
+    sweep.statements,
+  );
+  const sweepSummary = summariseProfile(
+    await profileOf(dir, 'sweep'),
+    ctx.root,
+    bundle,
+    sweep.window,
+  );
   print('API during the refresh sweep', sweepSummary);
 
   // Idle: the sweep every 5 s finding nothing due (the swept connections now expire in an hour).
-  const idle = await ApiProcess.start(ctx.settings, { name: 'profile-idle', refreshCron: SWEEP_CRON, nodeArgs: nodeArgs('idle') });
+  const idle = await ApiProcess.start(ctx.settings, {
+    name: 'profile-idle',
+    refreshCron: SWEEP_CRON,
+    nodeArgs: nodeArgs('idle'),
+  });
   const idleWindow: { fromMs?: number; toMs?: number } = {};
   try {
     await sleep(3_000);
@@ -112,7 +198,12 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
   } finally {
     await idle.stop();
   }
-  const idleSummary = summariseProfile(await profileOf(dir, 'idle'), ctx.root, bundle, idleWindow);
+  const idleSummary = summariseProfile(
+    await profileOf(dir, 'idle'),
+    ctx.root,
+    bundle,
+    idleWindow,
+  );
   print('API idle, sweep every 5 s, nothing due', idleSummary);
 
   await writeFile(

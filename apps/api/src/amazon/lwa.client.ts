@@ -1,6 +1,6 @@
 import type { AdsProfileDto, Region } from '@keeper/contracts';
 import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { AxiosRequestConfig } from 'axios';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -112,7 +112,7 @@ function requireValue(value: string, what: string): void {
  * response body, a token, a code or the client secret.
  */
 @Injectable()
-export class LwaClient implements OnModuleDestroy {
+export class LwaClient implements OnApplicationShutdown {
   private readonly logger = new Logger(LwaClient.name);
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
@@ -134,7 +134,12 @@ export class LwaClient implements OnModuleDestroy {
     this.now = options?.now ?? Date.now;
   }
 
-  onModuleDestroy(): void {
+  /**
+   * After the refresh scheduler has drained (beforeApplicationShutdown): destroying the agents
+   * earlier cut calls Amazon had already answered, and their retries sent the same refresh
+   * token twice.
+   */
+  onApplicationShutdown(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }

@@ -57,16 +57,19 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
    * and an event stream never finishes by itself.
    */
   beforeApplicationShutdown(): void {
+    this.stopping = true;
     this.events.complete();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     await this.client?.end().catch(() => undefined);
   }
 
   private async listen(): Promise<void> {
+    if (this.stopping) return;
     const client = new Client({
       connectionString: this.target.url,
       connectionTimeoutMillis: 3_000,
@@ -77,6 +80,12 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
     client.on('end', () => this.scheduleReconnect(client));
     try {
       await client.connect();
+      // Shut down while connecting: this client must not outlive the app (it would keep the
+      // process alive).
+      if (this.stopping) {
+        await client.end();
+        return;
+      }
       await client.query(`LISTEN "${eventsChannel(this.target.schema)}"`);
       this.client = client;
       this.reconnectAttempt = 0;
