@@ -127,4 +127,22 @@ describe('connections and the audit log over HTTP', () => {
       'connectionId must be a UUID',
     ]);
   });
+
+  it('lists and shows connections without decrypting a token, even one under a key no longer configured', async () => {
+    const retiredKey = new Fernet(Fernet.generateKey());
+    const [row] = await database.query<{ id: string }>(
+      `INSERT INTO connections (label, region, status, access_token_ciphertext, refresh_token_ciphertext, key_id, access_token_expires_at)
+       VALUES ('Under a retired key', 'na', 'active', $1, $2, 'ffffffffffffffff', now() + interval '1 hour') RETURNING id`,
+      [retiredKey.encrypt('Atza|retired-access'), retiredKey.encrypt('Atzr|retired-refresh')],
+    );
+
+    const list = await request('GET', '/connections');
+    const one = await request('GET', `/connections/${row.id}`);
+    const disconnected = await request('DELETE', `/connections/${row.id}`);
+
+    expect(list.statusCode).toBe(200);
+    expect(list.json().map((connection: { label: string }) => connection.label)).toContain('Under a retired key');
+    expect(one.json()).toMatchObject({ id: row.id, status: 'active' });
+    expect(disconnected.json()).toMatchObject({ id: row.id, status: 'disconnected' });
+  });
 });

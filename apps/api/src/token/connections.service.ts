@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConnectionDto } from '@keeper/contracts';
+import { FindOptionsSelect } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
@@ -7,6 +8,25 @@ import { APP_CONFIG } from '../config/config.module';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from './connection.entity';
 import { toConnectionDto } from './connection.mapper';
+
+/**
+ * Every column but the secrets: reading connections for the admin never decrypts a token, so
+ * it stays cheap and works even for a row under a key that FERNET_KEYS no longer holds.
+ */
+const PUBLIC_COLUMNS: FindOptionsSelect<ConnectionEntity> = {
+  id: true,
+  label: true,
+  region: true,
+  status: true,
+  accessTokenExpiresAt: true,
+  lastRefreshedAt: true,
+  nextAttemptAt: true,
+  failureCount: true,
+  lastError: true,
+  profiles: true,
+  createdAt: true,
+  updatedAt: true,
+};
 
 export interface AdminAction {
   correlationId: string;
@@ -22,7 +42,9 @@ export class ConnectionsService {
   ) {}
 
   async list(): Promise<ConnectionDto[]> {
-    const connections = await this.database.repository(ConnectionEntity).find({ order: { createdAt: 'ASC' } });
+    const connections = await this.database
+      .repository(ConnectionEntity)
+      .find({ select: PUBLIC_COLUMNS, order: { createdAt: 'ASC' } });
     return connections.map((connection) => this.toDto(connection));
   }
 
@@ -51,7 +73,7 @@ export class ConnectionsService {
       const repository = manager.getRepository(ConnectionEntity);
       const connection = await this.findOrFail(id, repository);
       if (connection.status === 'disconnected') return this.toDto(connection);
-      const erased = repository.merge(connection, {
+      const erased: Partial<ConnectionEntity> = {
         status: 'disconnected',
         accessToken: null,
         refreshToken: null,
@@ -60,18 +82,19 @@ export class ConnectionsService {
         leaseOwner: null,
         leaseExpiresAt: null,
         disconnectedAt: new Date(),
-      });
-      const saved = await repository.save(erased);
+      };
+      // An update, not a save: a save would first read and decrypt the secrets it erases.
+      await repository.update({ id }, erased);
       await this.audit.record(
         { type: 'disconnected', actor: 'admin', connectionId: id, correlationId: action.correlationId, details: { region: connection.region } },
         manager,
       );
-      return this.toDto(saved);
+      return this.toDto({ ...connection, ...erased, updatedAt: new Date() });
     });
   }
 
   private async findOrFail(id: string, repository = this.database.repository(ConnectionEntity)): Promise<ConnectionEntity> {
-    const connection = await repository.findOneBy({ id });
+    const connection = await repository.findOne({ select: PUBLIC_COLUMNS, where: { id } });
     if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
     return connection;
   }
