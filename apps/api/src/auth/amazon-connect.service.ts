@@ -68,7 +68,8 @@ export class AmazonConnectService {
     const codeVerifier = randomBytes(32).toString('base64url');
     const browserBinding = randomBytes(32).toString('base64url');
     const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url');
-    await this.database.repository(OAuthStateEntity).save({
+    // insert(), not save(): one statement, where save() wraps it in a transaction of its own.
+    await this.database.repository(OAuthStateEntity).insert({
       stateHash: sha256Hex(state),
       codeVerifier,
       region,

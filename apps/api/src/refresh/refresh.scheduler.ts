@@ -63,6 +63,7 @@ export class RefreshScheduler
   private stopping = false;
   private lastTick: Date | undefined;
   private readonly cronTime: CronTime;
+  private period: number | undefined;
   private sweepsSinceCleanup = 0;
 
   constructor(
@@ -90,10 +91,16 @@ export class RefreshScheduler
     return this.lastTick;
   }
 
-  /** Time between two ticks of the cron expression. */
+  /**
+   * Time between two ticks of the cron expression, worked out once: every readiness probe
+   * reads it, and computing cron dates is not free.
+   */
   get periodMs(): number {
-    const [first, second] = this.cronTime.sendAt(2);
-    return second.toMillis() - first.toMillis();
+    if (this.period === undefined) {
+      const [first, second] = this.cronTime.sendAt(2);
+      this.period = second.toMillis() - first.toMillis();
+    }
+    return this.period;
   }
 
   async tick(): Promise<SweepSummary | undefined> {
