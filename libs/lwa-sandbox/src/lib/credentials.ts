@@ -14,21 +14,23 @@ const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 // Real LWA tokens start with "IwEB" after the prefix and run to several hundred characters;
 // 96 random bytes keep them long and unguessable without bloating the in-memory maps.
-function longToken(prefix: string): string {
-  return `${prefix}IwEB${randomBytes(96).toString('base64url')}`;
+// `marker` (the `secretMarker` option, letters and digits) follows the fixed start, so leak
+// tests can look for it in logs and bodies even where a token was cut or re-encoded.
+function longToken(prefix: string, marker: string): string {
+  return `${prefix}IwEB${marker}${randomBytes(96).toString('base64url')}`;
 }
 
-export function newAccessToken(): string {
-  return longToken(ACCESS_TOKEN_PREFIX);
+export function newAccessToken(marker = ''): string {
+  return longToken(ACCESS_TOKEN_PREFIX, marker);
 }
 
-export function newRefreshToken(): string {
-  return longToken(REFRESH_TOKEN_PREFIX);
+export function newRefreshToken(marker = ''): string {
+  return longToken(REFRESH_TOKEN_PREFIX, marker);
 }
 
 /** Authorization codes look like Amazon's: "AN" and 20 letters or digits (about 119 random bits). */
-export function newAuthorizationCode(): string {
-  let code = 'AN';
+export function newAuthorizationCode(marker = ''): string {
+  let code = `AN${marker}`;
   for (let i = 0; i < 20; i++) code += BASE62[randomInt(BASE62.length)];
   return code;
 }

@@ -37,6 +37,11 @@ function validatedOptions(options: LwaSandboxOptions) {
         );
     }
   }
+  const secretMarker = options.secretMarker ?? '';
+  if (!/^[A-Za-z0-9]{0,32}$/.test(secretMarker))
+    throw new SandboxInputError(
+      'secretMarker must be at most 32 letters or digits',
+    );
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const requestLogLimit = options.requestLogLimit ?? 10_000;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024)
@@ -70,6 +75,7 @@ function validatedOptions(options: LwaSandboxOptions) {
     clientId,
     clientSecret,
     redirectUris,
+    secretMarker,
     maxBodyBytes,
     requestLogLimit,
     settings,
@@ -113,6 +119,7 @@ export async function startLwaSandbox(
       clientSecret: config.clientSecret,
       redirectUris: config.redirectUris,
       clock: options.clock ?? systemClock,
+      secretMarker: config.secretMarker,
     },
     { ...config.settings },
   );

@@ -100,6 +100,8 @@ export interface AuthorityConfig {
   clientSecret: string;
   redirectUris: readonly string[] | 'any';
   clock: SandboxClock;
+  /** Put into every code and token issued (leak tests); '' for none. */
+  secretMarker?: string;
 }
 
 function singleParameter(
@@ -300,7 +302,7 @@ export class SandboxAuthority {
   }
 
   issueCode(request: AuthorizationRequest, account: SandboxAccount): string {
-    const code = newAuthorizationCode();
+    const code = newAuthorizationCode(this.config.secretMarker);
     this.codes.set(code, {
       request,
       account,
@@ -398,7 +400,7 @@ export class SandboxAuthority {
         ),
       };
     }
-    const accessToken = newAccessToken();
+    const accessToken = newAccessToken(this.config.secretMarker);
     const expiresIn = this.settings.accessTokenLifetimeSeconds;
     this.storeAccessToken(accessToken, {
       clientId,
@@ -412,7 +414,7 @@ export class SandboxAuthority {
     };
     if (this.settings.rotateRefreshTokens) {
       this.refreshTokens.delete(refreshToken);
-      const next = newRefreshToken();
+      const next = newRefreshToken(this.config.secretMarker);
       this.refreshTokens.set(next, grant);
       // Field order as Amazon sends it.
       return {
@@ -434,8 +436,8 @@ export class SandboxAuthority {
     clientId: string,
     account: SandboxAccount = DEFAULT_ACCOUNT,
   ): TokenResponse {
-    const accessToken = newAccessToken();
-    const refreshToken = newRefreshToken();
+    const accessToken = newAccessToken(this.config.secretMarker);
+    const refreshToken = newRefreshToken(this.config.secretMarker);
     const expiresIn = this.settings.accessTokenLifetimeSeconds;
     this.storeAccessToken(accessToken, {
       clientId,

@@ -42,6 +42,12 @@ export interface LwaSandboxOptions {
   clock?: SandboxClock;
   /** Default: silent. */
   logger?: SandboxLogger;
+  /**
+   * Letters and digits (at most 32) put into every authorization code (`AN<marker>…`) and
+   * token (`Atza|IwEB<marker>…`) issued, so leak tests can search logs and bodies for them.
+   * Default none.
+   */
+  secretMarker?: string;
 }
 
 /** A token pair minted without a consent flow, and whose it is. */
