@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { AlertsModule } from './alerts/alerts.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -15,7 +16,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { RefreshModule } from './refresh/refresh.module';
 import { TokenModule } from './token/token.module';
-import { loggerOptions } from './logging/logger-options';
+import { loggerModuleParams } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
 
 @Module({})
@@ -24,12 +25,13 @@ export class AppModule {
     config: AppConfig,
     database: DatabaseTarget,
     keyRing: LoadedKeyRing,
+    logger: Logger,
   ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerOptions(config)),
+        LoggerModule.forRoot(loggerModuleParams(logger)),
         DatabaseModule.forRoot({ ...database, migrate: config.migrateOnStart }),
         CryptoModule.forRoot(keyRing),
         AuditModule,

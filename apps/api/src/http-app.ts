@@ -1,5 +1,4 @@
 import fastifyCookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import {
   FastifyAdapter,
@@ -12,9 +11,11 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { API_PREFIX } from './common/api-prefix';
 import { correlationIdFor } from './common/correlation-id';
+import { addSecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { LoadedKeyRing, loadKeyRing } from './crypto/key-ring.loader';
 import { DatabaseTarget } from './database/data-source-options';
+import { createRootLogger, logRequests } from './logging/logger-options';
 
 /** Operations endpoints stay at the root, where probes and scrapers expect them. */
 const UNPREFIXED_PATHS = ['health', 'health/live', 'health/ready', 'metrics'];
@@ -44,9 +45,12 @@ export async function createHttpApp(
     void reply.header(CORRELATION_HEADER, request.id);
     done();
   });
+  addSecurityHeaders(fastify);
+  const logger = createRootLogger(config);
+  logRequests(fastify, logger);
 
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, database, loadedKeyRing),
+    AppModule.forRoot(config, database, loadedKeyRing, logger),
     adapter,
     {
       bufferLogs: true,
@@ -55,18 +59,6 @@ export async function createHttpApp(
   app.useLogger(app.get(Logger));
   // Cookies are parsed and set here; the session cookie's signature is ours (SessionService).
   await app.register(fastifyCookie);
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        // Swagger UI styles itself inline.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        scriptSrc: ["'self'"],
-      },
-    },
-    referrerPolicy: { policy: 'no-referrer' },
-  });
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_PATHS });
 
   // Built on the first visit, not at start: the document is large and most processes never serve it.

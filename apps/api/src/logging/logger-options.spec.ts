@@ -1,0 +1,80 @@
+import Fastify from 'fastify';
+import { storage } from 'nestjs-pino/storage';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { logRequests } from './logger-options';
+
+function capturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean).map((line) => JSON.parse(line)));
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
+}
+
+describe('logRequests', () => {
+  it('logs one line per request and gives every line logged inside it the correlation id', async () => {
+    const { logger, lines } = capturedLogger();
+    const fastify = Fastify({ genReqId: () => 'corr-inside' });
+    logRequests(fastify, logger);
+    fastify.get('/api/v1/thing', async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      storage.getStore()?.logger.info('working on it');
+      return { ok: true };
+    });
+
+    await fastify.inject({ method: 'GET', url: '/api/v1/thing?code=secret-code&page=2' });
+    await fastify.close();
+
+    expect(lines.find((line) => line.msg === 'working on it')).toMatchObject({ correlationId: 'corr-inside' });
+    const requestLine = lines.find((line) => line.req);
+    expect(requestLine).toMatchObject({
+      level: 30,
+      correlationId: 'corr-inside',
+      req: { id: 'corr-inside', method: 'GET' },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number),
+    });
+    expect(JSON.stringify(lines)).not.toContain('secret-code');
+    expect(JSON.stringify(lines)).toContain('page=2');
+  });
+
+  it('logs client errors as warnings and server errors as errors', async () => {
+    const { logger, lines } = capturedLogger();
+    const fastify = Fastify();
+    logRequests(fastify, logger);
+    fastify.get('/broken', async () => {
+      throw new Error('boom');
+    });
+
+    await fastify.inject({ method: 'GET', url: '/missing' });
+    await fastify.inject({ method: 'GET', url: '/broken' });
+    await fastify.close();
+
+    const levels = lines.filter((line) => line.req).map((line) => [line.msg, line.level]);
+    expect(levels).toEqual([
+      ['GET /missing 404', 40],
+      ['GET /broken 500', 50],
+    ]);
+  });
+
+  it('writes nothing for probes and scrapes and binds no request logger to them', async () => {
+    const { logger, lines } = capturedLogger();
+    const fastify = Fastify();
+    logRequests(fastify, logger);
+    fastify.get('/health/live', async () => {
+      expect(storage.getStore()).toBeUndefined();
+      return { status: 'ok' };
+    });
+    fastify.get('/metrics', async () => 'text');
+
+    await fastify.inject({ method: 'GET', url: '/health/live' });
+    await fastify.inject({ method: 'GET', url: '/metrics?x=1' });
+    await fastify.close();
+
+    expect(lines).toEqual([]);
+  });
+});
