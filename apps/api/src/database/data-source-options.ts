@@ -34,10 +34,14 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
     migrationsTransactionMode: 'each',
     synchronize: false,
     applicationName: 'ads-token-keeper',
-    poolSize: 10,
+    // 20 per process: three replicas and their LISTEN clients stay well under PostgreSQL's
+    // default 100 connections. With 10, a burst of 1,000 consent callbacks queued for a client.
+    poolSize: 20,
     extra: {
-      // Fail fast when the server is away, so health checks answer and requests get a 503.
-      connectionTimeoutMillis: 3_000,
+      // How long a query may wait for a pool client (or a new connection). A server that is away
+      // refuses at once; readiness has its own 2 s ping. 3 s failed callbacks under a burst of
+      // 1,000 concurrent flows that only had to queue.
+      connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
       ...(target.schema ? { options: `-c search_path=${target.schema}` } : {}),
     },
