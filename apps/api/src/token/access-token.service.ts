@@ -3,6 +3,7 @@ import type { AccessTokenDto, ConnectionDto, RefreshResultDto } from '@keeper/co
 import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { columnKeyRing } from '../crypto/encrypted-column';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionNotRefreshableError, RefreshBusyError, RefreshPausedError } from '../refresh/refresh.errors';
 import { RefreshPause } from '../refresh/refresh-pause';
@@ -27,6 +28,8 @@ export class AccessTokenService {
   ) {}
 
   async accessToken(id: string, correlationId: string): Promise<AccessTokenDto> {
+    const fresh = await this.freshAccessToken(id);
+    if (fresh) return fresh;
     let connection = await this.find(id);
     if (this.isFresh(connection)) return this.toAccessToken(connection);
     if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
@@ -64,6 +67,27 @@ export class AccessTokenService {
     const started = refresh().finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, started);
     return started;
+  }
+
+  /**
+   * The common case, kept cheap: one plain SELECT of the three columns it needs and one
+   * decryption (the entity would decrypt the refresh token too, and TypeORM's hydration cost
+   * more CPU than the query). Anything else (unknown id, no token, due soon) takes the full path.
+   */
+  private async freshAccessToken(id: string): Promise<AccessTokenDto | undefined> {
+    const rows: { status: string; access_token_ciphertext: string | null; access_token_expires_at: Date | null }[] =
+      await this.database.dataSource.query(
+        'SELECT status, access_token_ciphertext, access_token_expires_at FROM connections WHERE id = $1',
+        [id],
+      );
+    const row = rows[0];
+    if (!row || row.status === 'disconnected' || !row.access_token_ciphertext || !row.access_token_expires_at) return undefined;
+    if (row.access_token_expires_at.getTime() <= Date.now() + this.config.refresh.windowSeconds * 1000) return undefined;
+    return {
+      accessToken: columnKeyRing.current().decrypt(row.access_token_ciphertext),
+      tokenType: 'bearer',
+      expiresAt: row.access_token_expires_at.toISOString(),
+    };
   }
 
   private async find(id: string): Promise<ConnectionEntity> {
