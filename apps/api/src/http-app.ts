@@ -11,6 +11,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { API_PREFIX } from './common/api-prefix';
 import { correlationIdFor } from './common/correlation-id';
+import { frameworkErrorHandler } from './common/framework-errors';
 import { addSecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { LoadedKeyRing, loadKeyRing } from './crypto/key-ring.loader';
@@ -33,6 +34,8 @@ export async function createHttpApp(
   const loadedKeyRing = keyRing ?? (await loadKeyRing(config));
   const adapter = new FastifyAdapter({
     genReqId: correlationIdFor,
+    // Malformed URLs answered by the router itself get our error shape and correlation id too.
+    frameworkErrors: frameworkErrorHandler,
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
     // Behind a proxy (nginx in Dockerfile.web, a load balancer) the client address and scheme

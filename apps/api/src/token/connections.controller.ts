@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, P
 import { ApiCookieAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { ConnectionDto, RefreshResultDto, UpdateConnectionRequest } from '@keeper/contracts';
 import { Transform } from 'class-transformer';
-import { IsString, Length } from 'class-validator';
+import { IsString, Length, Matches } from 'class-validator';
 import { CorrelationId } from '../auth/access.decorators';
 import { SESSION_COOKIE } from '../auth/session.service';
 import { AccessTokenService } from './access-token.service';
@@ -39,6 +39,8 @@ class UpdateConnectionBody implements UpdateConnectionRequest {
   @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
   @IsString()
   @Length(1, 100, { message: 'label must be 1 to 100 characters' })
+  // PostgreSQL refuses NUL in text and a lone surrogate in jsonb (the audit row): both were a 500.
+  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, { message: 'label must be plain text, without control characters' })
   label!: string;
 }
 
