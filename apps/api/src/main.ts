@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD, AdminPassword } from './auth/admin-password';
 import { AppConfig, InvalidConfigError, loadAppConfig } from './config/app-config';
@@ -52,18 +53,22 @@ async function bootstrap(): Promise<void> {
 
   // Nest's own shutdown hooks re-raise the signal when done, which would end the process
   // before the embedded database stops; so the order is ours: drain the API, then the database.
+  // In production every line is JSON for the log collector; in development, a readable banner.
+  const logger = new Logger('Main');
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`${signal} received: shutting down\n`);
+    if (config.isProduction) logger.log(`${signal} received: shutting down`);
+    else process.stderr.write(`${signal} received: shutting down\n`);
     app
       .close()
       .then(() => embedded?.stop())
       .then(
         () => process.exit(0),
         (error: unknown) => {
-          process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+          if (config.isProduction) logger.error(`Shutdown failed: ${String(error)}`);
+          else process.stderr.write(`Shutdown failed: ${String(error)}\n`);
           process.exit(1);
         },
       );
@@ -71,7 +76,8 @@ async function bootstrap(): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
-  process.stdout.write(banner(config, embedded !== undefined, app.get<AdminPassword>(ADMIN_PASSWORD)));
+  if (config.isProduction) logger.log(`Listening on ${config.host}:${config.port}`);
+  else process.stdout.write(banner(config, embedded !== undefined, app.get<AdminPassword>(ADMIN_PASSWORD)));
 }
 
 bootstrap().catch(async (error: unknown) => {
