@@ -6,6 +6,8 @@ module.exports = {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
   moduleFileExtensions: ['ts', 'js', 'html'],
+  // faults/ is the fault suite (`npm run test:faults`, apps/api/jest.faults.config.cts): built processes, minutes long.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/faults/'],
   coverageDirectory: '../../coverage/apps/api',
   globalSetup: '<rootDir>/test/test-environment.global-setup.ts',
   globalTeardown: '<rootDir>/test/test-environment.global-teardown.ts',

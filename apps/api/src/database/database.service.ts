@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { DataSource, EntityTarget, ObjectLiteral, Repository } from 'typeorm';
+import { DataSource, EntityTarget, Migration, ObjectLiteral, Repository } from 'typeorm';
 import { DatabaseUnavailableError } from '../common/domain-errors';
 import { DataSourceProvider } from './data-source-provider';
 import { DATABASE_TARGET } from './database.tokens';
@@ -19,6 +19,8 @@ export class DatabaseConfigurationError extends Error {
 }
 
 const RETRY_DELAYS_MS = [500, 1_000, 2_000, 5_000, 10_000];
+/** The advisory lock (per database) that replicas hold while they apply migrations. */
+const MIGRATION_LOCK = 'ads-token-keeper:migrations';
 
 function describeTarget(url: string): string {
   try {
@@ -99,7 +101,7 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
         await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.target.schema}"`);
       }
       if (this.target.migrate) {
-        const applied = await dataSource.runMigrations({ transaction: 'each' });
+        const applied = await this.runMigrationsAlone(dataSource);
         if (applied.length > 0) {
           this.logger.log(`Applied migrations: ${applied.map((m) => m.name).join(', ')}`);
         }
@@ -128,6 +130,22 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
       }`;
       this.logger.warn(`${this.lastError}; retrying in the background`);
       return false;
+    }
+  }
+
+  /**
+   * Replicas starting together on a new database would each run the same migration (one fails on
+   * "relation already exists"): a session-level advisory lock makes them take turns, and the later
+   * ones find nothing left to apply.
+   */
+  private async runMigrationsAlone(dataSource: DataSource): Promise<Migration[]> {
+    const runner = dataSource.createQueryRunner();
+    try {
+      await runner.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
+      return await dataSource.runMigrations({ transaction: 'each' });
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK]).catch(() => undefined);
+      await runner.release();
     }
   }
 

@@ -129,6 +129,7 @@ export class RefreshScheduler
     };
     const correlationId = `sweep-${randomUUID()}`;
     const deadline = Date.now() + Math.max(10_000, this.periodMs * 0.9);
+    await this.refresh.releaseLeftLeases();
     while (!this.stopping && Date.now() < deadline) {
       if (this.pause.isHolding) break;
       // While paused, a probe: one connection; its success resumes the rest.

@@ -86,6 +86,11 @@ export class RefreshService {
   /** This replica's name on the leases it holds. */
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private observer: RefreshObserver | undefined;
+  /**
+   * Rows whose refresh failed on a database error, so their lease could not be given back: given
+   * back at the next sweep, once the database answers (else they waited out the 90 s lease).
+   */
+  private readonly leftLeases = new Set<string>();
 
   constructor(
     private readonly database: DatabaseService,
@@ -157,6 +162,21 @@ export class RefreshService {
     trigger: RefreshTrigger,
     correlationId: string,
     options: { force?: boolean } = {},
+  ): Promise<RefreshOutcome> {
+    try {
+      return await this.refreshLeased(id, trigger, correlationId, options);
+    } catch (error) {
+      // The database went away mid-refresh (nothing was stored): give the lease back later.
+      this.leftLeases.add(id);
+      throw error;
+    }
+  }
+
+  private async refreshLeased(
+    id: string,
+    trigger: RefreshTrigger,
+    correlationId: string,
+    options: { force?: boolean },
   ): Promise<RefreshOutcome> {
     const connections = this.database.repository(ConnectionEntity);
     const connection = await connections.findOneBy({
@@ -255,6 +275,17 @@ export class RefreshService {
   /** Gives back one claim without refreshing (the sweep is paused). */
   releaseClaim(id: string): Promise<void> {
     return this.release(id);
+  }
+
+  /** Gives back the leases of refreshes that failed on a database error (once per sweep). */
+  async releaseLeftLeases(): Promise<void> {
+    if (this.leftLeases.size === 0) return;
+    const ids = [...this.leftLeases];
+    await this.database.dataSource.query(
+      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ANY($1::uuid[]) AND lease_owner = $2',
+      [ids, this.owner],
+    );
+    for (const id of ids) this.leftLeases.delete(id);
   }
 
   private async release(id: string): Promise<void> {
