@@ -31,8 +31,12 @@ export class AccessGuard implements CanActivate {
     const access =
       this.reflector.getAllAndOverride<Access | undefined>(ACCESS_METADATA, [context.getHandler(), context.getClass()]) ??
       'admin';
-    if (access === 'public') return true;
     const request = context.switchToHttp().getRequest<KeeperRequest>();
+    if (access === 'public') {
+      // The login is the one public route that changes state: refused from another site too.
+      if (!SAFE_METHODS.has(request.method) && this.isCrossSite(request)) throw new CrossSiteRequestError();
+      return true;
+    }
 
     if (access === 'service') {
       const keyId = this.serviceKeys.keyIdFor(request.headers.authorization);
