@@ -55,6 +55,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Thrown by a probe to end a wait at once (other errors are retried until the timeout). */
+export class StopWaiting extends Error {}
+
 /** Polls `probe` every `everyMs` until it answers something other than undefined/false. */
 export async function waitFor<T>(
   what: string,
@@ -71,6 +74,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (error) {
+      if (error instanceof StopWaiting) throw error;
       lastError = error;
     }
     if (Date.now() > deadline) {
@@ -304,8 +308,16 @@ export class ApiProcess {
   }
 }
 
-class ExitedError extends Error {
+class ExitedError extends StopWaiting {
   constructor(child: ManagedProcess) {
     super(`the process exited (${JSON.stringify(child.exitStatus)})`);
   }
+}
+
+/** `node dist/apps/api/cli.js <args>` with the same environment an API process gets. */
+export async function startCli(settings: ApiSettings, name: string, args: string[]): Promise<ManagedProcess> {
+  const cwd = join(settings.tempRoot, `cli-${name}`);
+  await mkdir(cwd, { recursive: true });
+  const env = ApiProcess.environment(settings, { name, refreshCron: '0 0 0 1 1 *' }, 3000, cwd);
+  return new ManagedProcess(`cli ${name}`, [API_CLI, ...args], { cwd, env });
 }
