@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LWA_CLIENT_OPTIONS, LwaClient, LwaClientOptions } from './lwa.client';
 
@@ -7,7 +6,6 @@ import { LWA_CLIENT_OPTIONS, LwaClient, LwaClientOptions } from './lwa.client';
  * Import it as is, or through {@link AmazonModule.register} to tune timeouts and backoff.
  */
 @Module({
-  imports: [HttpModule],
   providers: [LwaClient],
   exports: [LwaClient],
 })

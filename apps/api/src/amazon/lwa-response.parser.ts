@@ -1,6 +1,6 @@
 import type { AdsProfileDto } from '@keeper/contracts';
-import { isAxiosError } from 'axios';
 import { scrubString } from '../common/log-redaction';
+import { BODY_TOO_LARGE, HttpTransportError } from './http-exchange';
 import {
   LwaEndpointKind,
   LwaError,
@@ -202,21 +202,19 @@ export function parseProfiles(body: string): AdsProfileDto[] {
   });
 }
 
-const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
-const UNREADABLE_BODY_CODES = new Set(['ERR_BAD_RESPONSE', 'ERR_FR_MAX_BODY_LENGTH_EXCEEDED', 'Z_DATA_ERROR']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT']);
+const UNREADABLE_BODY_CODES = new Set([BODY_TOO_LARGE]);
 
 /**
- * Maps a failed exchange that got no HTTP answer (timeout, reset, refused, DNS, unreadable
- * body). Anything that is not an axios error is a bug and is rethrown by the caller.
+ * Maps a failed exchange that got no HTTP answer (timeout, reset, refused, DNS, a body too
+ * large). Anything that is not an {@link HttpTransportError} is a bug and is rethrown by the caller.
  */
 export function transportErrorFor(error: unknown, timeoutMs: number): LwaError | undefined {
-  if (!isAxiosError(error)) return undefined;
-  const code = typeof error.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(error.code) ? error.code : undefined;
+  if (!(error instanceof HttpTransportError)) return undefined;
+  const code = error.code;
   if (code && TIMEOUT_CODES.has(code)) return new LwaTimeoutError(timeoutMs);
   if (code && UNREADABLE_BODY_CODES.has(code)) {
-    return new LwaMalformedResponseError('response body could not be read (too large or badly encoded)', {
-      upstreamStatus: error.response?.status,
-    });
+    return new LwaMalformedResponseError('response body could not be read (too large)');
   }
   return new LwaNetworkError(code);
 }

@@ -34,6 +34,8 @@ interface ScriptedAnswer {
   delayMs?: number;
   /** Drop the connection instead of answering. */
   destroy?: boolean;
+  /** Send the headers and half the body, then drop the connection. */
+  cutBody?: boolean;
   /** Called once the request has arrived, before answering. */
   onRequest?: () => void;
 }
@@ -99,6 +101,10 @@ class FakeAmazon {
         if (res.destroyed) return;
         const body = typeof next.body === 'string' ? next.body : JSON.stringify(next.body ?? {});
         res.writeHead(next.status ?? 200, { 'Content-Type': 'application/json', ...next.headers });
+        if (next.cutBody) {
+          res.write(body.slice(0, body.length / 2), () => setImmediate(() => req.socket.destroy()));
+          return;
+        }
         res.end(body);
       };
       if (next.delayMs === undefined) return send();
@@ -324,6 +330,8 @@ describe(LwaClient.name, () => {
       ['503', { status: 503, body: {} }, LwaServerError, { kind: 'server_error', upstreamStatus: 503 }, 3],
       ['a timeout', { delayMs: TIMEOUT_MS * 4, body: TOKENS }, LwaTimeoutError, { kind: 'timeout', httpStatus: 504 }, 3],
       ['a dropped connection', { destroy: true }, LwaNetworkError, { kind: 'network', code: 'ECONNRESET' }, 3],
+      ['a body cut off half-way', { body: { ...TOKENS, padding: 'x'.repeat(32 * 1024) }, cutBody: true }, LwaNetworkError, { kind: 'network', code: 'ECONNRESET' }, 3],
+      ['a body over the 64 KB a token answer may have', { body: { ...TOKENS, padding: 'x'.repeat(70 * 1024) } }, LwaMalformedResponseError, { kind: 'malformed_response' }, 3],
       ['malformed JSON', { body: '{"access_token":"Atza|abc","token_' }, LwaMalformedResponseError, { kind: 'malformed_response', httpStatus: 502 }, 3],
       ['an unexpected shape', { body: { ...TOKENS, expires_in: '3600' } }, LwaMalformedResponseError, { kind: 'malformed_response' }, 3],
       ['a redirect', { status: 302, headers: { Location: 'https://example.com/' } }, LwaMalformedResponseError, { upstreamStatus: 302 }, 3],

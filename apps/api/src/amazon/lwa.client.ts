@@ -1,13 +1,9 @@
 import type { AdsProfileDto, Region } from '@keeper/contracts';
-import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
-import type { AxiosRequestConfig } from 'axios';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { firstValueFrom } from 'rxjs';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { amazonEndpointsFor, AmazonEndpoints } from './amazon-regions';
+import { HttpExchange, HttpExchangeRequest } from './http-exchange';
 import {
   LwaHttpAnswer,
   LwaTokenSet,
@@ -87,7 +83,7 @@ export interface LwaTokens extends LwaTokenSet {
 interface AmazonCall<T> {
   region: Region;
   endpoint: LwaEndpointKind;
-  request: AxiosRequestConfig;
+  request: HttpExchangeRequest;
   maxContentLength: number;
   parse(body: string): T;
   errorFor(answer: LwaHttpAnswer, nowMs: number): LwaError;
@@ -114,8 +110,7 @@ function requireValue(value: string, what: string): void {
 @Injectable()
 export class LwaClient implements OnApplicationShutdown {
   private readonly logger = new Logger(LwaClient.name);
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+  private readonly http = new HttpExchange();
   private readonly timeoutMs: number;
   private readonly backoff: BackoffOptions;
   private readonly maxRetryAfterMs: number;
@@ -123,7 +118,6 @@ export class LwaClient implements OnApplicationShutdown {
   private readonly now: () => number;
 
   constructor(
-    private readonly http: HttpService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(LWA_CLIENT_OPTIONS) options: LwaClientOptions | null = null,
   ) {
@@ -140,8 +134,7 @@ export class LwaClient implements OnApplicationShutdown {
    * token twice.
    */
   onApplicationShutdown(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.http.destroy();
   }
 
   /** The effective consent, token and Ads API URLs for `region`, overrides applied. */
@@ -252,11 +245,11 @@ export class LwaClient implements OnApplicationShutdown {
     );
   }
 
-  private tokenRequest(region: Region, form: URLSearchParams): AxiosRequestConfig {
+  private tokenRequest(region: Region, form: URLSearchParams): HttpExchangeRequest {
     return {
       method: 'POST',
       url: this.endpoints(region).tokenUrl,
-      data: form.toString(),
+      body: form.toString(),
       headers: {
         Accept: 'application/json',
         'Content-Type': 'application/x-www-form-urlencoded;charset=UTF-8',
@@ -306,8 +299,8 @@ export class LwaClient implements OnApplicationShutdown {
 
   /** One HTTP exchange; a status is an answer (mapped by the caller), a transport failure throws. */
   private async send(call: AmazonCall<unknown>, signal: AbortSignal | undefined): Promise<LwaHttpAnswer> {
-    // Our own deadline covers the whole exchange (axios' timeout is per socket inactivity) and
-    // tells a timeout apart from the caller's abort.
+    // One deadline covers the whole exchange (connect, send, the whole body) and tells a
+    // timeout apart from the caller's abort.
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -317,31 +310,12 @@ export class LwaClient implements OnApplicationShutdown {
     const forwardAbort = () => controller.abort();
     signal?.addEventListener('abort', forwardAbort, { once: true });
     try {
-      const response = await firstValueFrom(
-        this.http.request<unknown>({
-          ...call.request,
-          signal: controller.signal,
-          timeout: this.timeoutMs,
-          responseType: 'text',
-          transformResponse: (data: unknown) => data,
-          validateStatus: () => true,
-          maxRedirects: 0,
-          maxContentLength: call.maxContentLength,
-          httpAgent: this.httpAgent,
-          httpsAgent: this.httpsAgent,
-        }),
-      );
-      const retryAfter: unknown = response.headers['retry-after'];
-      return {
-        status: response.status,
-        retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
-        body: typeof response.data === 'string' ? response.data : '',
-      };
+      return await this.http.send(call.request, { signal: controller.signal, maxBodyBytes: call.maxContentLength });
     } catch (error) {
       if (signal?.aborted) throw new LwaAbortedError();
       if (timedOut) throw new LwaTimeoutError(this.timeoutMs);
-      // Every axios error becomes an LwaError: it carries the request, form body and secret
-      // included. Anything else is a bug of ours and goes up as it is.
+      // Every transport failure becomes an LwaError, which never carries the request (nor its
+      // form body and secret). Anything else is a bug of ours and goes up as it is.
       throw transportErrorFor(error, this.timeoutMs) ?? error;
     } finally {
       clearTimeout(timer);

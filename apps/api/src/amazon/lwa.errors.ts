@@ -30,8 +30,8 @@ export interface LwaErrorDetails {
 /**
  * Every failure of an Amazon call. Messages are plain English for the admin and the API's
  * error filter: never a response body, token, authorization code or client secret. The
- * underlying transport error is deliberately not kept as `cause`: axios errors carry the
- * request (form body with the client secret and the refresh token).
+ * underlying transport error is deliberately not kept as `cause`: HTTP client errors tend to
+ * carry the request (form body with the client secret and the refresh token).
  */
 export abstract class LwaError extends DomainError {
   abstract readonly kind: LwaErrorKind;
