@@ -7,6 +7,7 @@ import { createTestDatabase, TestDatabase, testDatabaseUrl } from '../../test/te
 import { startTestApp } from '../../test/test-app';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
+import { AmazonOutage } from './amazon-outage';
 import { RefreshPause } from './refresh-pause';
 import { RefreshScheduler } from './refresh.scheduler';
 
@@ -91,7 +92,11 @@ describe('token refresh (against the LWA sandbox)', () => {
   });
 
   beforeEach(async () => {
-    for (const replica of replicas) replica.get(RefreshPause).resume();
+    for (const replica of replicas) {
+      replica.get(RefreshPause).resume();
+      // Failures of earlier tests would read as an Amazon outage (two connections failing).
+      replica.get(AmazonOutage).succeeded();
+    }
     sandbox.clearFaults();
     sandbox.updateSettings({ rotateRefreshTokens: false });
     // Each test starts with no live connection left by another.

@@ -130,12 +130,19 @@ export class RefreshScheduler
     const correlationId = `sweep-${randomUUID()}`;
     const deadline = Date.now() + Math.max(10_000, this.periodMs * 0.9);
     await this.refresh.releaseLeftLeases();
+    let probed = false;
     while (!this.stopping && Date.now() < deadline) {
       if (this.pause.isHolding) break;
       // While paused, a probe: one connection; its success resumes the rest.
-      const ids = await this.refresh.claimDue(
+      let ids = await this.refresh.claimDue(
         this.pause.reason ? 1 : SWEEP_BATCH,
       );
+      // Amazon seems down and nothing was due: one connection waiting out its backoff goes
+      // early, once per sweep; its success makes the others due at once (AmazonOutage).
+      if (ids.length === 0 && summary.claimed === 0 && !probed && !this.pause.reason && this.refresh.amazonSeemsDown) {
+        probed = true;
+        ids = await this.refresh.claimOutageProbe();
+      }
       if (ids.length === 0) break;
       summary.claimed += ids.length;
       const refreshOne = async (id: string) => {

@@ -13,6 +13,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
+import { AmazonOutage } from './amazon-outage';
 import { RefreshPause } from './refresh-pause';
 import {
   ConnectionNotRefreshableError,
@@ -98,6 +99,7 @@ export class RefreshService {
     private readonly audit: AuditService,
     private readonly pause: RefreshPause,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly outage: AmazonOutage,
   ) {}
 
   observe(observer: RefreshObserver): void {
@@ -122,6 +124,31 @@ export class RefreshService {
        FROM due WHERE c.id = due.id
        RETURNING c.id`,
       [this.config.refresh.windowSeconds, limit, this.owner, LEASE_MS / 1000],
+    );
+    return returnedRows<{ id: string }>(result).map((row) => row.id);
+  }
+
+  /** Amazon seems down (see AmazonOutage): the sweep may probe with one waiting connection. */
+  get amazonSeemsDown(): boolean {
+    return this.outage.seemsDown;
+  }
+
+  /** While Amazon seems down: claims the degraded connection whose retry comes first, as a probe. */
+  async claimOutageProbe(): Promise<string[]> {
+    const result: unknown = await this.database.dataSource.query(
+      `WITH probe AS (
+         SELECT id FROM connections
+         WHERE status = 'degraded' AND next_attempt_at > now()
+           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         ORDER BY next_attempt_at
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE connections AS c
+       SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2)
+       FROM probe WHERE c.id = probe.id
+       RETURNING c.id`,
+      [this.owner, LEASE_MS / 1000],
     );
     return returnedRows<{ id: string }>(result).map((row) => row.id);
   }
@@ -235,6 +262,7 @@ export class RefreshService {
       correlationId,
       durationMs,
     );
+    if (this.outage.succeeded()) await this.resumeAfterOutage(correlationId);
     if (refreshed.profilesStale) await this.refetchProfiles(refreshed, correlationId);
     this.pause.resume();
     this.observer?.attemptFinished('refreshed', durationMs);
@@ -275,6 +303,17 @@ export class RefreshService {
   /** Gives back one claim without refreshing (the sweep is paused). */
   releaseClaim(id: string): Promise<void> {
     return this.release(id);
+  }
+
+  /** Amazon answers again after an outage: every connection waiting out its backoff is due now. */
+  private async resumeAfterOutage(correlationId: string): Promise<void> {
+    const result: unknown = await this.database.dataSource.query(
+      `UPDATE connections SET next_attempt_at = now()
+       WHERE status = 'degraded' AND next_attempt_at > now()
+       RETURNING id`,
+    );
+    const count = returnedRows<{ id: string }>(result).length;
+    if (count > 0) this.logger.log({ correlationId, connections: count }, 'Amazon answers again: the connections waiting on it are due now');
   }
 
   /** Gives back the leases of refreshes that failed on a database error (once per sweep). */
@@ -399,8 +438,11 @@ export class RefreshService {
       lastError: error.message,
       nextAttemptAt: needsReauth ? null : new Date(Date.now() + delayMs),
       leaseOwner: null,
-      leaseExpiresAt: null,
+      // A Retry-After holds the row like a lease nobody owns: no replica claims it before then,
+      // even once the end of an outage makes it due again (resumeAfterOutage).
+      leaseExpiresAt: error.retryAfterMs ? new Date(Date.now() + error.retryAfterMs) : null,
     };
+    if (!needsReauth) this.outage.failed(connection.id);
     await this.database.dataSource.transaction(async (manager) => {
       const result = await manager
         .getRepository(ConnectionEntity)

@@ -1,3 +1,4 @@
+import { fingerprint } from './credentials';
 import { startLwaSandbox } from './lwa-sandbox';
 import { ManualClock } from './sandbox-clock';
 import type { RunningSandbox } from './sandbox-options';
@@ -64,6 +65,17 @@ describe(`${startLwaSandbox.name}: faults`, () => {
         expect(next.status).toBe(200);
       },
     );
+
+    it('logs whose refresh token a fault answered (its fingerprint), as for a normal answer', async () => {
+      sut.queueFault({ endpoint: 'token', kind: '429', retryAfter: 1 });
+
+      await (await refresh(sut, refreshToken)).arrayBuffer();
+      await (await refresh(sut, refreshToken)).arrayBuffer();
+
+      const [faulted, answered] = sut.requests({ endpoint: 'token' });
+      expect(faulted).toMatchObject({ status: 429, fault: '429', credential: fingerprint(refreshToken) });
+      expect(answered).toMatchObject({ status: 200, credential: fingerprint(refreshToken) });
+    });
 
     it('429 sends Retry-After as seconds', async () => {
       sut.queueFault({ endpoint: 'token', kind: '429', retryAfter: 7 });

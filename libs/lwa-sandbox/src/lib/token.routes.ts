@@ -185,6 +185,14 @@ export async function handleToken(
     ? new URLSearchParams(body.toString('utf8'))
     : undefined;
   x.record.grantType = params?.get('grant_type')?.slice(0, 40) ?? undefined;
+  // Fingerprinted before any fault answers, so a test can tell whose request a 429 or a timeout hit.
+  const presented =
+    x.record.grantType === 'refresh_token'
+      ? params?.get('refresh_token')
+      : x.record.grantType === 'authorization_code'
+        ? params?.get('code')
+        : undefined;
+  if (presented) x.record.credential = fingerprint(presented);
   if (await answerFault(ctx, x)) return;
   if (!params) {
     sendOAuthError(
