@@ -27,6 +27,9 @@ export async function startTestApp(
 ): Promise<NestFastifyApplication> {
   const app = await createHttpApp(testConfig(overrides), database);
   await app.init();
+  // Nest buffers its loggers' lines (bufferLogs) until listen(); a test app that only injects
+  // would keep every line in memory and log nothing, so log assertions would see nothing.
+  app.flushLogs();
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }
