@@ -1,10 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { appendFileSync } from 'node:fs';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
-import { connectAccount, logIn, sandboxEnvironment } from '../connect-flow';
+import { connectAccount, logIn, sandboxEnvironment, TEST_ADMIN_PASSWORD } from '../connect-flow';
 import { createTestDatabase, TestDatabase } from '../test-database';
 import { startTestApp } from '../test-app';
-import { FUZZ_PROPERTIES, fuzzRunsFromEnv, FuzzTarget, runHttpFuzz } from './fuzz/http-fuzz';
+import { FUZZ_PROPERTIES, fuzzRunsFromEnv, FuzzTarget, httpSender, prepareFuzzTarget, runHttpFuzz } from './fuzz/http-fuzz';
 import { CapturedOutput, captureOutput, injectSender, ProcessFailureWatch } from './security-harness';
 
 const SERVICE_KEY = 'svc-fuzz-key-0123456789abcdef';
@@ -108,6 +108,23 @@ describe(`fuzzing every public input (${RUNS} cases per property)`, () => {
       expect(response.body).not.toContain('connections');
     });
   });
+
+  it('runs over real HTTP too, as the bench calls it (httpSender, prepareFuzzTarget)', async () => {
+    await sut.listen({ port: 0, host: '127.0.0.1' });
+    const overHttp = await prepareFuzzTarget(httpSender(await sut.getUrl()), {
+      adminPassword: TEST_ADMIN_PASSWORD,
+      serviceKey: SERVICE_KEY,
+      consoleUrl: 'http://localhost:4200',
+      drainLogs: () => output.newLines(),
+    });
+    expect(overHttp.connectionIds).toEqual(expect.arrayContaining(target.connectionIds));
+
+    const reports = await runHttpFuzz(overHttp, { runs: Math.ceil(RUNS / 10) });
+
+    expect(reports.filter((report) => report.failed).map((report) => report.counterexample)).toEqual([]);
+    expect(reports.map((report) => report.name)).toEqual([...FUZZ_PROPERTIES]);
+    expect(watch.failures).toEqual([]);
+  }, 120_000);
 
   it('still serves the admin and the jobs afterwards', async () => {
     const list = await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie: target.adminCookie } });
