@@ -19,6 +19,7 @@ import { HAS_PROC, RssWatcher } from './lib/proc-stats';
 import { Report, writeJson } from './lib/report';
 import { round, sleep, within } from './lib/stats';
 import { accessTokenPhase } from './phases/access-token';
+import { fuzzPhase } from './phases/fuzz';
 import type { BenchContext, BenchOptions } from './phases/context';
 import { fernetPhase } from './phases/fernet';
 import { flowsPhase } from './phases/flows';
@@ -200,6 +201,8 @@ async function main(): Promise<number> {
     }),
     () => undefined,
   );
+  // After the memory figures: the fuzzer renames and refreshes connections on this API.
+  await phase(ctx, '7 fuzz', 300_000, () => fuzzPhase(ctx, withApi));
   await api.stop();
   raw.mainApi = {
     startSeconds: round(api.startSeconds, 2),
