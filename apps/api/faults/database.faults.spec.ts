@@ -3,6 +3,7 @@ import {
   auditCounts,
   countRefreshed,
   databaseNow,
+  describeGroup,
   isLiveAccessToken,
   readConnections,
   SeededConnection,
@@ -168,6 +169,7 @@ describe('fault suite: the database stops, restarts, and kills our sessions mid-
     // (Amazon has answered, nothing is stored), then end the sessions waiting for it.
     const holder = await rig.database.pool.connect();
     let killedMidCommit = 0;
+    let atLock: unknown = 'six held';
     const heldIds: string[] = [];
     try {
       await holder.query('BEGIN');
@@ -176,6 +178,7 @@ describe('fault suite: the database stops, restarts, and kills our sessions mid-
         [ids(connections), since],
       );
       heldIds.push(...held.rows.map((row) => row.id));
+      if (heldIds.length !== 6) atLock = await describeGroup(rig.database, rig.sandbox, connections);
       await waitFor(
         'the answers to arrive and their commits to wait on the lock',
         async () => {
@@ -205,7 +208,7 @@ describe('fault suite: the database stops, restarts, and kills our sessions mid-
     );
     const refreshedAfterMs = Date.now() - terminatedAt;
 
-    expect(heldIds.length).toBe(6);
+    expect({ held: heldIds.length, atLock }).toEqual({ held: 6, atLock: 'six held' });
     expect(killedMidCommit).toBeGreaterThanOrEqual(heldIds.length);
     // A held connection's first answer was lost with its session: one more call, one refresh.
     await expectRefreshedOnce(connections, new Map(heldIds.map((id) => [id, 1])));

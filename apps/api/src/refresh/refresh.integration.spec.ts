@@ -95,7 +95,7 @@ describe('token refresh (against the LWA sandbox)', () => {
     for (const replica of replicas) {
       replica.get(RefreshPause).resume();
       // Failures of earlier tests would read as an Amazon outage (two connections failing).
-      replica.get(AmazonOutage).succeeded();
+      replica.get(AmazonOutage).clear();
     }
     sandbox.clearFaults();
     sandbox.updateSettings({ rotateRefreshTokens: false });

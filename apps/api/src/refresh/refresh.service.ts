@@ -262,7 +262,7 @@ export class RefreshService {
       correlationId,
       durationMs,
     );
-    if (this.outage.succeeded()) await this.resumeAfterOutage(correlationId);
+    if (this.outage.succeeded(connection.id)) await this.resumeAfterOutage(correlationId);
     if (refreshed.profilesStale) await this.refetchProfiles(refreshed, correlationId);
     this.pause.resume();
     this.observer?.attemptFinished('refreshed', durationMs);
@@ -442,7 +442,6 @@ export class RefreshService {
       // even once the end of an outage makes it due again (resumeAfterOutage).
       leaseExpiresAt: error.retryAfterMs ? new Date(Date.now() + error.retryAfterMs) : null,
     };
-    if (!needsReauth) this.outage.failed(connection.id);
     await this.database.dataSource.transaction(async (manager) => {
       const result = await manager
         .getRepository(ConnectionEntity)
@@ -467,6 +466,9 @@ export class RefreshService {
         manager,
       );
     });
+    // Only once the row says "degraded": a success racing this failure must not end the outage
+    // before the row can be made due again.
+    if (!needsReauth) this.outage.failed(connection.id, error.kind);
     this.logger.warn(
       log,
       needsReauth
