@@ -18,12 +18,12 @@ import { TcpSwitch } from './support/tcp-switch';
 const TIMEOUT_MS = 500;
 /**
  * "Within two cycles of recovery": refreshed by the end of the second sweep that starts after
- * Amazon answers again. Sweeps start on even seconds (every 2 s); a sweep of a few connections
- * takes well under a second, so its end is given a second of room.
+ * Amazon answers again. Sweeps start on even seconds (every 2 s), and a sweep ends before the
+ * next one starts (a tick that finds one running does nothing), so: by the third tick.
  */
 function twoCyclesAfter(recoveredAt: number): number {
   const firstTick = Math.ceil(recoveredAt / CYCLE_MS) * CYCLE_MS;
-  return firstTick + CYCLE_MS + 1_000;
+  return firstTick + 2 * CYCLE_MS;
 }
 
 /**
