@@ -90,6 +90,10 @@ export async function waitFor<T>(
 
 /** Every child this test file started; `stopAll()` in afterAll ends them even when a test failed. */
 const children = new Set<ManagedProcess>();
+// And should Jest itself go (Ctrl-C, a crash), none is left running behind it.
+process.once('exit', () => {
+  for (const child of children) child.process.kill('SIGKILL');
+});
 
 /** A child process with its output kept (the last lines), killable at any moment. */
 export class ManagedProcess {

@@ -33,7 +33,8 @@ export async function startRig(options: { ownServer?: boolean } = {}): Promise<R
   }
   const tempRoot = await mkdtemp(join(tmpdir(), 'atk-faults-'));
   const started: ApiProcess[] = [];
-  const closers: (() => Promise<unknown>)[] = [() => stopAllProcesses()];
+  // Undone in reverse: the processes (registered last) stop first, while their database is up.
+  const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     await rm(tempRoot, { recursive: true, force: true }).catch(() => undefined);
@@ -45,6 +46,7 @@ export async function startRig(options: { ownServer?: boolean } = {}): Promise<R
     closers.push(() => database.close());
     const sandbox = await startLwaSandbox({ requestLogLimit: 100_000 });
     closers.push(() => sandbox.close());
+    closers.push(() => stopAllProcesses());
     const fernetKey = Fernet.generateKey();
     const settings = (overrides: Partial<ApiSettings> = {}): ApiSettings => ({
       tempRoot,
