@@ -5,7 +5,7 @@
  * - `health`: answers every request with `{"status":"ok"}`.
  * - `start`: what `GET /api/v1/auth/amazon/start` does, by hand: checks the signed session
  *   cookie against a session row (one SELECT), makes a 32-byte state, a PKCE pair and a browser
- *   binding, encrypts the verifier with Fernet, INSERTs one row (pg pool of 10, as the API's),
+ *   binding, encrypts the verifier with Fernet, INSERTs one row (pg pool of 20, as the API's),
  *   answers 302 with the consent URL and the binding cookie. Its tables live in schema
  *   `bench_bare`, shaped and indexed like the API's.
  *
@@ -39,7 +39,7 @@ async function startHandler(): Promise<
   };
   const pool = new pg.Pool({
     connectionString: env('BARE_DATABASE_URL'),
-    max: 10,
+    max: 20,
   });
   const fernet = new Fernet(env('BARE_FERNET_KEY'));
   const keyId = keyIdOf(env('BARE_FERNET_KEY'));

@@ -1,39 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { builtApiEnvironment } from '../../../apps/api/test/built-api-environment';
 import { ManagedChild } from './child';
 import { freePort } from './database';
 import { http } from './http-client';
 import { metricValue, MetricSample, parseMetrics } from './metrics-text';
 import { HAS_PROC, ProcSample, sampleProcess } from './proc-stats';
 import { sleep } from './stats';
-
-/** Variables the API reads (CONTRACT.md); the parent's values never leak into a bench API. */
-const API_VARIABLES = [
-  'NODE_ENV',
-  'PORT',
-  'HOST',
-  'DATABASE_URL',
-  'DB_MIGRATE',
-  'DATA_DIR',
-  'FERNET_KEYS',
-  'AMAZON_CLIENT_ID',
-  'AMAZON_CLIENT_SECRET',
-  'AMAZON_REDIRECT_URI',
-  'AMAZON_AUTHORIZE_URL',
-  'AMAZON_TOKEN_URL',
-  'AMAZON_ADS_API_URL',
-  'SANDBOX_URL',
-  'CONSOLE_URL',
-  'ADMIN_PASSWORD',
-  'SERVICE_API_KEYS',
-  'REFRESH_CRON',
-  'REFRESH_WINDOW_SECONDS',
-  'REFRESH_MAX_RETRIES',
-  'ALERT_WEBHOOK_URL',
-  'ALERT_WEBHOOK_SECRET',
-  'LOG_LEVEL',
-  'NODE_OPTIONS',
-];
 
 export interface ApiSettings {
   apiMain: string;
@@ -123,26 +96,16 @@ export class ApiProcess {
     const port = await freePort();
     const cwd = join(settings.tempRoot, `api-${start.name}`);
     await mkdir(cwd, { recursive: true });
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of API_VARIABLES) delete env[name];
-    Object.assign(env, {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: settings.databaseUrl,
-      DATA_DIR: join(cwd, '.data'),
-      FERNET_KEYS: settings.fernetKey,
-      ADMIN_PASSWORD: settings.adminPassword,
-      SERVICE_API_KEYS: settings.serviceKey,
-      AMAZON_CLIENT_ID: settings.sandbox.clientId,
-      AMAZON_CLIENT_SECRET: settings.sandbox.clientSecret,
-      AMAZON_AUTHORIZE_URL: `${settings.sandbox.url}/ap/oa`,
-      AMAZON_TOKEN_URL: `${settings.sandbox.url}/auth/o2/token`,
-      AMAZON_ADS_API_URL: settings.sandbox.url,
-      AMAZON_REDIRECT_URI: `http://127.0.0.1:${port}/api/v1/auth/amazon/callback`,
-      CONSOLE_URL: 'http://127.0.0.1:4200',
-      REFRESH_CRON: start.refreshCron,
-      LOG_LEVEL: start.logLevel ?? 'warn',
+    const env = builtApiEnvironment({
+      port,
+      cwd,
+      databaseUrl: settings.databaseUrl,
+      sandbox: settings.sandbox,
+      fernetKeys: settings.fernetKey,
+      adminPassword: settings.adminPassword,
+      serviceKey: settings.serviceKey,
+      refreshCron: start.refreshCron,
+      logLevel: start.logLevel,
     });
     const began = performance.now();
     const child = new ManagedChild(

@@ -2,40 +2,12 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { builtApiEnvironment } from '../../test/built-api-environment';
 
 /** The built API and CLI (`nx build api`); the `test-faults` target builds them first. */
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
 export const API_MAIN = join(WORKSPACE_ROOT, 'dist/apps/api/main.js');
 export const API_CLI = join(WORKSPACE_ROOT, 'dist/apps/api/cli.js');
-
-/** Variables the API reads: the parent's values never leak into a fault-suite process. */
-const API_VARIABLES = [
-  'NODE_ENV',
-  'PORT',
-  'HOST',
-  'DATABASE_URL',
-  'DB_MIGRATE',
-  'DATA_DIR',
-  'FERNET_KEYS',
-  'AMAZON_CLIENT_ID',
-  'AMAZON_CLIENT_SECRET',
-  'AMAZON_REDIRECT_URI',
-  'AMAZON_AUTHORIZE_URL',
-  'AMAZON_TOKEN_URL',
-  'AMAZON_ADS_API_URL',
-  'AMAZON_TIMEOUT_MS',
-  'SANDBOX_URL',
-  'CONSOLE_URL',
-  'ADMIN_PASSWORD',
-  'SERVICE_API_KEYS',
-  'REFRESH_CRON',
-  'REFRESH_WINDOW_SECONDS',
-  'REFRESH_MAX_RETRIES',
-  'ALERT_WEBHOOK_URL',
-  'ALERT_WEBHOOK_SECRET',
-  'LOG_LEVEL',
-  'NODE_OPTIONS',
-];
 
 export const sleep = (ms: number) =>
   new Promise<void>((done) => setTimeout(done, ms));
@@ -234,28 +206,10 @@ export class ApiProcess {
   }
 
   static environment(settings: ApiSettings, start: ApiStart, port: number, cwd: string): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of API_VARIABLES) delete env[name];
-    return Object.assign(env, {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: settings.databaseUrl,
-      DATA_DIR: join(cwd, '.data'),
-      FERNET_KEYS: settings.fernetKeys,
-      ADMIN_PASSWORD: settings.adminPassword,
-      SERVICE_API_KEYS: settings.serviceKey,
-      AMAZON_CLIENT_ID: settings.sandbox.clientId,
-      AMAZON_CLIENT_SECRET: settings.sandbox.clientSecret,
-      AMAZON_AUTHORIZE_URL: `${settings.sandbox.url}/ap/oa`,
-      AMAZON_TOKEN_URL: start.tokenUrl ?? `${settings.sandbox.url}/auth/o2/token`,
-      AMAZON_ADS_API_URL: settings.sandbox.url,
-      AMAZON_REDIRECT_URI: `http://127.0.0.1:${port}/api/v1/auth/amazon/callback`,
-      CONSOLE_URL: 'http://127.0.0.1:4200',
-      REFRESH_CRON: start.refreshCron,
-      LOG_LEVEL: 'warn',
-      ...start.env,
-    });
+    return builtApiEnvironment(
+      { ...settings, port, cwd, refreshCron: start.refreshCron },
+      { ...(start.tokenUrl ? { AMAZON_TOKEN_URL: start.tokenUrl } : {}), ...start.env },
+    );
   }
 
   static async start(settings: ApiSettings, start: ApiStart): Promise<ApiProcess> {

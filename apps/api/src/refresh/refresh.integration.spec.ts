@@ -401,6 +401,19 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect(tokenRequests()).toHaveLength(0);
     });
 
+    it('never hands out the token of a disconnected connection, and says so for an unknown one', async () => {
+      const [connection] = await seedConnections(1, 3000, 'Gone');
+      await sut.get(DatabaseService).repository(ConnectionEntity).update({ id: connection.id }, { status: 'disconnected' });
+
+      const disconnected = await ask(sut, connection.id);
+      const unknown = await ask(sut, '00000000-0000-4000-8000-000000000000');
+
+      expect(disconnected.statusCode).toBe(409);
+      expect(disconnected.body).not.toContain(connection.accessToken);
+      expect(unknown.statusCode).toBe(404);
+      expect(tokenRequests()).toHaveLength(0);
+    });
+
     it('refreshes an expiring token first, once for many callers on several replicas', async () => {
       const [connection] = await seedConnections(1, 60, 'Shared');
 

@@ -81,12 +81,11 @@ export class AccessTokenService {
         [id],
       );
     const row = rows[0];
-    if (!row || row.status === 'disconnected' || !row.access_token_ciphertext || !row.access_token_expires_at) return undefined;
-    if (row.access_token_expires_at.getTime() <= Date.now() + this.config.refresh.windowSeconds * 1000) return undefined;
+    if (!row?.access_token_ciphertext || !this.isFreshState(row.status, row.access_token_expires_at)) return undefined;
     return {
       accessToken: columnKeyRing.current().decrypt(row.access_token_ciphertext),
       tokenType: 'bearer',
-      expiresAt: row.access_token_expires_at.toISOString(),
+      expiresAt: (row.access_token_expires_at as Date).toISOString(),
     };
   }
 
@@ -97,11 +96,12 @@ export class AccessTokenService {
   }
 
   private isFresh(connection: ConnectionEntity): boolean {
-    return (
-      connection.status !== 'disconnected' &&
-      connection.accessToken !== null &&
-      (connection.accessTokenExpiresAt?.getTime() ?? 0) > Date.now() + this.config.refresh.windowSeconds * 1000
-    );
+    return connection.accessToken !== null && this.isFreshState(connection.status, connection.accessTokenExpiresAt);
+  }
+
+  /** A token (when there is one) that outlives the refresh window of a connection still held. */
+  private isFreshState(status: string, expiresAt: Date | null): boolean {
+    return status !== 'disconnected' && (expiresAt?.getTime() ?? 0) > Date.now() + this.config.refresh.windowSeconds * 1000;
   }
 
   private toAccessToken(connection: ConnectionEntity): AccessTokenDto {
