@@ -16,10 +16,11 @@ import { addSecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { LoadedKeyRing, loadKeyRing } from './crypto/key-ring.loader';
 import { DatabaseTarget } from './database/data-source-options';
+import { documentLiveness, registerLiveness } from './health/liveness';
 import { createRootLogger, logRequests } from './logging/logger-options';
 
 /** Operations endpoints stay at the root, where probes and scrapers expect them. */
-const UNPREFIXED_PATHS = ['health', 'health/live', 'health/ready', 'metrics'];
+const UNPREFIXED_PATHS = ['health', 'health/ready', 'metrics'];
 
 /**
  * Builds the API exactly as it serves: Fastify, prefix, validation, errors, security headers,
@@ -41,6 +42,9 @@ export async function createHttpApp(
     // Behind a proxy (nginx in Dockerfile.web, a load balancer) the client address and scheme
     // come from X-Forwarded-*; the first hop is trusted.
     trustProxy: 1,
+    // No Nest middleware is mounted (nestjs-pino's is replaced by `logRequests`), so middie's
+    // request hook would only cost time on every request.
+    skipMiddie: true,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -51,6 +55,7 @@ export async function createHttpApp(
   addSecurityHeaders(fastify);
   const logger = createRootLogger(config);
   logRequests(fastify, logger);
+  registerLiveness(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, database, loadedKeyRing, logger),
@@ -66,15 +71,17 @@ export async function createHttpApp(
 
   // Built on the first visit, not at start: the document is large and most processes never serve it.
   const documentFactory = () =>
-    SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('ads-token-keeper')
-        .setDescription(
-          'Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.',
-        )
-        .setVersion('1')
-        .build(),
+    documentLiveness(
+      SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('ads-token-keeper')
+          .setDescription(
+            'Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.',
+          )
+          .setVersion('1')
+          .build(),
+      ),
     );
   SwaggerModule.setup('api/docs', app, documentFactory, {
     jsonDocumentUrl: 'api/docs-json',

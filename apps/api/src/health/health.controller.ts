@@ -24,11 +24,7 @@ export class HealthController {
     return this.ready();
   }
 
-  @Get('live')
-  @ApiOperation({ summary: 'Liveness: the process answers (for restart probes)' })
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
-  }
+  // GET /health/live is answered by Fastify itself: see ./liveness.ts.
 
   @Get('ready')
   @HealthCheck()

@@ -4,9 +4,10 @@ import { Store, storage } from 'nestjs-pino/storage';
 import pino, { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config';
 import { redactSecrets, redactUrl } from '../common/log-redaction';
+import { LIVENESS_PATH } from '../health/liveness';
 
 /** Requests too frequent and too dull to log one line each: probes and scrapers. */
-const QUIET_PATHS = new Set(['/health/live', '/metrics']);
+const QUIET_PATHS = new Set([LIVENESS_PATH, '/metrics']);
 
 /**
  * The process's one pino logger: JSON lines, every logged object through {@link redactSecrets}.
@@ -53,10 +54,12 @@ export function logRequests(fastify: FastifyInstance, root: Logger): void {
   });
   fastify.addHook('onResponse', (request: LoggedRequest, reply: FastifyReply, done) => {
     const requestLogger = request.requestLogger;
-    if (requestLogger) {
+    const statusCode = reply.statusCode;
+    const level = levelFor(statusCode);
+    // At LOG_LEVEL=warn (production's usual) a 2xx/3xx line is not written: build nothing for it.
+    if (requestLogger?.isLevelEnabled(level)) {
       const url = redactUrl(request.url);
-      const statusCode = reply.statusCode;
-      requestLogger[levelFor(statusCode)](
+      requestLogger[level](
         {
           req: { id: request.id, method: request.method, url },
           res: { statusCode },
