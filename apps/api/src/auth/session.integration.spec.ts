@@ -151,6 +151,20 @@ describe('admin session and route protection', () => {
     expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie } })).statusCode).toBe(401);
   });
 
+  it('tells sessions apart when their requests arrive at once (their lookups share one statement)', async () => {
+    const [live, ended] = [await logIn(sut), await logIn(sut)];
+    await sut.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: ended } });
+    const forged = `${live.split('.')[0]}.${'A'.repeat(43)}`;
+
+    const statuses = await Promise.all(
+      [live, ended, forged, live, 'atk_session=unknown.cookie'].map(
+        async (cookie) => (await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie } })).statusCode,
+      ),
+    );
+
+    expect(statuses).toEqual([200, 401, 401, 200, 401]);
+  });
+
   it('keeps health checks and the OpenAPI document public', async () => {
     expect((await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
     expect((await sut.inject({ method: 'GET', url: '/api/docs-json' })).statusCode).toBe(200);

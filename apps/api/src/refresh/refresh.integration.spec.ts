@@ -414,6 +414,25 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect(tokenRequests()).toHaveLength(0);
     });
 
+    it('gives each of many simultaneous callers its own connection\'s answer (their reads share one statement)', async () => {
+      const [first, second, gone] = await seedConnections(3, 3000, 'Batched');
+      await sut.get(DatabaseService).repository(ConnectionEntity).update({ id: gone.id }, { status: 'disconnected' });
+      const asked = [first.id, second.id, gone.id, '00000000-0000-4000-8000-000000000000', second.id.toUpperCase(), first.id];
+
+      const responses = await Promise.all(asked.map((id) => ask(sut, id)));
+
+      expect(responses.map((response) => response.statusCode)).toEqual([200, 200, 409, 404, 200, 200]);
+      expect(responses.map((response) => (response.statusCode === 200 ? response.json().accessToken : null))).toEqual([
+        first.accessToken,
+        second.accessToken,
+        null,
+        null,
+        second.accessToken,
+        first.accessToken,
+      ]);
+      expect(tokenRequests()).toHaveLength(0);
+    });
+
     it('refreshes an expiring token first, once for many callers on several replicas', async () => {
       const [connection] = await seedConnections(1, 60, 'Shared');
 
