@@ -243,8 +243,8 @@ describe(Fernet.name, () => {
       expect(timestamp).toBeLessThanOrEqual(BigInt(after));
     });
 
-    it('draws a fresh IV for every token', () => {
-      const ivs = Array.from({ length: 10 }, () =>
+    it('draws a fresh IV for every token, across refills of its IV pool (256 IVs each)', () => {
+      const ivs = Array.from({ length: 1000 }, () =>
         decodeToken(sut.encrypt('x', { now: SPEC_NOW }))
           .subarray(9, 25)
           .toString('hex'),
