@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuditDetailValue, AuditEventType } from '@keeper/contracts';
 import { EntityManager } from 'typeorm';
 import { DataSourceProvider } from '../database/data-source-provider';
-import { AuditNotification, eventsChannel } from '../events/events-channel';
+import { eventsChannel } from '../events/events-channel';
 import { AuditEventEntity } from './audit-event.entity';
 
 /** One thing done to a connection, a key or the admin session. `details` never holds a secret. */
@@ -25,26 +25,38 @@ export class AuditService {
 
   /**
    * Writes the event, inside the caller's transaction when `manager` is given (so the event
-   * exists exactly when the change it records does).
+   * exists exactly when the change it records does), and announces it in the same statement:
+   * every refresh and connect writes one, so one round trip instead of two.
    */
   async record(event: AuditEventInput, manager?: EntityManager): Promise<AuditEventEntity> {
     const entityManager = manager ?? this.database.dataSource.manager;
-    const repository = entityManager.getRepository(AuditEventEntity);
-    const saved = await repository.save(
-      repository.create({
-        type: event.type,
-        actor: event.actor,
-        connectionId: event.connectionId ?? null,
-        correlationId: event.correlationId ?? null,
-        details: event.details ?? {},
-      }),
+    const fields = {
+      type: event.type,
+      actor: event.actor,
+      connectionId: event.connectionId ?? null,
+      correlationId: event.correlationId ?? null,
+      details: event.details ?? {},
+    };
+    // The notification carries ids only (AuditNotification); it is delivered to every replica
+    // when (and only if) the surrounding transaction commits.
+    const [appended]: { id: string; created_at: Date }[] = await entityManager.query(
+      `WITH appended AS (
+         INSERT INTO audit_events (type, actor, connection_id, correlation_id, details)
+         VALUES ($1, $2, $3, $4, $5::jsonb)
+         RETURNING id, connection_id, created_at
+       )
+       SELECT id, created_at,
+              pg_notify($6, json_build_object('auditEventId', id::text, 'connectionId', connection_id)::text)
+         FROM appended`,
+      [
+        fields.type,
+        fields.actor,
+        fields.connectionId,
+        fields.correlationId,
+        JSON.stringify(fields.details),
+        eventsChannel((entityManager.connection.options as { schema?: string }).schema),
+      ],
     );
-    // Delivered to every replica when (and only if) the surrounding transaction commits.
-    const notification: AuditNotification = { auditEventId: saved.id, connectionId: saved.connectionId };
-    await entityManager.query('SELECT pg_notify($1, $2)', [
-      eventsChannel((entityManager.connection.options as { schema?: string }).schema),
-      JSON.stringify(notification),
-    ]);
-    return saved;
+    return Object.assign(new AuditEventEntity(), fields, { id: String(appended.id), createdAt: appended.created_at });
   }
 }
