@@ -233,16 +233,19 @@ export class AmazonConnectService {
     return { outcome: 'state_invalid', reason: 'This sign-in was started in another browser.' };
   }
 
-  /** A connection of the same advertiser account (profiles' account ids overlap) in the region. */
+  /**
+   * A connection of the same advertiser account (profiles' account ids overlap) in the region,
+   * locked for this transaction. Plain SQL for the lookup (usually it finds nothing: a new
+   * account); the entity is read only when there is one to update.
+   */
   private async findSameAccount(manager: EntityManager, region: Region, accountIds: string[]): Promise<ConnectionEntity | null> {
     if (accountIds.length === 0) return null;
-    return manager
-      .getRepository(ConnectionEntity)
-      .createQueryBuilder('connection')
-      .setLock('pessimistic_write')
-      .where('connection.region = :region AND connection.amazon_account_ids && :accountIds', { region, accountIds })
-      .orderBy('connection.created_at', 'ASC')
-      .getOne();
+    const [same]: { id: string }[] = await manager.query(
+      `SELECT id FROM connections WHERE region = $1 AND amazon_account_ids && $2::text[]
+        ORDER BY created_at ASC LIMIT 1 FOR UPDATE`,
+      [region, accountIds],
+    );
+    return same ? manager.getRepository(ConnectionEntity).findOneByOrFail({ id: same.id }) : null;
   }
 
   private defaultLabel(region: Region, profiles: AdsProfileDto[]): string {
