@@ -1,4 +1,6 @@
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { AuditNotification, eventsChannel } from '../events/events-channel';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { openTestDataSource } from '../../test/test-data-source';
 import { AuditService } from './audit.service';
@@ -26,6 +28,28 @@ describe(AuditService.name, () => {
     expect(await database.query('SELECT type, actor, details FROM audit_events WHERE id = $1', [event.id])).toEqual([
       { type: 'key_rotated', actor: 'cli', details: { rowsReEncrypted: 3 } },
     ]);
+  });
+
+  it('announces the event on the schema\'s channel with exactly the ids listeners read, once committed', async () => {
+    const listener = new Client({ connectionString: database.url });
+    await listener.connect();
+    try {
+      const heard: string[] = [];
+      listener.on('notification', (message) => heard.push(message.payload ?? ''));
+      await listener.query(`LISTEN "${eventsChannel(database.schema)}"`);
+
+      const event = await sut.record({ type: 'disconnected', actor: 'admin', connectionId: null });
+      await dataSource.transaction(async (manager) => {
+        await sut.record({ type: 'login_failed', actor: 'anonymous' }, manager);
+        throw new Error('roll back');
+      }).catch(() => undefined);
+      await listener.query('SELECT 1');
+
+      const expected: AuditNotification = { auditEventId: event.id, connectionId: null };
+      expect(heard.map((payload) => JSON.parse(payload))).toEqual([expected]);
+    } finally {
+      await listener.end();
+    }
   });
 
   it("writes inside the caller's transaction, so a rolled-back change leaves no event", async () => {

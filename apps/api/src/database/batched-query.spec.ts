@@ -71,4 +71,10 @@ describe(BatchedQuery.name, () => {
 
     await expect(Promise.all([sut.run(1), sut.run(2)])).rejects.toThrow('answered 1 results for 2 calls');
   });
+
+  it('fails the batch, and never hangs a caller, when the query answers something other than a list', async () => {
+    const sut = new BatchedQuery<number, number>(async () => undefined as unknown as number[]);
+
+    await expect(sut.run(1)).rejects.toThrow('answered undefined results for 1 calls');
+  });
 });
