@@ -142,6 +142,23 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
     expect(target.searchParams.get('reason')).toMatch(/Amazon did not issue tokens/);
   });
 
+  it('leads back with a readable reason and no token request when the code is missing or blank', async () => {
+    for (const code of [null, '', ' ', '%20%09']) {
+      const leg = await consent(sut, session);
+      const search = new URLSearchParams(leg.callbackUrl.search);
+      search.delete('code');
+      const query = code === null ? search.toString() : `${search.toString()}&code=${code}`;
+      const requestsBefore = tokenRequests();
+      const response = await sut.inject({ method: 'GET', url: `${leg.callbackUrl.pathname}?${query}`, headers: { cookie: leg.bindingCookie } });
+      const target = new URL(String(response.headers.location));
+
+      expect(response.statusCode).toBe(303);
+      expect(target.searchParams.get('connect')).toBe('amazon_error');
+      expect(target.searchParams.get('reason')).toBe('Amazon sent no authorization code.');
+      expect(tokenRequests()).toBe(requestsBefore);
+    }
+  });
+
   it('saves the connection without profiles when the Ads API fails, and reads them at the next refresh', async () => {
     sandbox.queueFault({ endpoint: 'profiles', kind: '503', count: 5 });
     const connectionId = await connectAccount(sut, session, { account: 'Profiles Later Inc' });

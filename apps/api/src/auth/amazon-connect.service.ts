@@ -129,7 +129,8 @@ export class AmazonConnectService {
         : { outcome: 'amazon_error', reason: `Amazon refused the request (${error.replace(/[^a-z_]/gi, '').slice(0, 40)}).` };
     }
     const code = singleString(query.code);
-    if (!code) return { outcome: 'amazon_error', reason: 'Amazon sent no authorization code.' };
+    // Blank counts as missing: the LWA client refuses to send one (found by the fuzz suite).
+    if (!code?.trim()) return { outcome: 'amazon_error', reason: 'Amazon sent no authorization code.' };
 
     const region = claimed.region;
     let tokens;
