@@ -222,6 +222,10 @@ export async function runFlows(
   );
   const apiLog = api.takeLog();
   const p = (values: number[], q: number) => round(percentile(values, q), 1);
+  const spread = (values: number[]) => ({
+    p50: p(values, 50),
+    p99: p(values, 99),
+  });
   const errors = results.filter((result) => !result.ok);
   return {
     concurrency,
@@ -233,41 +237,16 @@ export async function runFlows(
     wallSeconds: round(wallSeconds),
     flowsPerSecond: round(ok.length / wallSeconds, 1),
     totalMs: {
-      p50: p(
-        ok.map((r) => r.totalMs),
-        50,
-      ),
-      p99: p(
-        ok.map((r) => r.totalMs),
-        99,
-      ),
+      ...spread(ok.map((r) => r.totalMs)),
       max: p(
         ok.map((r) => r.totalMs),
         100,
       ),
     },
-    ourMs: { p50: p(ourTimes, 50), p99: p(ourTimes, 99) },
-    startLegMs: {
-      p50: p(
-        ok.map((r) => r.startMs),
-        50,
-      ),
-      p99: p(
-        ok.map((r) => r.startMs),
-        99,
-      ),
-    },
-    callbackOurMs: { p50: p(callbackOur, 50), p99: p(callbackOur, 99) },
-    consentLegMs: {
-      p50: p(
-        ok.map((r) => r.consentMs),
-        50,
-      ),
-      p99: p(
-        ok.map((r) => r.consentMs),
-        99,
-      ),
-    },
+    ourMs: spread(ourTimes),
+    startLegMs: spread(ok.map((r) => r.startMs)),
+    callbackOurMs: spread(callbackOur),
+    consentLegMs: spread(ok.map((r) => r.consentMs)),
     sandboxApiSideMeanMs: round(mean(sandboxTimes), 2),
     apiCpuPercent:
       cpuBefore && cpuAfter
