@@ -167,17 +167,20 @@ describe(startLwaSandbox.name, () => {
   it('close() ends keep-alive connections promptly and can be called twice', async () => {
     const other = await startLwaSandbox({ port: 0 });
     const agent = new Agent({ keepAlive: true });
+    let answered!: () => void;
+    const responseRead = new Promise<void>((resolve) => (answered = resolve));
     const socketClosed = new Promise<void>((resolve, reject) => {
       const request = httpRequest(
         `${other.url}/__sandbox/health`,
         { agent },
-        (response) => response.resume(),
+        (response) => response.on('end', () => answered()).resume(),
       );
       request.on('socket', (socket) => socket.once('close', () => resolve()));
       request.on('error', reject);
       request.end();
     });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The socket is idle in the agent's pool once the answer is read (a fixed sleep raced here).
+    await responseRead;
     const startedAt = Date.now();
 
     await Promise.all([other.close(), other.close()]);

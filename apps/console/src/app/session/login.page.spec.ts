@@ -67,7 +67,9 @@ describe(LoginPage.name, () => {
     const request = sut.http.expectOne('/api/v1/session');
     expect(request.request.method).toBe('POST');
     expect(request.request.body).toEqual({ password: 'correct horse' });
-    request.flush({ authenticated: true, expiresAt: '2026-11-25T02:00:00.000Z' }, { status: 201, statusText: 'Created' });
+    // Relative to the real clock: a fixed date here expires the session once that day has passed.
+    const expiresAt = new Date(Date.now() + 12 * 3600_000).toISOString();
+    request.flush({ authenticated: true, expiresAt }, { status: 201, statusText: 'Created' });
     await sut.settle();
 
     expect(TestBed.inject(Router).url).toBe('/audit?type=refreshed');
