@@ -9,6 +9,7 @@ import { CORRELATION_HEADER } from '@keeper/contracts';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { documentAccess } from './auth/access.openapi';
 import { API_PREFIX } from './common/api-prefix';
 import { correlationIdFor } from './common/correlation-id';
 import { frameworkErrorHandler } from './common/framework-errors';
@@ -72,15 +73,18 @@ export async function createHttpApp(
   // Built on the first visit, not at start: the document is large and most processes never serve it.
   const documentFactory = () =>
     documentLiveness(
-      SwaggerModule.createDocument(
+      documentAccess(
         app,
-        new DocumentBuilder()
-          .setTitle('ads-token-keeper')
-          .setDescription(
-            'Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.',
-          )
-          .setVersion('1')
-          .build(),
+        SwaggerModule.createDocument(
+          app,
+          new DocumentBuilder()
+            .setTitle('ads-token-keeper')
+            .setDescription(
+              'Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.',
+            )
+            .setVersion('1')
+            .build(),
+        ),
       ),
     );
   SwaggerModule.setup('api/docs', app, documentFactory, {

@@ -139,6 +139,34 @@ describe('authorization: every route, every kind of caller', () => {
     expect(documented.sort()).toEqual(served.sort());
   });
 
+  it('declares both credentials in the OpenAPI document and puts on every operation the one its guard asks for', async () => {
+    type Operation = { security?: Record<string, string[]>[] };
+    const document = (await sut.inject({ method: 'GET', url: '/api/docs-json' })).json<{
+      paths: Record<string, Record<string, Operation>>;
+      components: { securitySchemes?: Record<string, unknown> };
+    }>();
+    const expected: Record<Access, Record<string, string[]>[] | undefined> = {
+      admin: [{ session: [] }],
+      service: [{ serviceKey: [] }],
+      public: undefined,
+    };
+    const declared = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).map(([method, operation]) => {
+        const key = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+        return `${key}: ${JSON.stringify(operation.security?.length ? operation.security : undefined)}`;
+      }),
+    );
+    const fromGuards = Object.entries(ACCESS)
+      .filter(([key]) => !key.includes('/api/docs'))
+      .map(([key, access]) => `${key}: ${JSON.stringify(expected[access])}`);
+
+    expect(document.components.securitySchemes).toEqual({
+      session: { type: 'apiKey', in: 'cookie', name: 'atk_session', description: expect.any(String) },
+      serviceKey: { type: 'http', scheme: 'bearer', description: expect.any(String) },
+    });
+    expect(declared.sort()).toEqual(fromGuards.sort());
+  });
+
   it('opens only health, metrics, docs, login, the login check and the OAuth callback to anyone', async () => {
     const open = routesWith('public');
     expect(open.map(accessKey).every((key) => /^(GET|POST) \/(health|metrics|api\/docs|api\/v1\/session$|api\/v1\/auth\/amazon\/callback$)/.test(key))).toBe(true);
