@@ -3,7 +3,7 @@
  * The production path without Docker (`.ci/run` runs it after `npm run build`):
  *
  * 1. copies dist/apps/api into a clean folder and installs its production dependencies the way
- *    Dockerfile.api does (`npm install --omit=dev --omit=optional` from the package.json and
+ *    Dockerfile.api does (`npm ci --omit=dev --omit=optional` from the package.json and
  *    lockfile the build generated), so a dependency the bundle needs but the generated
  *    package.json forgot fails here, not in a user's container;
  * 2. starts `node --max-semi-space-size=1 main.js` (the image's command) from that folder with
@@ -94,7 +94,7 @@ async function main() {
     // 1. A clean folder with production dependencies only.
     cpSync(distApi, folder, { recursive: true });
     const started = Date.now();
-    const install = spawnSync('npm', ['install', '--omit=dev', '--omit=optional', '--no-audit', '--no-fund'], {
+    const install = spawnSync('npm', ['ci', '--omit=dev', '--omit=optional', '--no-audit', '--no-fund'], {
       cwd: folder,
       encoding: 'utf8',
       env: { ...process.env, NODE_ENV: 'production' },
