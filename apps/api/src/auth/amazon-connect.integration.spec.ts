@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Fernet } from '@keeper/fernet';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
 import { execFileSync } from 'node:child_process';
-import { callback, connectAccount, consent, logIn, sandboxEnvironment } from '../../test/connect-flow';
+import { callback, connectAccount, consent, CookieJar, logIn, sandboxEnvironment } from '../../test/connect-flow';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
 
@@ -176,6 +176,79 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
     );
     const [after] = await database.query<{ profiles_stale: boolean }>('SELECT profiles_stale FROM connections WHERE id = $1', [connectionId]);
     expect(after.profiles_stale).toBe(false);
+  });
+
+  describe('consents in several tabs of one browser', () => {
+    // A browser of its own per test: the binding belongs to the admin session (one per browser).
+    let browser: string;
+    beforeEach(async () => {
+      browser = await logIn(sut);
+    });
+
+    it('completes two interleaved consents (NA, then EU in another tab), in either order', async () => {
+      for (const order of [[0, 1], [1, 0]]) {
+        const jar = new CookieJar();
+        const legs = [
+          await consent(sut, browser, { region: 'na', account: `Tab NA ${order}`, jar }),
+          await consent(sut, browser, { region: 'eu', account: `Tab EU ${order}`, jar }),
+        ];
+        const outcomes = [];
+        for (const index of order) {
+          const { target } = await callback(sut, legs[index], jar);
+          outcomes.push([target.searchParams.get('connect'), target.searchParams.get('reason')]);
+        }
+
+        expect(outcomes).toEqual([['connected', null], ['connected', null]]);
+        // Spent with the last consent that needed it.
+        expect(jar.get('atk_oauth')).toBeUndefined();
+      }
+      expect(tokenRequests()).toBe(4);
+    });
+
+    it('completes three interleaved consents, and keeps the binding until the last one is back', async () => {
+      const jar = new CookieJar();
+      const legs = [];
+      for (const region of ['na', 'eu', 'fe'] as const) legs.push(await consent(sut, browser, { region, account: `Three tabs ${region}`, jar }));
+      const bindings = [];
+      const outcomes = [];
+      for (const leg of [legs[2], legs[0], legs[1]]) {
+        bindings.push(jar.get('atk_oauth'));
+        outcomes.push((await callback(sut, leg, jar)).target.searchParams.get('connect'));
+      }
+
+      expect(outcomes).toEqual(['connected', 'connected', 'connected']);
+      expect(new Set(bindings).size).toBe(1);
+      expect(jar.get('atk_oauth')).toBeUndefined();
+      expect(tokenRequests()).toBe(3);
+    });
+
+    it('lets a denied or failed consent in one tab leave the other tab to finish', async () => {
+      const jar = new CookieJar();
+      const denied = await consent(sut, browser, { region: 'na', decision: 'deny', jar });
+      const refused = await consent(sut, browser, { region: 'fe', jar });
+      const allowed = await consent(sut, browser, { region: 'eu', account: 'Other Tab GmbH', jar });
+
+      expect((await callback(sut, denied, jar)).target.searchParams.get('connect')).toBe('access_denied');
+      sandbox.queueFault({ endpoint: 'token', kind: 'invalid_grant' });
+      expect((await callback(sut, refused, jar)).target.searchParams.get('connect')).toBe('amazon_error');
+      expect((await callback(sut, allowed, jar)).target.searchParams.get('connect')).toBe('connected');
+    });
+
+    it('is not disturbed by bogus callbacks (a cross-site link) between start and the real callback', async () => {
+      const jar = new CookieJar();
+      const leg = await consent(sut, browser, { account: 'Bogus Link Ltd', jar });
+      const bogus = ['', '?state=short', `?code=x&state=${'A'.repeat(43)}`, '?error=access_denied', `?code=x&state=${'B'.repeat(43)}&state=x`];
+      for (const search of bogus) {
+        const response = await sut.inject({ method: 'GET', url: `/api/v1/auth/amazon/callback${search}`, headers: { cookie: jar.header() } });
+        jar.take(response);
+        expect(new URL(String(response.headers.location)).searchParams.get('connect')).toBe('state_invalid');
+        expect(jar.get('atk_oauth')).toBeDefined();
+      }
+      expect(tokenRequests()).toBe(0);
+
+      expect((await callback(sut, leg, jar)).target.searchParams.get('connect')).toBe('connected');
+      expect(tokenRequests()).toBe(1);
+    });
   });
 
   // Secrets in logs, rows, error bodies, events and pages: test/security/canaries.integration.spec.ts.
