@@ -178,6 +178,121 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
     expect(after.profiles_stale).toBe(false);
   });
 
+  describe('twins: two live connections of one advertiser account', () => {
+    type Row = {
+      id: string;
+      status: string;
+      access_token_ciphertext: string | null;
+      refresh_token_ciphertext: string | null;
+      amazon_account_ids: string[];
+    };
+    const rowsOf = (ids: string[]) =>
+      database.query<Row>(
+        'SELECT id, status, access_token_ciphertext, refresh_token_ciphertext, amazon_account_ids FROM connections WHERE id = ANY($1::uuid[]) ORDER BY created_at',
+        [ids],
+      );
+    const decrypt = (ciphertext: string | null) => new Fernet(FERNET_KEY).decrypt(ciphertext as string).toString();
+    const mergedEvents = (ids: string[]) =>
+      database.query<{ connection_id: string; actor: string; details: Record<string, unknown> }>(
+        "SELECT connection_id, actor, details FROM audit_events WHERE type = 'merged' AND (connection_id = ANY($1::uuid[]) OR details->>'closedId' = ANY($1::text[]))",
+        [ids],
+      );
+    /** A consent whose profiles call fails (both tries): saved with no account ids to match on. */
+    const connectWithoutProfiles = async (account: string, region: 'na' | 'eu' | 'fe' = 'eu') => {
+      sandbox.queueFault({ endpoint: 'profiles', kind: '503', count: 2 });
+      try {
+        return await connectAccount(sut, session, { region, account });
+      } finally {
+        sandbox.clearFaults();
+      }
+    };
+    const refreshNow = (id: string) => sut.inject({ method: 'POST', url: `/api/v1/connections/${id}/refresh`, headers: { cookie: session } });
+
+    it('merges a reconnect saved without profiles into the older connection at its next refresh, with the newest tokens', async () => {
+      const older = await connectAccount(sut, session, { region: 'eu', account: 'Twin Later SARL' });
+      const twin = await connectWithoutProfiles('Twin Later SARL');
+      expect(twin).not.toBe(older);
+      const [before, twinBefore] = await rowsOf([older, twin]);
+      expect([before.status, twinBefore.status]).toEqual(['active', 'active']);
+      expect(twinBefore.amazon_account_ids).toEqual([]);
+
+      expect((await refreshNow(twin)).statusCode).toBe(200);
+
+      const [survivor, closed] = await rowsOf([older, twin]);
+      expect(survivor).toMatchObject({ id: older, status: 'active', amazon_account_ids: before.amazon_account_ids });
+      expect(closed).toEqual({ ...closed, status: 'disconnected', access_token_ciphertext: null, refresh_token_ciphertext: null });
+      // The newest tokens: the twin's consent (its refresh token) and the refresh just made.
+      expect(decrypt(survivor.refresh_token_ciphertext)).toBe(decrypt(twinBefore.refresh_token_ciphertext));
+      expect(decrypt(survivor.access_token_ciphertext)).not.toBe(decrypt(before.access_token_ciphertext));
+      expect(decrypt(survivor.access_token_ciphertext)).not.toBe(decrypt(twinBefore.access_token_ciphertext));
+      const live = await database.query("SELECT id FROM connections WHERE region = 'eu' AND status <> 'disconnected' AND amazon_account_ids && $1::text[]", [
+        before.amazon_account_ids,
+      ]);
+      expect(live).toEqual([{ id: older }]);
+
+      const events = await mergedEvents([older, twin]);
+      expect(events).toEqual([{ connection_id: older, actor: 'system', details: { survivorId: older, closedId: twin, region: 'eu', tokensFrom: twin } }]);
+      expect(JSON.stringify(events)).not.toMatch(/Atz[ar]\|/);
+      // Jobs keep using the older id: it answers with the merged tokens.
+      const connection = (await sut.inject({ method: 'GET', url: `/api/v1/connections/${older}`, headers: { cookie: session } })).json();
+      expect(connection).toMatchObject({ id: older, status: 'active' });
+    });
+
+    it('revives a connection that needs re-auth from its twin', async () => {
+      const older = await connectAccount(sut, session, { region: 'fe', account: 'Revived KK' });
+      await database.query("UPDATE connections SET status = 'needs_reauth', last_error = 'invalid_grant' WHERE id = $1", [older]);
+      const twin = await connectWithoutProfiles('Revived KK', 'fe');
+
+      expect((await refreshNow(twin)).statusCode).toBe(200);
+
+      const [survivor, closed] = await rowsOf([older, twin]);
+      expect([survivor.status, closed.status]).toEqual(['active', 'disconnected']);
+      const [{ last_error }] = await database.query<{ last_error: string | null }>('SELECT last_error FROM connections WHERE id = $1', [older]);
+      expect(last_error).toBeNull();
+    });
+
+    it('closes twins that share account ids (left by an earlier version) when a later consent reads the profiles', async () => {
+      const older = await connectAccount(sut, session, { region: 'na', account: 'Third Consent LLC' });
+      const twin = await connectWithoutProfiles('Third Consent LLC', 'na');
+      await database.query('UPDATE connections SET amazon_account_ids = (SELECT amazon_account_ids FROM connections WHERE id = $1), profiles_stale = false WHERE id = $2', [
+        older,
+        twin,
+      ]);
+
+      const again = await callback(sut, await consent(sut, session, { region: 'na', account: 'Third Consent LLC' }));
+
+      expect(again.target.searchParams.get('connect')).toBe('reconnected');
+      expect(again.target.searchParams.get('connectionId')).toBe(older);
+      expect((await rowsOf([older, twin])).map((row) => row.status)).toEqual(['active', 'disconnected']);
+      expect(await mergedEvents([older, twin])).toHaveLength(1);
+    });
+
+    it('merges exactly once when both twins are refreshed at the same moment (five times over)', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const account = `Crosswise ${round} BV`;
+        const first = await connectWithoutProfiles(account);
+        const second = await connectWithoutProfiles(account);
+
+        const answers = await Promise.all([refreshNow(first), refreshNow(second)]);
+
+        expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200]);
+        const rows = await rowsOf([first, second]);
+        expect(rows.map((row) => row.status)).toEqual(['active', 'disconnected']);
+        expect(rows[0].amazon_account_ids).not.toEqual([]);
+        expect(await mergedEvents([first, second])).toHaveLength(1);
+      }
+    });
+
+    it('leaves the same account in another region alone', async () => {
+      const europe = await connectAccount(sut, session, { region: 'eu', account: 'Two Regions AG' });
+      const farEast = await connectWithoutProfiles('Two Regions AG', 'fe');
+
+      expect((await refreshNow(farEast)).statusCode).toBe(200);
+
+      expect((await rowsOf([europe, farEast])).map((row) => row.status)).toEqual(['active', 'active']);
+    });
+  });
+
   describe('consents in several tabs of one browser', () => {
     // A browser of its own per test: the binding belongs to the admin session (one per browser).
     let browser: string;

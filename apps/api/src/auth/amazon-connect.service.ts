@@ -12,6 +12,7 @@ import { BatchedQuery } from '../database/batched-query';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
 import { ADMIN_PASSWORD, AdminPassword } from './admin-password';
+import { lockAccounts, mergeTwins } from './connection-twins';
 import { OAuthStateEntity } from './oauth-state.entity';
 import { SecretDigest } from './secret-digest';
 
@@ -189,8 +190,11 @@ export class AmazonConnectService {
       profiles,
       profilesStale,
     };
+    const accountIds = fields.amazonAccountIds ?? [];
     return this.database.dataSource.transaction(async (manager) => {
-      const existing = await this.findSameAccount(manager, region, fields.amazonAccountIds ?? []);
+      // Two consents of one account at once: the second waits here, then finds the first's row.
+      await lockAccounts(manager, region, accountIds);
+      const existing = await this.findSameAccount(manager, region, accountIds);
       const repository = manager.getRepository(ConnectionEntity);
       const saved = existing
         ? await repository.save(repository.merge(existing, fields))
@@ -206,6 +210,8 @@ export class AmazonConnectService {
         },
         manager,
       );
+      // Twins left by earlier consents without profiles: closed into this one (the oldest live).
+      await mergeTwins(manager, this.audit, { connectionId: saved.id, region, accountIds, actor: 'admin', correlationId });
       return { outcome, connectionId: saved.id };
     });
   }
@@ -274,14 +280,15 @@ export class AmazonConnectService {
 
   /**
    * A connection of the same advertiser account (profiles' account ids overlap) in the region,
-   * locked for this transaction. Plain SQL for the lookup (usually it finds nothing: a new
-   * account); the entity is read only when there is one to update.
+   * locked for this transaction: the oldest live one, else the oldest disconnected one (which a
+   * reconnect brings back). Plain SQL for the lookup (usually it finds nothing: a new account);
+   * the entity is read only when there is one to update.
    */
   private async findSameAccount(manager: EntityManager, region: Region, accountIds: string[]): Promise<ConnectionEntity | null> {
     if (accountIds.length === 0) return null;
     const [same]: { id: string }[] = await manager.query(
       `SELECT id FROM connections WHERE region = $1 AND amazon_account_ids && $2::text[]
-        ORDER BY created_at ASC LIMIT 1 FOR UPDATE`,
+        ORDER BY status = 'disconnected', created_at ASC LIMIT 1 FOR UPDATE`,
       [region, accountIds],
     );
     return same ? manager.getRepository(ConnectionEntity).findOneByOrFail({ id: same.id }) : null;
