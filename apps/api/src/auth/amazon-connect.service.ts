@@ -210,8 +210,9 @@ export class AmazonConnectService {
         },
         manager,
       );
-      // Twins left by earlier consents without profiles: closed into this one (the oldest live).
-      await mergeTwins(manager, this.audit, { connectionId: saved.id, region, accountIds, actor: 'admin', correlationId });
+      // Twins that share these account ids (left by earlier versions) are closed into this one,
+      // the oldest live. A new account has none: the lookup above would have found it.
+      if (existing) await mergeTwins(manager, this.audit, { connectionId: saved.id, region, accountIds, actor: 'admin', correlationId });
       return { outcome, connectionId: saved.id };
     });
   }
