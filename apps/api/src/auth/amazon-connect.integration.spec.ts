@@ -283,6 +283,18 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
       }
     });
 
+    it('makes one connection of two consents of one account arriving at the same moment (five times over)', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const account = `Simultaneous ${round} SpA`;
+        const legs = [await consent(sut, session, { region: 'eu', account }), await consent(sut, session, { region: 'eu', account })];
+
+        const results = await Promise.all(legs.map((leg) => callback(sut, leg)));
+
+        expect(results.map(({ target }) => target.searchParams.get('connect')).sort()).toEqual(['connected', 'reconnected']);
+        expect(new Set(results.map(({ target }) => target.searchParams.get('connectionId'))).size).toBe(1);
+      }
+    });
+
     it('leaves the same account in another region alone', async () => {
       const europe = await connectAccount(sut, session, { region: 'eu', account: 'Two Regions AG' });
       const farEast = await connectWithoutProfiles('Two Regions AG', 'fe');
