@@ -19,6 +19,40 @@ export function cookiesFrom(response: InjectResponse): Record<string, string> {
   );
 }
 
+/**
+ * One browser's cookie jar, as far as the tests need it: each Set-Cookie replaces the cookie of
+ * that name, and one that expires (`Max-Age=0`, an `Expires` in the past) removes it. Paths
+ * are not told apart: the binding cookie has one path.
+ */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  take(response: InjectResponse): void {
+    const header = response.headers['set-cookie'];
+    for (const line of Array.isArray(header) ? header : header ? [header] : []) {
+      const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+      const index = pair.indexOf('=');
+      const name = pair.slice(0, index);
+      const expired = attributes.some((attribute) => {
+        const [key, value = ''] = attribute.split('=');
+        if (key.toLowerCase() === 'max-age') return Number(value) <= 0;
+        return key.toLowerCase() === 'expires' && new Date(value).getTime() <= Date.now();
+      });
+      if (expired) this.cookies.delete(name);
+      else this.cookies.set(name, decodeURIComponent(pair.slice(index + 1)));
+    }
+  }
+
+  get(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  /** The `Cookie` header this browser sends. */
+  header(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+}
+
 let loginAddress = 0;
 
 /** Logs in from an address of its own, so tests never meet the login rate limit. */
@@ -48,7 +82,7 @@ export interface ConsentLeg {
 export async function consent(
   app: NestFastifyApplication,
   sessionCookie: string,
-  options: { region?: Region; account?: string; decision?: 'allow' | 'deny' } = {},
+  options: { region?: Region; account?: string; decision?: 'allow' | 'deny'; jar?: CookieJar } = {},
 ): Promise<ConsentLeg> {
   const start = await app.inject({
     method: 'GET',
@@ -56,6 +90,7 @@ export async function consent(
     headers: { cookie: sessionCookie },
   });
   if (start.statusCode !== 302) throw new Error(`start answered ${start.statusCode}: ${start.body}`);
+  options.jar?.take(start);
   const authorizationUrl = new URL(String(start.headers.location));
   const consentUrl = new URL(authorizationUrl);
   consentUrl.searchParams.set('sandbox_auto', options.decision ?? 'allow');
@@ -70,13 +105,22 @@ export async function consent(
   };
 }
 
-/** Amazon's redirect arriving at the API; answers the console URL it redirected to. */
-export async function callback(app: NestFastifyApplication, leg: ConsentLeg, cookie = leg.bindingCookie): Promise<{ response: InjectResponse; target: URL }> {
+/**
+ * Amazon's redirect arriving at the API; answers the console URL it redirected to. With a jar,
+ * the browser's cookies go along and the answer's Set-Cookie lands in it.
+ */
+export async function callback(
+  app: NestFastifyApplication,
+  leg: ConsentLeg,
+  cookie: string | CookieJar = leg.bindingCookie,
+): Promise<{ response: InjectResponse; target: URL }> {
+  const header = typeof cookie === 'string' ? cookie : cookie.header();
   const response = await app.inject({
     method: 'GET',
     url: `${leg.callbackUrl.pathname}${leg.callbackUrl.search}`,
-    headers: cookie ? { cookie } : {},
+    headers: header ? { cookie: header } : {},
   });
+  if (typeof cookie !== 'string') cookie.take(response);
   return { response, target: new URL(String(response.headers.location)) };
 }
 

@@ -7,9 +7,10 @@ import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { API_PREFIX } from '../common/api-prefix';
-import { CorrelationId, KeeperRequest, Public } from './access.decorators';
+import { AdminSession, CorrelationId, KeeperRequest, Public } from './access.decorators';
 import { AmazonConnectService, ConnectResult, OAUTH_STATE_LIFETIME_MS } from './amazon-connect.service';
 import { SESSION_COOKIE } from './session.service';
+import type { ActiveSession } from './session.service';
 
 /** Carries the browser binding from `start` to `callback` (SameSite=Lax: it survives Amazon's redirect). */
 export const OAUTH_BINDING_COOKIE = 'atk_oauth';
@@ -35,8 +36,14 @@ export class AmazonAuthController {
   @ApiCookieAuth(SESSION_COOKIE)
   @ApiOperation({ summary: "Send the admin's browser to Amazon's consent page for a region (PKCE S256, single-use state)" })
   @ApiFoundResponse({ description: 'Location: the consent page with client_id, scope, response_type=code, redirect_uri, state, code_challenge' })
-  async start(@Query() query: StartQuery, @Req() request: KeeperRequest, @Res() reply: FastifyReply): Promise<void> {
-    const started = await this.connect.start(query.region);
+  async start(
+    @Query() query: StartQuery,
+    @AdminSession() session: ActiveSession,
+    @Req() request: KeeperRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    // The guard lets only an admin session through (start is not @Public).
+    const started = await this.connect.start(query.region, session.idHash);
     void reply
       .setCookie(OAUTH_BINDING_COOKIE, started.browserBinding, {
         httpOnly: true,
@@ -62,9 +69,13 @@ export class AmazonAuthController {
     @Res() reply: FastifyReply,
     @CorrelationId() correlationId: string,
   ): Promise<void> {
+    const binding = request.cookies?.[OAUTH_BINDING_COOKIE];
     let result: ConnectResult;
+    let keepBinding = true;
     try {
-      result = await this.connect.complete(query, request.cookies?.[OAUTH_BINDING_COOKIE], correlationId);
+      result = await this.connect.complete(query, binding, correlationId);
+      // Spent only when no other consent of this browser (another tab) still needs it.
+      keepBinding = await this.connect.bindingStillNeeded(binding);
     } catch (error) {
       // The admin's browser is mid-flow: it gets a way back, never a 5xx page.
       this.logger.error({ err: error, correlationId }, 'The Amazon callback failed');
@@ -74,8 +85,8 @@ export class AmazonAuthController {
     target.searchParams.set('connect', result.outcome);
     if (result.connectionId) target.searchParams.set('connectionId', result.connectionId);
     if (result.reason) target.searchParams.set('reason', result.reason);
+    if (binding !== undefined && !keepBinding) void reply.clearCookie(OAUTH_BINDING_COOKIE, { path: CALLBACK_PATH });
     void reply
-      .clearCookie(OAUTH_BINDING_COOKIE, { path: CALLBACK_PATH })
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'no-referrer')
       .redirect(target.toString(), 303);

@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Fernet } from '@keeper/fernet';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
 import { execFileSync } from 'node:child_process';
-import { callback, connectAccount, consent, logIn, sandboxEnvironment } from '../../test/connect-flow';
+import { callback, connectAccount, consent, CookieJar, logIn, sandboxEnvironment } from '../../test/connect-flow';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
 
@@ -176,6 +176,206 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
     );
     const [after] = await database.query<{ profiles_stale: boolean }>('SELECT profiles_stale FROM connections WHERE id = $1', [connectionId]);
     expect(after.profiles_stale).toBe(false);
+  });
+
+  describe('twins: two live connections of one advertiser account', () => {
+    type Row = {
+      id: string;
+      status: string;
+      access_token_ciphertext: string | null;
+      refresh_token_ciphertext: string | null;
+      amazon_account_ids: string[];
+    };
+    const rowsOf = (ids: string[]) =>
+      database.query<Row>(
+        'SELECT id, status, access_token_ciphertext, refresh_token_ciphertext, amazon_account_ids FROM connections WHERE id = ANY($1::uuid[]) ORDER BY created_at',
+        [ids],
+      );
+    const decrypt = (ciphertext: string | null) => new Fernet(FERNET_KEY).decrypt(ciphertext as string).toString();
+    const mergedEvents = (ids: string[]) =>
+      database.query<{ connection_id: string; actor: string; details: Record<string, unknown> }>(
+        "SELECT connection_id, actor, details FROM audit_events WHERE type = 'merged' AND (connection_id = ANY($1::uuid[]) OR details->>'closedId' = ANY($1::text[]))",
+        [ids],
+      );
+    /** A consent whose profiles call fails (both tries): saved with no account ids to match on. */
+    const connectWithoutProfiles = async (account: string, region: 'na' | 'eu' | 'fe' = 'eu') => {
+      sandbox.queueFault({ endpoint: 'profiles', kind: '503', count: 2 });
+      try {
+        return await connectAccount(sut, session, { region, account });
+      } finally {
+        sandbox.clearFaults();
+      }
+    };
+    const refreshNow = (id: string) => sut.inject({ method: 'POST', url: `/api/v1/connections/${id}/refresh`, headers: { cookie: session } });
+
+    it('merges a reconnect saved without profiles into the older connection at its next refresh, with the newest tokens', async () => {
+      const older = await connectAccount(sut, session, { region: 'eu', account: 'Twin Later SARL' });
+      const twin = await connectWithoutProfiles('Twin Later SARL');
+      expect(twin).not.toBe(older);
+      const [before, twinBefore] = await rowsOf([older, twin]);
+      expect([before.status, twinBefore.status]).toEqual(['active', 'active']);
+      expect(twinBefore.amazon_account_ids).toEqual([]);
+
+      expect((await refreshNow(twin)).statusCode).toBe(200);
+
+      const [survivor, closed] = await rowsOf([older, twin]);
+      expect(survivor).toMatchObject({ id: older, status: 'active', amazon_account_ids: before.amazon_account_ids });
+      expect(closed).toEqual({ ...closed, status: 'disconnected', access_token_ciphertext: null, refresh_token_ciphertext: null });
+      // The newest tokens: the twin's consent (its refresh token) and the refresh just made.
+      expect(decrypt(survivor.refresh_token_ciphertext)).toBe(decrypt(twinBefore.refresh_token_ciphertext));
+      expect(decrypt(survivor.access_token_ciphertext)).not.toBe(decrypt(before.access_token_ciphertext));
+      expect(decrypt(survivor.access_token_ciphertext)).not.toBe(decrypt(twinBefore.access_token_ciphertext));
+      const live = await database.query("SELECT id FROM connections WHERE region = 'eu' AND status <> 'disconnected' AND amazon_account_ids && $1::text[]", [
+        before.amazon_account_ids,
+      ]);
+      expect(live).toEqual([{ id: older }]);
+
+      const events = await mergedEvents([older, twin]);
+      expect(events).toEqual([{ connection_id: older, actor: 'system', details: { survivorId: older, closedId: twin, region: 'eu', tokensFrom: twin } }]);
+      expect(JSON.stringify(events)).not.toMatch(/Atz[ar]\|/);
+      // Jobs keep using the older id: it answers with the merged tokens.
+      const connection = (await sut.inject({ method: 'GET', url: `/api/v1/connections/${older}`, headers: { cookie: session } })).json();
+      expect(connection).toMatchObject({ id: older, status: 'active' });
+    });
+
+    it('revives a connection that needs re-auth from its twin', async () => {
+      const older = await connectAccount(sut, session, { region: 'fe', account: 'Revived KK' });
+      await database.query("UPDATE connections SET status = 'needs_reauth', last_error = 'invalid_grant' WHERE id = $1", [older]);
+      const twin = await connectWithoutProfiles('Revived KK', 'fe');
+
+      expect((await refreshNow(twin)).statusCode).toBe(200);
+
+      const [survivor, closed] = await rowsOf([older, twin]);
+      expect([survivor.status, closed.status]).toEqual(['active', 'disconnected']);
+      const [{ last_error }] = await database.query<{ last_error: string | null }>('SELECT last_error FROM connections WHERE id = $1', [older]);
+      expect(last_error).toBeNull();
+    });
+
+    it('closes twins that share account ids (left by an earlier version) when a later consent reads the profiles', async () => {
+      const older = await connectAccount(sut, session, { region: 'na', account: 'Third Consent LLC' });
+      const twin = await connectWithoutProfiles('Third Consent LLC', 'na');
+      await database.query('UPDATE connections SET amazon_account_ids = (SELECT amazon_account_ids FROM connections WHERE id = $1), profiles_stale = false WHERE id = $2', [
+        older,
+        twin,
+      ]);
+
+      const again = await callback(sut, await consent(sut, session, { region: 'na', account: 'Third Consent LLC' }));
+
+      expect(again.target.searchParams.get('connect')).toBe('reconnected');
+      expect(again.target.searchParams.get('connectionId')).toBe(older);
+      expect((await rowsOf([older, twin])).map((row) => row.status)).toEqual(['active', 'disconnected']);
+      expect(await mergedEvents([older, twin])).toHaveLength(1);
+    });
+
+    it('merges exactly once when both twins are refreshed at the same moment (five times over)', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const account = `Crosswise ${round} BV`;
+        const first = await connectWithoutProfiles(account);
+        const second = await connectWithoutProfiles(account);
+
+        const answers = await Promise.all([refreshNow(first), refreshNow(second)]);
+
+        expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200]);
+        const rows = await rowsOf([first, second]);
+        expect(rows.map((row) => row.status)).toEqual(['active', 'disconnected']);
+        expect(rows[0].amazon_account_ids).not.toEqual([]);
+        expect(await mergedEvents([first, second])).toHaveLength(1);
+      }
+    });
+
+    it('makes one connection of two consents of one account arriving at the same moment (five times over)', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const account = `Simultaneous ${round} SpA`;
+        const legs = [await consent(sut, session, { region: 'eu', account }), await consent(sut, session, { region: 'eu', account })];
+
+        const results = await Promise.all(legs.map((leg) => callback(sut, leg)));
+
+        expect(results.map(({ target }) => target.searchParams.get('connect')).sort()).toEqual(['connected', 'reconnected']);
+        expect(new Set(results.map(({ target }) => target.searchParams.get('connectionId'))).size).toBe(1);
+      }
+    });
+
+    it('leaves the same account in another region alone', async () => {
+      const europe = await connectAccount(sut, session, { region: 'eu', account: 'Two Regions AG' });
+      const farEast = await connectWithoutProfiles('Two Regions AG', 'fe');
+
+      expect((await refreshNow(farEast)).statusCode).toBe(200);
+
+      expect((await rowsOf([europe, farEast])).map((row) => row.status)).toEqual(['active', 'active']);
+    });
+  });
+
+  describe('consents in several tabs of one browser', () => {
+    // A browser of its own per test: the binding belongs to the admin session (one per browser).
+    let browser: string;
+    beforeEach(async () => {
+      browser = await logIn(sut);
+    });
+
+    it('completes two interleaved consents (NA, then EU in another tab), in either order', async () => {
+      for (const order of [[0, 1], [1, 0]]) {
+        const jar = new CookieJar();
+        const legs = [
+          await consent(sut, browser, { region: 'na', account: `Tab NA ${order}`, jar }),
+          await consent(sut, browser, { region: 'eu', account: `Tab EU ${order}`, jar }),
+        ];
+        const outcomes = [];
+        for (const index of order) {
+          const { target } = await callback(sut, legs[index], jar);
+          outcomes.push([target.searchParams.get('connect'), target.searchParams.get('reason')]);
+        }
+
+        expect(outcomes).toEqual([['connected', null], ['connected', null]]);
+        // Spent with the last consent that needed it.
+        expect(jar.get('atk_oauth')).toBeUndefined();
+      }
+      expect(tokenRequests()).toBe(4);
+    });
+
+    it('completes three interleaved consents, and keeps the binding until the last one is back', async () => {
+      const jar = new CookieJar();
+      const legs = [];
+      for (const region of ['na', 'eu', 'fe'] as const) legs.push(await consent(sut, browser, { region, account: `Three tabs ${region}`, jar }));
+      const bindings = [];
+      const outcomes = [];
+      for (const leg of [legs[2], legs[0], legs[1]]) {
+        bindings.push(jar.get('atk_oauth'));
+        outcomes.push((await callback(sut, leg, jar)).target.searchParams.get('connect'));
+      }
+
+      expect(outcomes).toEqual(['connected', 'connected', 'connected']);
+      expect(new Set(bindings).size).toBe(1);
+      expect(jar.get('atk_oauth')).toBeUndefined();
+      expect(tokenRequests()).toBe(3);
+    });
+
+    it('lets a denied or failed consent in one tab leave the other tab to finish', async () => {
+      const jar = new CookieJar();
+      const denied = await consent(sut, browser, { region: 'na', decision: 'deny', jar });
+      const refused = await consent(sut, browser, { region: 'fe', jar });
+      const allowed = await consent(sut, browser, { region: 'eu', account: 'Other Tab GmbH', jar });
+
+      expect((await callback(sut, denied, jar)).target.searchParams.get('connect')).toBe('access_denied');
+      sandbox.queueFault({ endpoint: 'token', kind: 'invalid_grant' });
+      expect((await callback(sut, refused, jar)).target.searchParams.get('connect')).toBe('amazon_error');
+      expect((await callback(sut, allowed, jar)).target.searchParams.get('connect')).toBe('connected');
+    });
+
+    it('is not disturbed by bogus callbacks (a cross-site link) between start and the real callback', async () => {
+      const jar = new CookieJar();
+      const leg = await consent(sut, browser, { account: 'Bogus Link Ltd', jar });
+      const bogus = ['', '?state=short', `?code=x&state=${'A'.repeat(43)}`, '?error=access_denied', `?code=x&state=${'B'.repeat(43)}&state=x`];
+      for (const search of bogus) {
+        const response = await sut.inject({ method: 'GET', url: `/api/v1/auth/amazon/callback${search}`, headers: { cookie: jar.header() } });
+        jar.take(response);
+        expect(new URL(String(response.headers.location)).searchParams.get('connect')).toBe('state_invalid');
+        expect(jar.get('atk_oauth')).toBeDefined();
+      }
+      expect(tokenRequests()).toBe(0);
+
+      expect((await callback(sut, leg, jar)).target.searchParams.get('connect')).toBe('connected');
+      expect(tokenRequests()).toBe(1);
+    });
   });
 
   // Secrets in logs, rows, error bodies, events and pages: test/security/canaries.integration.spec.ts.

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AdsProfileDto, ConnectOutcome, Region } from '@keeper/contracts';
 import { REGION_NAMES } from '@keeper/contracts';
 import { createHash } from 'node:crypto';
@@ -11,7 +11,10 @@ import { columnKeyRing } from '../crypto/encrypted-column';
 import { BatchedQuery } from '../database/batched-query';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
+import { ADMIN_PASSWORD, AdminPassword } from './admin-password';
+import { lockAccounts, mergeTwins } from './connection-twins';
 import { OAuthStateEntity } from './oauth-state.entity';
+import { SecretDigest } from './secret-digest';
 
 /** How long the admin has to answer Amazon's consent page. */
 export const OAUTH_STATE_LIFETIME_MS = 10 * 60 * 1000;
@@ -22,7 +25,10 @@ const CALLBACK_MAX_RETRIES = 1;
 
 export interface ConnectStart {
   authorizationUrl: string;
-  /** Goes into the `atk_oauth` cookie; the callback must bring it back. */
+  /**
+   * Goes into the `atk_oauth` cookie; the callback must bring it back. The same value for every
+   * consent started in one admin session, so consents in several tabs each complete.
+   */
   browserBinding: string;
 }
 
@@ -62,7 +68,10 @@ function singleString(value: unknown): string | undefined {
  *
  * The callback arrives from Amazon's site, so the SameSite=Strict session cookie is not sent;
  * the flow is tied to the admin's browser by `browserBinding` instead (a SameSite=Lax cookie
- * set by `start`, stored here only as a hash). A state is claimed with one conditional UPDATE,
+ * set by `start`, stored here only as a hash). The binding is an HMAC of the admin session, so
+ * every consent started in one browser session carries the same one: a second tab's `start`
+ * rewrites the cookie with the value the first tab's state needs, instead of replacing it
+ * (the cookie is scoped to the callback's path, so `start` could not read it back). A state is claimed with one conditional UPDATE,
  * so two simultaneous callbacks with the same state make exactly one token request, and every
  * bad state (missing, forged, foreign, expired, replayed) makes none.
  */
@@ -91,16 +100,24 @@ export class AmazonConnectService {
     return states.map(() => undefined);
   });
 
+  /** Derives the browser binding from the admin session (a key of its own, from the password). */
+  private readonly bindingKey: SecretDigest;
+
   constructor(
     private readonly database: DatabaseService,
     private readonly lwa: LwaClient,
     private readonly audit: AuditService,
-  ) {}
+    @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
+  ) {
+    this.bindingKey = new SecretDigest(adminPassword.value, 'oauth-browser-binding');
+  }
 
-  async start(region: Region): Promise<ConnectStart> {
+  /** `sessionIdHash`: the admin session that starts the consent (see `ActiveSession`). */
+  async start(region: Region, sessionIdHash: string): Promise<ConnectStart> {
     const state = randomToken();
     const codeVerifier = randomToken();
-    const browserBinding = randomToken();
+    // 32 bytes, base64url: shaped like a random token, and the same for the whole session.
+    const browserBinding = this.bindingKey.digest(sessionIdHash).toString('base64url');
     const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url');
     const keyRing = columnKeyRing.current();
     await this.stateInsert.run({
@@ -173,8 +190,11 @@ export class AmazonConnectService {
       profiles,
       profilesStale,
     };
+    const accountIds = fields.amazonAccountIds ?? [];
     return this.database.dataSource.transaction(async (manager) => {
-      const existing = await this.findSameAccount(manager, region, fields.amazonAccountIds ?? []);
+      // Two consents of one account at once: the second waits here, then finds the first's row.
+      await lockAccounts(manager, region, accountIds);
+      const existing = await this.findSameAccount(manager, region, accountIds);
       const repository = manager.getRepository(ConnectionEntity);
       const saved = existing
         ? await repository.save(repository.merge(existing, fields))
@@ -190,6 +210,9 @@ export class AmazonConnectService {
         },
         manager,
       );
+      // Twins that share these account ids (left by earlier versions) are closed into this one,
+      // the oldest live. A new account has none: the lookup above would have found it.
+      if (existing) await mergeTwins(manager, this.audit, { connectionId: saved.id, region, accountIds, actor: 'admin', correlationId });
       return { outcome, connectionId: saved.id };
     });
   }
@@ -231,19 +254,42 @@ export class AmazonConnectService {
     if (found.expiresAt.getTime() <= Date.now()) {
       return { outcome: 'state_expired', reason: 'The sign-in took longer than 10 minutes. Start again.' };
     }
-    return { outcome: 'state_invalid', reason: 'This sign-in was started in another browser.' };
+    if (!bindingHash) {
+      return {
+        outcome: 'state_invalid',
+        reason: 'This browser did not bring back the sign-in cookie (cookies blocked, or started in another browser). Start again from the console.',
+      };
+    }
+    return { outcome: 'state_invalid', reason: 'This sign-in was started in another browser (or before you logged in again). Start again from the console.' };
+  }
+
+  /**
+   * Whether a consent started with this browser binding is still pending (unused, unexpired):
+   * the callback then keeps the cookie, so one tab's answer (or a forged callback) never
+   * strands the consent of another.
+   */
+  async bindingStillNeeded(browserBinding: string | undefined): Promise<boolean> {
+    if (!browserBinding || !RANDOM_TOKEN.test(browserBinding)) return false;
+    const [row]: { pending: boolean }[] = await this.database.dataSource.query(
+      `SELECT EXISTS (
+         SELECT 1 FROM oauth_states WHERE session_binding_hash = $1 AND consumed_at IS NULL AND expires_at > now()
+       ) AS pending`,
+      [sha256Hex(browserBinding)],
+    );
+    return row.pending;
   }
 
   /**
    * A connection of the same advertiser account (profiles' account ids overlap) in the region,
-   * locked for this transaction. Plain SQL for the lookup (usually it finds nothing: a new
-   * account); the entity is read only when there is one to update.
+   * locked for this transaction: the oldest live one, else the oldest disconnected one (which a
+   * reconnect brings back). Plain SQL for the lookup (usually it finds nothing: a new account);
+   * the entity is read only when there is one to update.
    */
   private async findSameAccount(manager: EntityManager, region: Region, accountIds: string[]): Promise<ConnectionEntity | null> {
     if (accountIds.length === 0) return null;
     const [same]: { id: string }[] = await manager.query(
       `SELECT id FROM connections WHERE region = $1 AND amazon_account_ids && $2::text[]
-        ORDER BY created_at ASC LIMIT 1 FOR UPDATE`,
+        ORDER BY status = 'disconnected', created_at ASC LIMIT 1 FOR UPDATE`,
       [region, accountIds],
     );
     return same ? manager.getRepository(ConnectionEntity).findOneByOrFail({ id: same.id }) : null;

@@ -4,7 +4,7 @@ import { EncryptedColumn, KeyIdColumn } from '../crypto/encrypted-column';
 
 /**
  * One pending Amazon consent: the `state` we sent (stored only as a hash), the PKCE verifier
- * (encrypted), the region, and the admin session it belongs to. Used at most once.
+ * (encrypted), the region, and the browser it belongs to. Used at most once.
  */
 @Entity({ name: 'oauth_states' })
 export class OAuthStateEntity {
@@ -26,7 +26,10 @@ export class OAuthStateEntity {
   @Column({ type: 'text' })
   region!: Region;
 
-  /** SHA-256 of the browser binding that ties the callback to the admin who started it. */
+  /**
+   * SHA-256 of the browser binding that ties the callback to the admin who started it; the
+   * same for every consent started in one admin session (several tabs).
+   */
   @Column({ name: 'session_binding_hash', type: 'text' })
   sessionBindingHash!: string;
 

@@ -9,6 +9,7 @@ import {
   LwaInvalidGrantError,
 } from '../amazon/lwa.errors';
 import { AuditService } from '../audit/audit.service';
+import { lockAccounts, mergeTwins } from '../auth/connection-twins';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DatabaseService } from '../database/database.service';
@@ -285,15 +286,26 @@ export class RefreshService {
     );
   }
 
-  /** Profiles that could not be read at connect time are read with the fresh token; best effort. */
+  /**
+   * Profiles that could not be read at connect time are read with the fresh token; best effort.
+   * A live twin of the same account (a reconnect saved without profiles) is merged in the same
+   * transaction (see connection-twins.ts): the oldest row stays, with these newest tokens.
+   */
   private async refetchProfiles(connection: ConnectionEntity, correlationId: string): Promise<void> {
     try {
       const profiles = await this.lwa.listProfiles(connection.region, connection.accessToken as string, { maxRetries: 0 });
       const amazonAccountIds = [...new Set(profiles.map((profile) => profile.accountId))].sort();
-      await this.database
-        .repository(ConnectionEntity)
-        .update({ id: connection.id }, { profiles, amazonAccountIds, profilesStale: false });
+      const merged = await this.database.dataSource.transaction(async (manager) => {
+        await lockAccounts(manager, connection.region, amazonAccountIds);
+        await manager.getRepository(ConnectionEntity).update({ id: connection.id }, { profiles, amazonAccountIds, profilesStale: false });
+        const input = { connectionId: connection.id, region: connection.region, accountIds: amazonAccountIds, actor: 'system', correlationId };
+        return mergeTwins(manager, this.audit, input);
+      });
       Object.assign(connection, { profiles, amazonAccountIds, profilesStale: false });
+      if (merged) {
+        this.logger.log({ correlationId, survivorId: merged.survivorId, closedIds: merged.closedIds }, 'Merged twin connections of one account');
+        if (merged.survivorId !== connection.id) Object.assign(connection, { status: 'disconnected', disconnectedAt: new Date() });
+      }
     } catch (error) {
       if (!(error instanceof LwaError)) throw error;
       this.logger.warn({ correlationId, connectionId: connection.id, kind: error.kind }, 'Reading the Ads profiles failed again');

@@ -154,17 +154,62 @@ describe('OAuth 2.0 Security BCP (RFC 9700) for a confidential client', () => {
 
     it("refuses a state started in another browser (another binding cookie, or none) with no token request", async () => {
       const leg = await consent(sut, session);
-      const other = await consent(sut, session);
+      // Another browser is another admin session, with a binding of its own.
+      const other = await consent(sut, await logIn(sut));
+      expect(other.bindingCookie).not.toBe(leg.bindingCookie);
 
       const foreign = await callbackFor(leg, '', other.bindingCookie);
       const none = await callbackFor(leg, '', '');
       const forgedBinding = await callbackFor(leg, '', `atk_oauth=${'B'.repeat(43)}`);
 
-      expect(new URL(String(foreign.headers.location)).searchParams.get('reason')).toContain('another browser');
-      expect([outcomeOf(none), outcomeOf(forgedBinding)]).toEqual(['state_invalid', 'state_invalid']);
+      const reasonOf = (response: Awaited<ReturnType<typeof callbackFor>>) => new URL(String(response.headers.location)).searchParams.get('reason');
+      expect([outcomeOf(foreign), outcomeOf(none), outcomeOf(forgedBinding)]).toEqual(['state_invalid', 'state_invalid', 'state_invalid']);
+      expect(reasonOf(foreign)).toContain('started in another browser');
+      expect(reasonOf(forgedBinding)).toContain('started in another browser');
+      expect(reasonOf(none)).toContain('did not bring back the sign-in cookie');
       expect(tokenRequests()).toHaveLength(0);
+      // The foreign attempt leaves the other browser's own consent alone: its cookie is kept.
+      expect(foreign.headers['set-cookie']).toBeUndefined();
       // The rightful browser can still finish: a foreign attempt does not burn the state.
       expect(outcomeOf(await callbackFor(leg))).toBe('connected');
+    });
+
+    it('gives every consent of one browser session the same binding, and a new session another', async () => {
+      const first = await consent(sut, session);
+      const second = await consent(sut, session, { region: 'eu' });
+      const elsewhere = await consent(sut, await logIn(sut));
+
+      expect(first.bindingCookie).toMatch(/^atk_oauth=[A-Za-z0-9_-]{43}$/);
+      expect(second.bindingCookie).toBe(first.bindingCookie);
+      expect(elsewhere.bindingCookie).not.toBe(first.bindingCookie);
+      // Stored only hashed, like the state.
+      const dump = JSON.stringify(await database.query('SELECT * FROM oauth_states'));
+      expect(dump).not.toContain(first.bindingCookie.slice('atk_oauth='.length));
+    });
+
+    it('says which of unknown, expired, already used or foreign a refused state was', async () => {
+      const reasons: Record<string, string> = {};
+      const reasonOf = (response: Awaited<ReturnType<typeof callbackFor>>) =>
+        `${outcomeOf(response)}: ${new URL(String(response.headers.location)).searchParams.get('reason')}`;
+      const unknown = await consent(sut, session);
+      unknown.callbackUrl.searchParams.set('state', 'U'.repeat(43));
+      reasons.unknown = reasonOf(await callbackFor(unknown));
+      const expired = await consent(sut, session);
+      await database.query("UPDATE oauth_states SET expires_at = now() - interval '1 second' WHERE state_hash = $1", [
+        createHash('sha256').update(expired.authorizationUrl.searchParams.get('state') as string).digest('hex'),
+      ]);
+      reasons.expired = reasonOf(await callbackFor(expired));
+      const used = await consent(sut, session, { account: 'Used Once Co' });
+      await callbackFor(used);
+      reasons.used = reasonOf(await callbackFor(used));
+      reasons.foreign = reasonOf(await callbackFor(await consent(sut, session), '', (await consent(sut, await logIn(sut))).bindingCookie));
+
+      expect(reasons).toEqual({
+        unknown: 'state_invalid: This sign-in was not started here. Start again from the console.',
+        expired: 'state_expired: The sign-in took longer than 10 minutes. Start again.',
+        used: 'state_invalid: This sign-in was already used.',
+        foreign: 'state_invalid: This sign-in was started in another browser (or before you logged in again). Start again from the console.',
+      });
     });
 
     it('refuses an expired state (10 minutes) with no token request', async () => {
@@ -274,7 +319,8 @@ describe('OAuth 2.0 Security BCP (RFC 9700) for a confidential client', () => {
     });
 
     it('answers the callback with Referrer-Policy: no-referrer and Cache-Control: no-store, always 303', async () => {
-      const ok = await callbackFor(await consent(sut, session, { account: 'Referrer Co' }));
+      // A browser with no other consent pending, so the binding cookie is spent with this one.
+      const ok = await callbackFor(await consent(sut, await logIn(sut), { account: 'Referrer Co' }));
       const bad = await sut.inject({ method: 'GET', url: '/api/v1/auth/amazon/callback?code=x&state=y' });
       for (const response of [ok, bad]) {
         expect(response.statusCode).toBe(303);

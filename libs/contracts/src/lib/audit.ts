@@ -9,6 +9,8 @@ export const AUDIT_EVENT_TYPES = [
   'manual_refresh',
   'renamed',
   'disconnected',
+  /** Two connections of one advertiser account became one (see the README, "Connect an account"). */
+  'merged',
   'key_rotated',
   'login',
   'login_failed',

@@ -15,6 +15,7 @@ const TYPE_LABELS: Record<AuditEventType, string> = {
   manual_refresh: 'Manual refresh',
   renamed: 'Renamed',
   disconnected: 'Disconnected',
+  merged: 'Merged twin',
   key_rotated: 'Key rotated',
   login: 'Logged in',
   login_failed: 'Login failed',
