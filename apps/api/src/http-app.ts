@@ -43,9 +43,10 @@ export async function createHttpApp(
     frameworkErrors: frameworkErrorHandler,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
-    // Behind a proxy (nginx in Dockerfile.web, a load balancer) the client address and scheme
-    // come from X-Forwarded-*; the first hop is trusted.
-    trustProxy: 1,
+    // The client's address (login limits, audit) and scheme (Secure cookies) come from
+    // X-Forwarded-* only from the proxies TRUST_PROXY names; off, the peer is the client,
+    // so nobody picks their own address with a header (README "Behind a proxy").
+    trustProxy: config.trustProxy,
     // No Nest middleware is mounted (nestjs-pino's is replaced by `logRequests`), so middie's
     // request hook would only cost time on every request.
     skipMiddie: true,
