@@ -135,7 +135,7 @@ describe('the API over HTTP', () => {
         method: 'POST',
         url: '/api/v1/session',
         headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify({ password: `wrong ${'[{'.repeat(50)} \" ${'}]'.repeat(50)}` }),
+        payload: JSON.stringify({ password: `wrong ${'[{'.repeat(50)} " ${'}]'.repeat(50)}` }),
         remoteAddress: '10.77.0.3',
       });
 
