@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import { http } from '../lib/http-client';
+import { sampleProcess } from '../lib/proc-stats';
 import { round, percentile } from '../lib/stats';
 import type { BenchContext, WithApi } from './context';
 
@@ -46,6 +47,7 @@ export async function hostileJsonPhase(ctx: BenchContext, { api, sessionCookie }
   const statuses = new Map<number, number>();
   let sent = 0;
   let done = false;
+  const cpuBefore = sampleProcess(api.pid)?.cpuSeconds ?? Number.NaN;
   const began = performance.now();
   const sender = async () => {
     while (sent < total) {
@@ -70,6 +72,8 @@ export async function hostileJsonPhase(ctx: BenchContext, { api, sessionCookie }
     done = true;
   });
   const seconds = (performance.now() - began) / 1000;
+  // API CPU per body: what the load costs, whatever else shares the machine.
+  const cpuMsPerBody = (((sampleProcess(api.pid)?.cpuSeconds ?? Number.NaN) - cpuBefore) * 1000) / total;
   const underLoad = await probing;
   const rssAfter = (await api.sample())?.rssBytes ?? Number.NaN;
   agent.destroy();
@@ -91,11 +95,13 @@ export async function hostileJsonPhase(ctx: BenchContext, { api, sessionCookie }
       max: round(Math.max(...underLoad), 2),
       n: underLoad.length,
     },
+    apiCpuMsPerBody: round(cpuMsPerBody, 2),
     rssMb: { before: round(rssBefore / MB, 1), after: round(rssAfter / MB, 1) },
   };
   ctx.report.add({ phase, metric: `${total} nested bodies of ${Math.round(body.length / 1000)} kB, ${concurrency} at a time: answers`, ours: answers });
   ctx.report.goal({ phase, metric: 'answers other than 400', ours: failed }, '0', (value) => value === 0);
   ctx.report.add({ phase, metric: 'bodies/s', ours: round(total / seconds, 0) });
+  ctx.report.add({ phase, metric: 'API CPU per body ms (liveness probes included)', ours: round(cpuMsPerBody, 2) });
   ctx.report.add({ phase, metric: '/health/live idle p50 / p99 ms', ours: `${round(percentile(idle, 50), 1)} / ${round(percentile(idle, 99), 1)}` });
   ctx.report.add({ phase, metric: '/health/live under the load p50 ms', ours: round(percentile(underLoad, 50), 1) });
   ctx.report.goal(
