@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick | --profile | --skip-build]`
+ * `npm run bench [-- --quick | --profile | --hostile-json | --skip-build]`
  *
  * 1. builds the API (`nx build api`, quiet unless it fails) and snapshots dist/apps/api/main.js
  *    into dist/bench/api/ (others may rebuild dist/apps/api while the bench runs);
@@ -119,6 +119,7 @@ async function bundleBench() {
     absWorkingDir: root,
     entryPoints: {
       main: 'bench/src/main.ts',
+      'hostile-json': 'bench/src/hostile-json-main.ts',
       'fernet-child': 'bench/src/children/fernet-child.ts',
       'bare-server': 'bench/src/children/bare-server.ts',
     },
@@ -148,8 +149,8 @@ async function main() {
     process.execPath,
     [
       '--enable-source-maps',
-      join(outDir, 'main.mjs'),
-      ...args.filter((arg) => arg !== '--skip-build'),
+      join(outDir, args.includes('--hostile-json') ? 'hostile-json.mjs' : 'main.mjs'),
+      ...args.filter((arg) => arg !== '--skip-build' && arg !== '--hostile-json'),
     ],
     {
       cwd: root,

@@ -20,6 +20,7 @@ import { Report, writeJson } from './lib/report';
 import { round, sleep, within } from './lib/stats';
 import { accessTokenPhase } from './phases/access-token';
 import { fuzzPhase } from './phases/fuzz';
+import { hostileJsonPhase } from './phases/hostile-json';
 import type { BenchContext, BenchOptions } from './phases/context';
 import { fernetPhase } from './phases/fernet';
 import { flowsPhase } from './phases/flows';
@@ -203,6 +204,7 @@ async function main(): Promise<number> {
   );
   // After the memory figures: the fuzzer renames and refreshes connections on this API.
   await phase(ctx, '7 fuzz', 300_000, () => fuzzPhase(ctx, withApi));
+  await phase(ctx, '8 hostile JSON', 300_000, () => hostileJsonPhase(ctx, withApi));
   await api.stop();
   raw.mainApi = {
     startSeconds: round(api.startSeconds, 2),

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, TestDatabase } from '../test/test-database';
 import { startTestApp } from '../test/test-app';
+import { logIn, TEST_ADMIN_PASSWORD } from '../test/connect-flow';
 
 describe('the API over HTTP', () => {
   let database: TestDatabase;
@@ -14,7 +15,7 @@ describe('the API over HTTP', () => {
       return true;
     });
     database = await createTestDatabase();
-    sut = await startTestApp(database, { LOG_LEVEL: 'info' });
+    sut = await startTestApp(database, { LOG_LEVEL: 'info', ADMIN_PASSWORD: TEST_ADMIN_PASSWORD });
   });
 
   afterAll(async () => {
@@ -79,6 +80,69 @@ describe('the API over HTTP', () => {
 
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ statusCode: 400, error: 'Bad Request', correlationId: expect.any(String) });
+  });
+
+  describe('deeply nested or oversized JSON bodies', () => {
+    const nested = (depth: number) => `{"password":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const linesOf = (correlationId: string) =>
+      logged.join('').split('\n').filter((line) => line.includes(correlationId)).map((line) => JSON.parse(line));
+
+    it('answers 400 to a body nested 2,000 deep on the login route, with one warn line and no stack', async () => {
+      const response = await sut.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'deep-login' },
+        payload: nested(2000),
+        remoteAddress: '10.77.0.1',
+      });
+
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'The request body is nested too deeply: at most 32 levels.',
+        correlationId: 'deep-login',
+      });
+      const lines = linesOf('deep-login');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 40, res: { statusCode: 400 } });
+      expect(logged.join('')).not.toMatch(/Maximum call stack|RangeError/);
+    });
+
+    it('answers 400 to a nested label on PATCH /connections/:id, logged in', async () => {
+      const cookie = await logIn(sut);
+      const response = await sut.inject({
+        method: 'PATCH',
+        url: '/api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12',
+        headers: { cookie, 'content-type': 'application/json', 'x-request-id': 'deep-patch' },
+        payload: `{"label":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}`,
+      });
+
+      expect(response.statusCode).toBe(400);
+      expect(response.json().message).toBe('The request body is nested too deeply: at most 32 levels.');
+      expect(linesOf('deep-patch').filter((line) => line.level >= 50)).toEqual([]);
+    });
+
+    it('answers 400 to a body with too many values, and still parses ordinary bodies and brackets inside strings', async () => {
+      const many = await sut.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        headers: { 'content-type': 'application/json' },
+        payload: `{"password":[${Array(10_001).fill(0).join(',')}]}`,
+        remoteAddress: '10.77.0.2',
+      });
+      const stringy = await sut.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ password: `wrong ${'[{'.repeat(50)} " ${'}]'.repeat(50)}` }),
+        remoteAddress: '10.77.0.3',
+      });
+
+      expect(many.statusCode).toBe(400);
+      expect(many.json().message).toBe('The request body holds too many values: at most 10000.');
+      expect(stringy.statusCode).toBe(401);
+    });
   });
 
   it('serves the OpenAPI document and Swagger UI', async () => {

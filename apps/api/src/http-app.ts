@@ -7,12 +7,14 @@ import {
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { CORRELATION_HEADER } from '@keeper/contracts';
 import type { IncomingMessage } from 'node:http';
+import { parse as parseQueryString } from 'node:querystring';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { documentAccess } from './auth/access.openapi';
 import { API_PREFIX } from './common/api-prefix';
 import { correlationIdFor } from './common/correlation-id';
 import { frameworkErrorHandler } from './common/framework-errors';
+import { jsonBodyParser } from './common/json-body';
 import { addSecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { LoadedKeyRing, loadKeyRing } from './crypto/key-ring.loader';
@@ -22,6 +24,8 @@ import { createRootLogger, logRequests } from './logging/logger-options';
 
 /** Operations endpoints stay at the root, where probes and scrapers expect them. */
 const UNPREFIXED_PATHS = ['health', 'health/ready', 'metrics'];
+
+const BODY_LIMIT = 64 * 1024;
 
 /**
  * Builds the API exactly as it serves: Fastify, prefix, validation, errors, security headers,
@@ -38,11 +42,12 @@ export async function createHttpApp(
     genReqId: correlationIdFor,
     // Malformed URLs answered by the router itself get our error shape and correlation id too.
     frameworkErrors: frameworkErrorHandler,
-    bodyLimit: 64 * 1024,
+    bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
-    // Behind a proxy (nginx in Dockerfile.web, a load balancer) the client address and scheme
-    // come from X-Forwarded-*; the first hop is trusted.
-    trustProxy: 1,
+    // The client's address (login limits, audit) and scheme (Secure cookies) come from
+    // X-Forwarded-* only from the proxies TRUST_PROXY names; off, the peer is the client,
+    // so nobody picks their own address with a header (README "Behind a proxy").
+    trustProxy: config.trustProxy,
     // No Nest middleware is mounted (nestjs-pino's is replaced by `logRequests`), so middie's
     // request hook would only cost time on every request.
     skipMiddie: true,
@@ -66,6 +71,12 @@ export async function createHttpApp(
     },
   );
   app.useLogger(app.get(Logger));
+  // JSON bodies are checked for depth and size before they are parsed (see json-body.ts);
+  // naming one parser here stops Nest from adding its defaults, so forms are parsed here too.
+  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT }, jsonBodyParser(fastify));
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT }, (_request, body, done) =>
+    done(null, parseQueryString(body.toString())),
+  );
   // Cookies are parsed and set here; the session cookie's signature is ours (SessionService).
   await app.register(fastifyCookie);
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_PATHS });

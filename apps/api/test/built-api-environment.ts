@@ -29,6 +29,7 @@ export const API_VARIABLES = [
   'ALERT_WEBHOOK_URL',
   'ALERT_WEBHOOK_SECRET',
   'LOG_LEVEL',
+  'TRUST_PROXY',
   'NODE_OPTIONS',
 ] as const;
 

@@ -47,16 +47,23 @@ describe('admin session and route protection', () => {
     });
   });
 
-  it('sets a Secure cookie when served over https behind a proxy', async () => {
-    const response = await sut.inject({
-      method: 'POST',
-      url: '/api/v1/session',
-      payload: { password: TEST_ADMIN_PASSWORD },
-      headers: { 'x-forwarded-proto': 'https' },
-      remoteAddress: '10.1.1.2',
-    });
-
-    expect(String(response.headers['set-cookie'])).toContain('Secure');
+  it('sets a Secure cookie when served over https behind a proxy that TRUST_PROXY names, and only then', async () => {
+    const login = (app: NestFastifyApplication) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        payload: { password: TEST_ADMIN_PASSWORD },
+        headers: { 'x-forwarded-proto': 'https' },
+        remoteAddress: '10.1.1.2',
+      });
+    const behindProxy = await startTestApp(database, { ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, TRUST_PROXY: '10.1.1.0/24' });
+    try {
+      expect(String((await login(behindProxy)).headers['set-cookie'])).toContain('Secure');
+    } finally {
+      await behindProxy.close();
+    }
+    // Without TRUST_PROXY a client's own X-Forwarded-Proto is not believed.
+    expect(String((await login(sut)).headers['set-cookie'])).not.toContain('Secure');
   });
 
   it('refuses a wrong password and audits it, without the attempt in the audit row', async () => {

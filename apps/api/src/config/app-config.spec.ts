@@ -136,6 +136,29 @@ describe(loadAppConfig.name, () => {
     expect(error.message).not.toContain(good.slice(0, 20));
   });
 
+  it('trusts no proxy by default, and takes a hop count or proxy addresses from TRUST_PROXY', () => {
+    expect(loadAppConfig({}).trustProxy).toBe(false);
+    expect(loadAppConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(loadAppConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(loadAppConfig({ TRUST_PROXY: ' 2 ' }).trustProxy).toBe(2);
+    expect(loadAppConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,::1, uniquelocal' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'fd00::/8',
+      '::1',
+      'uniquelocal',
+    ]);
+  });
+
+  it.each([
+    ['true', 'TRUST_PROXY=true would believe X-Forwarded-For from any client: give the number of proxies in front of the API (1 for one) or their addresses'],
+    ['11', 'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal)'],
+    ['10.0.0.0/33,nginx', 'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal); not understood: 10.0.0.0/33, nginx'],
+    ['-1', 'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal); not understood: -1'],
+  ])('refuses TRUST_PROXY=%s with one clear line', (value, line) => {
+    expect(problemsOf({ TRUST_PROXY: value })).toEqual([line]);
+  });
+
   it('treats blank values as unset', () => {
     expect(loadAppConfig({ DATABASE_URL: '  ', PORT: '' }).databaseUrl).toBeUndefined();
   });

@@ -13,6 +13,7 @@ import {
 } from 'class-validator';
 import { keyIdOf } from '@keeper/fernet';
 import { validateCronExpression } from 'cron';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -126,6 +127,9 @@ class EnvironmentVariables {
 
   @IsOptional() @trimmed() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL?: LogLevel;
+
+  @IsOptional() @trimmed() @IsString()
+  TRUST_PROXY?: string;
 }
 
 /** The API's configuration, parsed and checked once at start. Nothing else reads the environment. */
@@ -167,6 +171,11 @@ export interface AppConfig {
   };
   alerts: { webhookUrl: string; secret: string } | undefined;
   logLevel: LogLevel;
+  /**
+   * Whose `X-Forwarded-For` (and `-Proto`, `-Host`) is believed, as Fastify's `trustProxy`
+   * takes it: `false` (the peer is the client), a hop count, or proxy addresses and CIDR ranges.
+   */
+  trustProxy: false | number | string[];
 }
 
 /** Thrown with one line per bad variable; `main.ts` prints it and exits without a stack trace. */
@@ -212,6 +221,43 @@ function fernetKeyProblems(keys: string[]): string[] {
   });
 }
 
+const MAX_PROXY_HOPS = 10;
+/** Ranges proxy-addr (inside Fastify) knows by name. */
+const NAMED_PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const TRUST_PROXY_FORMS =
+  `must be off, a hop count from 1 to ${MAX_PROXY_HOPS}, or a comma-separated list of proxy addresses and CIDR ranges ` +
+  '(or loopback, linklocal, uniquelocal)';
+
+function isProxyRange(item: string): boolean {
+  if (NAMED_PROXY_RANGES.has(item)) return true;
+  const [address, prefix, extra] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** `TRUST_PROXY`: off by default, since believing X-Forwarded-For from anyone lets a client pick its address. */
+function parseTrustProxy(value: string | undefined, problems: string[]): AppConfig['trustProxy'] {
+  const text = (value ?? '').toLowerCase();
+  if (['', 'off', 'false', 'no', '0'].includes(text)) return false;
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops > MAX_PROXY_HOPS) problems.push(`TRUST_PROXY ${TRUST_PROXY_FORMS}`);
+    return hops;
+  }
+  if (text === 'true' || text === 'on' || text === 'yes') {
+    problems.push(
+      'TRUST_PROXY=true would believe X-Forwarded-For from any client: give the number of proxies in front of the API (1 for one) or their addresses',
+    );
+    return false;
+  }
+  const items = commaList(value);
+  const bad = items.filter((item) => !isProxyRange(item));
+  if (bad.length > 0) problems.push(`TRUST_PROXY ${TRUST_PROXY_FORMS}; not understood: ${bad.join(', ')}`);
+  return items;
+}
+
 /**
  * Checks and parses the environment. Throws {@link InvalidConfigError} listing every problem,
  * never a secret's value.
@@ -234,6 +280,7 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
   }
   const fernetKeys = commaList(env.FERNET_KEYS);
   problems.push(...fernetKeyProblems(fernetKeys));
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
   const serviceApiKeys = commaList(env.SERVICE_API_KEYS);
   serviceApiKeys.forEach((key, index) => {
     if (key.length < 24) problems.push(`SERVICE_API_KEYS key #${index + 1} must be at least 24 characters`);
@@ -280,5 +327,6 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
       ? { webhookUrl: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET ?? '' }
       : undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
+    trustProxy,
   };
 }

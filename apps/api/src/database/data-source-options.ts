@@ -9,11 +9,12 @@ import { EncryptedColumnsSubscriber } from '../crypto/encrypted-columns.subscrib
 import { ConnectionEntity } from '../token/connection.entity';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { AdminSessions1764000000001 } from './migrations/1764000000001-admin-sessions';
+import { LoginAttempts1765000000004 } from './migrations/1765000000004-login-attempts';
 
 export const ENTITIES = [ConnectionEntity, OAuthStateEntity, AuditEventEntity, AdminSessionEntity];
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
-export const MIGRATIONS = [InitialSchema1764000000000, AdminSessions1764000000001];
+export const MIGRATIONS = [InitialSchema1764000000000, AdminSessions1764000000001, LoginAttempts1765000000004];
 
 export interface DatabaseTarget {
   url: string;
