@@ -1,6 +1,6 @@
 // The console's production build served the way nginx serves it in production
 // (apps/console/nginx/default.conf.template): static files with an SPA fallback, and
-// /api/, /health*, /metrics* proxied to the API, streamed (server-sent events included).
+// /api/ and /health* proxied to the API (never /metrics), streamed (server-sent events included).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
@@ -24,8 +24,10 @@ const CONTENT_TYPES = {
 
 // nginx: `location ~* \.(?:js|css|woff2?|ico|png|svg)$ { try_files $uri =404; }`
 const IMMUTABLE_ASSET = /\.(?:js|css|woff2?|ico|png|svg)$/i;
-// nginx: `location /api/` and `location ~ ^/(health|metrics)`
-const PROXIED = /^\/(?:api\/|health|metrics)/;
+// nginx: `location /api/` and `location ~ ^/health`
+const PROXIED = /^\/(?:api\/|health)/;
+// nginx: `location ^~ /metrics { return 404; }` (scraped on the API's own port, never here)
+const NOT_SERVED = /^\/metrics/;
 // Hop-by-hop headers (RFC 9110 7.6.1): never forwarded by a proxy.
 const HOP_BY_HOP = new Set([
   'connection',
@@ -156,6 +158,10 @@ export async function startConsoleServer({
 
   const server = http.createServer(async (request, response) => {
     const urlPath = (request.url ?? '/').split('?')[0];
+    if (NOT_SERVED.test(urlPath)) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+      return;
+    }
     if (PROXIED.test(urlPath)) {
       proxy(request, response);
       return;

@@ -25,6 +25,6 @@ import { SessionService } from './session.service';
     AmazonConnectService,
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [ADMIN_PASSWORD, AmazonConnectService],
+  exports: [ADMIN_PASSWORD, AmazonConnectService, SessionService],
 })
 export class AuthModule {}

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Fernet } from '@keeper/fernet';
+import { createHash } from 'node:crypto';
 import { cookiesFrom, logIn, TEST_ADMIN_PASSWORD } from '../../test/connect-flow';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
@@ -156,6 +157,41 @@ describe('admin session and route protection', () => {
     await database.query("UPDATE admin_sessions SET expires_at = now() - interval '1 second'");
 
     expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie } })).statusCode).toBe(401);
+  });
+
+  it('ends a session idle for longer than SESSION_IDLE_MINUTES (30 by default), even before its 12 h', async () => {
+    const [idle, recent] = [await logIn(sut), await logIn(sut)];
+    const hashOf = (cookie: string) => createHash('sha256').update(cookie.slice('atk_session='.length).split('.')[0]).digest('hex');
+    await database.query("UPDATE admin_sessions SET last_seen_at = now() - interval '31 minutes' WHERE id_hash = $1", [hashOf(idle)]);
+    await database.query("UPDATE admin_sessions SET last_seen_at = now() - interval '29 minutes' WHERE id_hash = $1", [hashOf(recent)]);
+
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie: idle } })).statusCode).toBe(401);
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie: idle } })).json()).toMatchObject({
+      authenticated: false,
+    });
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie: recent } })).statusCode).toBe(200);
+    // The request counted as activity: last seen now, so the session lives 30 more minutes.
+    const [seen] = await database.query<{ idle_seconds: number }>(
+      'SELECT extract(epoch FROM now() - last_seen_at)::int AS idle_seconds FROM admin_sessions WHERE id_hash = $1',
+      [hashOf(recent)],
+    );
+    expect(seen.idle_seconds).toBeLessThan(60);
+    // The idle one is not revived by being asked about.
+    expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie: idle } })).statusCode).toBe(401);
+  });
+
+  it('writes last_seen_at at most once a minute, not on every request', async () => {
+    const cookie = await logIn(sut);
+    const hash = createHash('sha256').update(cookie.slice('atk_session='.length).split('.')[0]).digest('hex');
+    await database.query("UPDATE admin_sessions SET last_seen_at = now() - interval '20 seconds' WHERE id_hash = $1", [hash]);
+    const before = await database.query<{ last_seen_at: Date }>('SELECT last_seen_at FROM admin_sessions WHERE id_hash = $1', [hash]);
+
+    for (let index = 0; index < 3; index += 1) {
+      expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie } })).statusCode).toBe(200);
+    }
+
+    const after = await database.query<{ last_seen_at: Date }>('SELECT last_seen_at FROM admin_sessions WHERE id_hash = $1', [hash]);
+    expect(after[0].last_seen_at.getTime()).toBe(before[0].last_seen_at.getTime());
   });
 
   it('tells sessions apart when their requests arrive at once (their lookups share one statement)', async () => {

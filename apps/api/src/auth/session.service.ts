@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LessThan } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { BatchedQuery } from '../database/batched-query';
 import { DatabaseService } from '../database/database.service';
 import { ADMIN_PASSWORD, AdminPassword } from './admin-password';
@@ -11,7 +13,10 @@ import { SecretDigest } from './secret-digest';
 
 export const SESSION_COOKIE = 'atk_session';
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
-/** `last_seen_at` is written at most this often, not on every request. */
+/**
+ * `last_seen_at` is written at most this often, not on every request; so the idle timeout
+ * (SESSION_IDLE_MINUTES) is met to within this much.
+ */
 const TOUCH_INTERVAL_MS = 60 * 1000;
 
 export interface ActiveSession {
@@ -50,12 +55,15 @@ export class SessionService {
   private readonly expectedPassword: Buffer;
   private readonly cookieSigner: SecretDigest;
   private readonly sessionLookup = new BatchedQuery<string, StoredSession | undefined>((idHashes) => this.lookUpSessions(idHashes));
+  private readonly idleMs: number;
 
   constructor(
     @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
     private readonly database: DatabaseService,
     private readonly audit: AuditService,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    this.idleMs = config.sessionIdleMs;
     this.passwordDigest = new SecretDigest(randomBytes(32).toString('hex'), 'admin-password');
     this.expectedPassword = this.passwordDigest.digest(adminPassword.value);
     this.cookieSigner = new SecretDigest(adminPassword.value, 'session-cookie');
@@ -75,7 +83,7 @@ export class SessionService {
     const now = new Date();
     const session: ActiveSession = { idHash: hashId(id), expiresAt: new Date(now.getTime() + SESSION_LIFETIME_MS) };
     const sessions = this.database.repository(AdminSessionEntity);
-    await sessions.delete({ expiresAt: LessThan(now) });
+    await sessions.delete([{ expiresAt: LessThan(now) }, { lastSeenAt: LessThan(new Date(now.getTime() - this.idleMs)) }]);
     await sessions.insert({ ...session, lastSeenAt: now });
     await this.audit.record({
       type: 'login',
@@ -86,20 +94,41 @@ export class SessionService {
     return { ...session, cookieValue: `${id}.${this.cookieSigner.digest(id).toString('base64url')}` };
   }
 
-  /** The session a cookie stands for, if it is authentic, known and not expired. */
+  /**
+   * The session a cookie stands for, if it is authentic, known, not expired and not idle for
+   * longer than SESSION_IDLE_MINUTES. Resolving it counts as activity.
+   */
   async resolve(cookieValue: string | undefined): Promise<ActiveSession | undefined> {
     const id = this.verifiedId(cookieValue);
     if (!id) return undefined;
     const idHash = hashId(id);
     const session = await this.sessionLookup.run(idHash);
-    if (!session || session.expires_at.getTime() <= Date.now()) return undefined;
+    if (!session || !this.isLive(session, Date.now())) return undefined;
     return { idHash, expiresAt: session.expires_at };
+  }
+
+  /**
+   * Which of these sessions are still live (not logged out, expired or idle), in one SELECT and
+   * without counting as activity: the event streams ask this about their sessions.
+   */
+  async liveSessions(idHashes: readonly string[]): Promise<Set<string>> {
+    if (idHashes.length === 0) return new Set();
+    const rows: StoredSession[] = await this.database.dataSource.query(
+      'SELECT id_hash, expires_at, last_seen_at FROM admin_sessions WHERE id_hash = ANY($1::text[])',
+      [[...new Set(idHashes)]],
+    );
+    const now = Date.now();
+    return new Set(rows.filter((row) => this.isLive(row, now)).map((row) => row.id_hash));
+  }
+
+  private isLive(session: StoredSession, now: number): boolean {
+    return session.expires_at.getTime() > now && now - session.last_seen_at.getTime() < this.idleMs;
   }
 
   /**
    * Every admin request runs this: one plain SELECT for all the sessions asked for in one turn
    * of the event loop (TypeORM's findOneBy() cost more CPU than the query), then one UPDATE of
-   * `last_seen_at` for the live ones not seen for a minute.
+   * `last_seen_at` for the live ones not seen for a minute (an idle-expired session stays dead).
    */
   private async lookUpSessions(idHashes: readonly string[]): Promise<(StoredSession | undefined)[]> {
     const dataSource = this.database.dataSource;
@@ -109,7 +138,7 @@ export class SessionService {
     );
     const now = Date.now();
     const unseen = rows
-      .filter((row) => row.expires_at.getTime() > now && now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS)
+      .filter((row) => this.isLive(row, now) && now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS)
       .map((row) => row.id_hash);
     if (unseen.length > 0) {
       await dataSource.query('UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = ANY($1::text[])', [unseen, new Date(now)]);

@@ -44,4 +44,36 @@ describe('log redaction', () => {
     );
     expect(redactUrl('/health/live')).toBe('/health/live');
   });
+
+  it('masks every query value whose name is not on the short list of safe ones', () => {
+    const serviceKey = 'svc-key-canary-0123456789abcdef';
+    const sut = redactUrl(
+      `/api/v1/connections?key=${serviceKey}&authCode=ac-canary&auth=au-canary&q=label-canary&region=na&status=active` +
+        '&limit=5&cursor=abc&sort=label&type=refreshed&connectionId=7&before=9&error=access_denied',
+    );
+
+    expect(sut).toBe(
+      '/api/v1/connections?key=[Redacted]&authCode=[Redacted]&auth=[Redacted]&q=[Redacted]&region=na&status=active' +
+        '&limit=5&cursor=abc&sort=label&type=refreshed&connectionId=7&before=9&error=access_denied',
+    );
+    expect(sut).not.toContain('canary');
+  });
+
+  it('masks a secret used as a query name, and repeated names each time', () => {
+    const secret = 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA';
+
+    expect(redactUrl(`/api/v1/x?${secret}&region=na&token=a&token=b`)).toBe(
+      '/api/v1/x?[Redacted]=[Redacted]&region=na&token=[Redacted]&token=[Redacted]',
+    );
+  });
+
+  it('masks path segments shaped like random secrets, keeping ids and route words', () => {
+    const linkToken = 'q7Hk2pXv9LmN4sR8tY1wZ3aB6cD0eF5gJ';
+    const id = '6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12';
+
+    expect(redactUrl(`/api/v1/connect/${linkToken}?region=na`)).toBe('/api/v1/connect/[Redacted]?region=na');
+    expect(redactUrl(`/api/v1/connections/${id}/access-token`)).toBe(`/api/v1/connections/${id}/access-token`);
+    expect(redactUrl('/api/v1/audit-events/12345')).toBe('/api/v1/audit-events/12345');
+    expect(redactUrl('/api/docs/swagger-ui-standalone-preset.js')).toBe('/api/docs/swagger-ui-standalone-preset.js');
+  });
 });

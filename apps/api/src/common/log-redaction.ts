@@ -19,16 +19,56 @@ export function scrubString(text: string): string {
   return text.replace(TOKEN_SHAPES, (match, prefix?: string) => (prefix ? `${prefix}|${REDACTED}` : REDACTED));
 }
 
-/** Query parameters whose values never reach a log (the callback carries `code` and `state`). */
+/**
+ * Query parameters whose values may be logged: a short list of names that never carry a secret.
+ * Every other value is replaced (the callback's `code` and `state`, a key sent as `?key=`, an
+ * `auth=` or `authCode=`, and whatever a caller invents); the name stays, so a line still says
+ * what was asked.
+ */
+const LOGGABLE_QUERY_PARAMS = new Set(
+  ['region', 'status', 'type', 'limit', 'page', 'cursor', 'before', 'sort', 'order', 'connectionId', 'scope', 'error'].map(
+    (name) => name.toLowerCase(),
+  ),
+);
+
+export function isLoggableQueryParam(name: string): boolean {
+  return LOGGABLE_QUERY_PARAMS.has(name.toLowerCase());
+}
+
+/** Connection and audit ids (UUIDs, numbers) and route words stay in a logged path. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ROUTE_WORD = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/;
+
+/**
+ * A path segment that may be a secret: 20 or more characters that are neither a UUID nor a
+ * lower-case route word (`access-token`, `docs-json`). Random tokens in a path (a link for an
+ * account owner, a key pasted into the wrong place) are masked; ids and routes are kept.
+ */
+function isSecretLikeSegment(segment: string): boolean {
+  return segment.length >= 20 && !UUID.test(segment) && !ROUTE_WORD.test(segment);
+}
+
+function redactPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (isSecretLikeSegment(segment) ? REDACTED : segment))
+    .join('/');
+}
+
+/** A request URL as it may be logged: secret-like path segments and unlisted query values masked. */
 export function redactUrl(url: string): string {
   const queryStart = url.indexOf('?');
-  if (queryStart < 0) return scrubString(url);
+  const path = redactPath(queryStart < 0 ? url : url.slice(0, queryStart));
+  if (queryStart < 0) return scrubString(path);
   const params = new URLSearchParams(url.slice(queryStart + 1));
-  for (const key of [...params.keys()]) {
-    if (isSensitiveKey(key)) params.set(key, REDACTED);
+  const kept = new URLSearchParams();
+  for (const [key, value] of params) {
+    const loggable = isLoggableQueryParam(key) && !isSensitiveKey(key);
+    // A name can be the secret too (`?<key>` with no value).
+    kept.append(loggable || !isSecretLikeSegment(key) ? key : REDACTED, loggable ? value : REDACTED);
   }
-  const query = params.toString().replace(/%5BRedacted%5D/g, REDACTED);
-  return scrubString(`${url.slice(0, queryStart)}?${query}`);
+  const query = kept.toString().replace(/%5BRedacted%5D/g, REDACTED);
+  return scrubString(`${path}?${query}`);
 }
 
 export function redactSecrets(value: unknown, depth = 0): unknown {

@@ -162,4 +162,18 @@ describe(loadAppConfig.name, () => {
   it('treats blank values as unset', () => {
     expect(loadAppConfig({ DATABASE_URL: '  ', PORT: '' }).databaseUrl).toBeUndefined();
   });
+
+  it('reads the session idle timeout (default 30 minutes) and an optional metrics token, never printing it', () => {
+    expect(loadAppConfig({})).toMatchObject({ sessionIdleMs: 30 * 60_000, metricsToken: undefined });
+    expect(loadAppConfig({ SESSION_IDLE_MINUTES: '5', METRICS_TOKEN: 'm'.repeat(24) })).toMatchObject({
+      sessionIdleMs: 5 * 60_000,
+      metricsToken: 'm'.repeat(24),
+    });
+    const problems = problemsOf({ SESSION_IDLE_MINUTES: '0', METRICS_TOKEN: 'short-metrics-canary' });
+    expect(problems).toEqual([
+      'SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 720',
+      'METRICS_TOKEN must be at least 24 characters',
+    ]);
+    expect(problems.join('\n')).not.toContain('canary');
+  });
 });

@@ -41,6 +41,7 @@ const WINDOW_RANGE = 'must be a whole number of seconds from 30 to 3300';
 const RETRIES_RANGE = 'must be a whole number from 0 to 10';
 // At most 30 s: a refresh lease (90 s) must outlast three HTTP timeouts.
 const TIMEOUT_RANGE = 'must be a whole number of milliseconds from 100 to 30000';
+const IDLE_RANGE = 'must be a whole number of minutes from 1 to 720';
 
 const HTTP_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
@@ -108,6 +109,13 @@ class EnvironmentVariables {
   @IsOptional() @trimmed() @IsString()
   SERVICE_API_KEYS?: string;
 
+  @IsOptional() @integer() @IsInt({ message: IDLE_RANGE })
+  @Min(1, { message: IDLE_RANGE }) @Max(720, { message: IDLE_RANGE })
+  SESSION_IDLE_MINUTES?: number;
+
+  @IsOptional() @trimmed() @IsString()
+  METRICS_TOKEN?: string;
+
   @IsOptional() @trimmed() @IsString()
   REFRESH_CRON?: string;
 
@@ -164,6 +172,10 @@ export interface AppConfig {
   /** `undefined`: generated once into the data folder (development only). */
   adminPassword: string | undefined;
   serviceApiKeys: string[];
+  /** An admin session ends after this long without a request (besides its absolute 12 h). */
+  sessionIdleMs: number;
+  /** `undefined`: `/metrics` is public; set: it needs `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   refresh: {
     cron: string;
     windowSeconds: number;
@@ -285,6 +297,9 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
   serviceApiKeys.forEach((key, index) => {
     if (key.length < 24) problems.push(`SERVICE_API_KEYS key #${index + 1} must be at least 24 characters`);
   });
+  if (env.METRICS_TOKEN !== undefined && env.METRICS_TOKEN.length < 24) {
+    problems.push('METRICS_TOKEN must be at least 24 characters');
+  }
   if (isProduction) {
     if (fernetKeys.length === 0) problems.push('FERNET_KEYS is required when NODE_ENV=production');
     if (!env.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD is required when NODE_ENV=production');
@@ -318,6 +333,8 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
     consoleUrl: (env.CONSOLE_URL ?? 'http://localhost:4200').replace(/\/+$/, ''),
     adminPassword: env.ADMIN_PASSWORD,
     serviceApiKeys,
+    sessionIdleMs: (env.SESSION_IDLE_MINUTES ?? 30) * 60_000,
+    metricsToken: env.METRICS_TOKEN,
     refresh: {
       cron: refreshCron,
       windowSeconds: env.REFRESH_WINDOW_SECONDS ?? 300,

@@ -4,6 +4,7 @@ import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '../config/app-config';
 import { KeyRing } from './key-ring';
+import type { KeyUsage } from './key-usage.service';
 
 /** The development key file, under the data folder, used only when FERNET_KEYS is unset. */
 export const DEV_KEY_FILE_NAME = 'fernet.keys';
@@ -39,6 +40,25 @@ export async function loadKeyRing(
     throw new KeyRingError(`Cannot read ${path} (${(error as NodeJS.ErrnoException).code}); set FERNET_KEYS instead.`);
   }
   return { keyRing: new KeyRing(keysInFile(text, path)), devKeyFile: { path, created } };
+}
+
+/**
+ * Refuses a key ring that reads none of the stored secrets: stored rows exist and not one is
+ * under a configured key. A rotation keeps the old key after the new one (so some rows are
+ * always readable); nothing readable at all is a typo (or a wrong key), and starting anyway
+ * would store every new connection under it. Names key ids (short hashes), never keys.
+ */
+export function assertStoredKeysConfigured(usage: Pick<KeyUsage, 'keys'>, source = 'FERNET_KEYS'): void {
+  const stored = usage.keys.filter((key) => key.rows > 0);
+  if (stored.length === 0 || stored.some((key) => key.configured)) return;
+  const configured = usage.keys.filter((key) => key.configured).map((key) => key.keyId);
+  const rows = stored.reduce((sum, key) => sum + key.rows, 0);
+  throw new KeyRingError(
+    `None of the ${rows} stored secret(s) is under a key in ${source}: they are under key id(s) ` +
+      `${stored.map((key) => key.keyId).join(', ')}, and ${source} holds key id(s) ${configured.join(', ')}. ` +
+      'This looks like a typo in a key, not a rotation (a rotation keeps the old key after the new one). ' +
+      `Put the key those rows were encrypted with back into ${source} (\`npm run keys -- status\` shows the ids).`,
+  );
 }
 
 /** What to tell the operator when the development key file stands in for FERNET_KEYS. */

@@ -79,6 +79,39 @@ describe('DatabaseService', () => {
     );
   });
 
+  it('says the role may not exist when DATABASE_URL names an unknown role', async () => {
+    const unknownRole = new URL(testDatabaseUrl());
+    // The embedded server checks passwords (scram), and then PostgreSQL answers an unknown role
+    // as a wrong password, on purpose; a trust server (CI's) says the role does not exist.
+    const passwordAuthentication = unknownRole.password !== '';
+    unknownRole.username = 'no_such_role_for_keeper';
+
+    await expect(startTestApp({ url: unknownRole.toString() })).rejects.toThrow(
+      new DatabaseConfigurationError(
+        `Cannot use the database at ${unknownRole.hostname}:${unknownRole.port || 5432}${unknownRole.pathname}: ` +
+          (passwordAuthentication
+            ? 'the password was rejected, or the role (user) does not exist: PostgreSQL does not say which'
+            : 'the role (user) does not exist') +
+          ' (check DATABASE_URL).',
+      ),
+    );
+  });
+
+  it('says the role may not log in when it exists with NOLOGIN', async () => {
+    const role = `keeper_nologin_${database.schema.replace(/[^a-z0-9_]/gi, '_')}`.slice(0, 60).toLowerCase();
+    const password = 'nologin-role-password';
+    await database.query(`CREATE ROLE "${role}" NOLOGIN PASSWORD '${password}'`);
+    try {
+      const noLogin = new URL(testDatabaseUrl());
+      noLogin.username = role;
+      noLogin.password = password;
+
+      await expect(startTestApp({ url: noLogin.toString() })).rejects.toThrow(/: the role exists but is not allowed to log in \(NOLOGIN\) \(check DATABASE_URL\)\.$/);
+    } finally {
+      await database.query(`DROP ROLE IF EXISTS "${role}"`);
+    }
+  });
+
   it('reports pending migrations instead of applying them when DB_MIGRATE=false', async () => {
     const fresh = await createTestDatabase();
     const sut = await startTestApp({ url: fresh.url, schema: fresh.schema }, { DB_MIGRATE: 'false' });

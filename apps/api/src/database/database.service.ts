@@ -7,11 +7,23 @@ import { dataSourceOptions, DatabaseTarget } from './data-source-options';
 
 /** SQLSTATEs that retrying cannot fix: wrong password, unknown database or role. */
 const CONFIGURATION_ERRORS: Record<string, string> = {
-  '28P01': 'the password was rejected',
-  '28000': 'the role is not allowed to log in',
+  // With password authentication PostgreSQL answers an unknown role this way too, on purpose.
+  '28P01': 'the password was rejected, or the role (user) does not exist: PostgreSQL does not say which',
+  '28000': 'the server refused this role',
   '3D000': 'the database does not exist',
   '42501': 'the role lacks a privilege the schema needs',
 };
+
+/**
+ * SQLSTATE 28000 (invalid authorization) covers several refusals; the server's message (in
+ * English unless lc_messages says otherwise) tells them apart.
+ */
+function invalidAuthorizationReason(message: string): string {
+  if (/role ".*" does not exist/.test(message)) return 'the role (user) does not exist';
+  if (/is not permitted to log in/.test(message)) return 'the role exists but is not allowed to log in (NOLOGIN)';
+  if (/pg_hba\.conf/.test(message)) return "the server's pg_hba.conf admits no connection from here for this role and database";
+  return CONFIGURATION_ERRORS['28000'];
+}
 
 /** The database refused us for a reason that retrying cannot fix; the process should stop. */
 export class DatabaseConfigurationError extends Error {
@@ -119,7 +131,8 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
     } catch (error) {
       if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
       const code = (error as { code?: string }).code;
-      const reason = code ? CONFIGURATION_ERRORS[code] : undefined;
+      const reason =
+        code === '28000' ? invalidAuthorizationReason((error as Error).message ?? '') : code ? CONFIGURATION_ERRORS[code] : undefined;
       if (reason) {
         throw new DatabaseConfigurationError(
           `Cannot use the database at ${describeTarget(this.target.url)}: ${reason} (check DATABASE_URL).`,

@@ -1,9 +1,46 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createHash } from 'node:crypto';
 import type { ServerEventDto, SystemStatusDto } from '@keeper/contracts';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
 import { connectAccount, logIn, sandboxEnvironment } from '../../test/connect-flow';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
+import { EventsService } from './events.service';
+
+/** Whether the server ends the stream within `timeoutMs` (reading and dropping what it sends). */
+async function streamEnds(response: Response, timeoutMs = 10_000): Promise<boolean> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'open'>((resolve) => {
+    timer = setTimeout(() => resolve('open'), timeoutMs);
+  });
+  const drain = (async () => {
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) return 'ended' as const;
+    }
+  })();
+  const outcome = await Promise.race([drain, timeout]);
+  clearTimeout(timer);
+  if (outcome === 'open') await reader.cancel();
+  return outcome === 'ended';
+}
+
+/** Opens a stream and waits for its first bytes (`retry:`), so it is subscribed when this returns. */
+async function openStream(baseUrl: string, cookie: string): Promise<Response> {
+  const response = await fetch(`${baseUrl}/api/v1/events`, { headers: { cookie } });
+  expect(response.status).toBe(200);
+  const [first, rest] = (response.body as ReadableStream<Uint8Array>).tee();
+  const reader = first.getReader();
+  await reader.read();
+  reader.releaseLock();
+  void first.cancel();
+  return new Response(rest, { status: response.status, headers: response.headers });
+}
+
+function sessionIdHash(cookie: string): string {
+  return createHash('sha256').update(cookie.slice('atk_session='.length).split('.')[0]).digest('hex');
+}
 
 /** Reads server-sent events from a live stream until `count` have arrived. */
 async function readEvents(response: Response, count: number, timeoutMs = 10_000): Promise<ServerEventDto[]> {
@@ -79,6 +116,72 @@ describe('live events and the system page', () => {
     const response = await fetch(`${url}/api/v1/events`);
 
     expect(response.status).toBe(401);
+  });
+
+  it('sends the security headers every other answer carries', async () => {
+    const stream = await fetch(`${url}/api/v1/events`, { headers: { cookie } });
+    const other = await sut.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie } });
+    await stream.body?.cancel();
+
+    for (const name of ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'x-frame-options', 'strict-transport-security']) {
+      expect(other.headers[name]).toBeDefined();
+      expect(stream.headers.get(name)).toBe(other.headers[name]);
+    }
+    expect(stream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(stream.headers.get('cache-control')).toBe('no-store');
+    expect(stream.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('ends the streams of a session when it logs out, leaving other sessions\' streams open', async () => {
+    const leaving = await logIn(sut);
+    const staying = await logIn(sut);
+    const [ending, surviving] = [await openStream(url, leaving), await openStream(url, staying)];
+
+    const logout = await sut.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: leaving } });
+
+    expect(logout.statusCode).toBe(204);
+    expect(await streamEnds(ending)).toBe(true);
+    // The other session's stream is still open: it gets the next event.
+    await sut.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: await logIn(sut) } });
+    expect(await readEvents(surviving, 1)).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'audit.appended' })]));
+  });
+
+  it('ends a stream on another replica when its session logs out here', async () => {
+    const other = await startTestApp(database, sandboxEnvironment(sandbox));
+    await other.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const leaving = await logIn(sut);
+      const elsewhere = await openStream(await other.getUrl(), leaving);
+
+      await sut.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: leaving } });
+
+      expect(await streamEnds(elsewhere)).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('ends a stream when its session goes idle or expires, and the open stream is not activity', async () => {
+    const [idle, expiring, busy] = [await logIn(sut), await logIn(sut), await logIn(sut)];
+    const streams = [await openStream(url, idle), await openStream(url, expiring), await openStream(url, busy)];
+    await database.query("UPDATE admin_sessions SET last_seen_at = now() - interval '31 minutes' WHERE id_hash = $1", [
+      sessionIdHash(idle),
+    ]);
+    await database.query("UPDATE admin_sessions SET expires_at = now() - interval '1 second' WHERE id_hash = $1", [
+      sessionIdHash(expiring),
+    ]);
+
+    // What the timer runs every 30 s, run now.
+    await sut.get(EventsService).endStreamsOfEndedSessions();
+
+    expect(await streamEnds(streams[0])).toBe(true);
+    expect(await streamEnds(streams[1])).toBe(true);
+    expect(await streamEnds(streams[2], 500)).toBe(false);
+    const [row] = await database.query<{ idle_minutes: number }>(
+      'SELECT extract(epoch FROM now() - last_seen_at)::int / 60 AS idle_minutes FROM admin_sessions WHERE id_hash = $1',
+      [sessionIdHash(idle)],
+    );
+    expect(row.idle_minutes).toBe(31);
   });
 
   it('tells the System page its checks, keys, scheduler and whether the sandbox stands in', async () => {

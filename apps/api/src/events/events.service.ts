@@ -1,8 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ServerEventDto } from '@keeper/contracts';
 import { Client, Notification } from 'pg';
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject, Subscriber } from 'rxjs';
 import { AuditEventEntity } from '../audit/audit-event.entity';
+import { SessionService } from '../auth/session.service';
 import { toAuditEventDto } from '../audit/audit-log.reader';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -14,17 +15,30 @@ import { toConnectionDto } from '../token/connection.mapper';
 import { AuditNotification, eventsChannel } from './events-channel';
 
 const RECONNECT_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
+/**
+ * How often the open streams' sessions are checked for absolute expiry and idleness; a logout
+ * (on any replica) ends its streams at once, through the NOTIFY of its audit event.
+ */
+export const SESSION_CHECK_INTERVAL_MS = 30_000;
 
 /**
  * Listens on the audit NOTIFY channel and turns each notification into server-sent events for
  * the consoles connected to this replica: the audit event itself and, when it concerns a
  * connection, the connection as it is now. Does no work while nobody listens.
+ *
+ * Each stream belongs to the admin session that opened it and ends when that session does:
+ * at a logout on any replica (its `logout` audit event arrives here too), and at the session's
+ * absolute expiry or idle timeout (checked every {@link SESSION_CHECK_INTERVAL_MS}). An open
+ * stream is not activity: it never keeps its session alive.
  */
 @Injectable()
 export class EventsService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(EventsService.name);
   private readonly events = new Subject<ServerEventDto>();
   private subscribers = 0;
+  /** The open streams by the hash of the session that opened each. */
+  private readonly streamsBySession = new Map<string, Set<Subscriber<ServerEventDto>>>();
+  private sessionCheckTimer: NodeJS.Timeout | undefined;
   private client: Client | undefined;
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -34,22 +48,58 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
     private readonly database: DatabaseService,
     @Inject(DATABASE_TARGET) private readonly target: DatabaseTarget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: SessionService,
   ) {}
 
   onModuleInit(): void {
     void this.listen();
+    this.sessionCheckTimer = setInterval(() => void this.endStreamsOfEndedSessions(), SESSION_CHECK_INTERVAL_MS);
+    this.sessionCheckTimer.unref();
   }
 
-  /** The stream for one console; counts subscribers so idle replicas skip the reads. */
-  stream(): Observable<ServerEventDto> {
+  /**
+   * The stream for one console, tied to the session (by its id hash) that opened it; counts
+   * subscribers so idle replicas skip the reads.
+   */
+  stream(sessionIdHash: string): Observable<ServerEventDto> {
     return new Observable<ServerEventDto>((subscriber) => {
       this.subscribers += 1;
+      let streams = this.streamsBySession.get(sessionIdHash);
+      if (!streams) {
+        streams = new Set();
+        this.streamsBySession.set(sessionIdHash, streams);
+      }
+      streams.add(subscriber);
       const subscription = this.events.subscribe(subscriber);
       return () => {
         this.subscribers -= 1;
         subscription.unsubscribe();
+        const current = this.streamsBySession.get(sessionIdHash);
+        current?.delete(subscriber);
+        if (current?.size === 0) this.streamsBySession.delete(sessionIdHash);
       };
     });
+  }
+
+  /**
+   * Ends every open stream whose session is no longer live (logged out, expired or idle): one
+   * SELECT for all of this replica's streams, none while there are none. If the database cannot
+   * answer, the streams stay open until the next check.
+   */
+  async endStreamsOfEndedSessions(): Promise<void> {
+    const idHashes = [...this.streamsBySession.keys()];
+    if (idHashes.length === 0) return;
+    let live: Set<string>;
+    try {
+      live = await this.sessions.liveSessions(idHashes);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Could not check the sessions of the open event streams');
+      return;
+    }
+    for (const idHash of idHashes) {
+      if (live.has(idHash)) continue;
+      for (const subscriber of [...(this.streamsBySession.get(idHash) ?? [])]) subscriber.complete();
+    }
   }
 
   /**
@@ -58,6 +108,7 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
    */
   beforeApplicationShutdown(): void {
     this.stopping = true;
+    clearInterval(this.sessionCheckTimer);
     this.events.complete();
   }
 
@@ -114,6 +165,8 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
       const dataSource = this.database.dataSource;
       const event = await dataSource.getRepository(AuditEventEntity).findOneBy({ id: notification.auditEventId });
       if (event) this.events.next({ type: 'audit.appended', event: toAuditEventDto(event) });
+      // A logout on any replica: end the streams of the session it ended.
+      if (event?.type === 'logout') await this.endStreamsOfEndedSessions();
       if (notification.connectionId) {
         const connection = await dataSource.getRepository(ConnectionEntity).findOneBy({ id: notification.connectionId });
         if (connection) {

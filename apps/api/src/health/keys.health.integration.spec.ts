@@ -1,6 +1,10 @@
 import { Fernet, keyIdOf } from '@keeper/fernet';
+import { seedEncryptedRows } from '../../test/seed-secrets';
+import { openTestDataSource } from '../../test/test-data-source';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
-import { startTestApp } from '../../test/test-app';
+import { startTestApp, testConfig } from '../../test/test-app';
+import { KeyRingError } from '../crypto/key-ring.loader';
+import { createHttpApp } from '../http-app';
 import { DataSourceProvider } from '../database/data-source-provider';
 import { ConnectionEntity } from '../token/connection.entity';
 import { KeysHealthIndicator } from './keys.health';
@@ -32,6 +36,9 @@ describe(KeysHealthIndicator.name, () => {
     } finally {
       await app.close();
     }
+    // One row the configured key reads, so the API starts (a key ring that reads no stored row
+    // at all is refused at start: see below).
+    await seedEncryptedRows(database, currentKey, { connections: 1, oauthStates: 0, prefix: 'current' });
   });
 
   afterAll(async () => {
@@ -60,5 +67,74 @@ describe(KeysHealthIndicator.name, () => {
 
     expect(sut.json.details).toMatchObject({ keys: { status: 'up' } });
     expect(sut.statusCode).toBe(200);
+  });
+});
+
+/** A one-character change that still decodes to 32 bytes: a valid key, just not this one. */
+function typoOf(key: string): string {
+  const replacement = key[0] === 'A' ? 'B' : 'A';
+  return `${replacement}${key.slice(1)}`;
+}
+
+describe('starting with a key that reads none of the stored secrets', () => {
+  const storedKey = Fernet.generateKey();
+  let database: TestDatabase;
+
+  /** Builds and initialises the API as main.ts does; the error it refuses to start with, if any. */
+  const startError = async (fernetKeys: string): Promise<unknown> => {
+    const app = await createHttpApp(testConfig({ FERNET_KEYS: fernetKeys }), database);
+    try {
+      await app.init();
+      return undefined;
+    } catch (error) {
+      return error;
+    } finally {
+      await app.close();
+    }
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await (await openTestDataSource(database)).destroy();
+    await seedEncryptedRows(database, storedKey, { connections: 2, oauthStates: 1, prefix: 'stored' });
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('refuses to start when one character of the key is wrong, naming stored and configured key ids, never keys', async () => {
+    const typo = typoOf(storedKey);
+    expect(keyIdOf(typo)).not.toBe(keyIdOf(storedKey));
+
+    const error = await startError(typo);
+
+    expect(error).toBeInstanceOf(KeyRingError);
+    const message = (error as Error).message;
+    expect(message).toContain('None of the 3 stored secret(s) is under a key in FERNET_KEYS');
+    expect(message).toContain(`under key id(s) ${keyIdOf(storedKey)}`);
+    expect(message).toContain(`FERNET_KEYS holds key id(s) ${keyIdOf(typo)}`);
+    expect(message).toContain('a typo in a key, not a rotation');
+    expect(message).not.toContain(storedKey.slice(1, 20));
+    const [{ rows }] = await database.query<{ rows: number }>(
+      'SELECT count(*)::int AS rows FROM connections WHERE key_id = $1',
+      [keyIdOf(typo)],
+    );
+    expect(rows).toBe(0);
+  });
+
+  it('starts during a rotation (the new key first, the stored one after it) and with the stored key alone', async () => {
+    expect(await startError(`${Fernet.generateKey()},${storedKey}`)).toBeUndefined();
+    expect(await startError(storedKey)).toBeUndefined();
+  });
+
+  it('starts with any key on an empty database', async () => {
+    const empty = await createTestDatabase();
+    try {
+      const app = await startTestApp(empty, { FERNET_KEYS: Fernet.generateKey() });
+      await app.close();
+    } finally {
+      await empty.drop();
+    }
   });
 });

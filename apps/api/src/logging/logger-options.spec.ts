@@ -77,4 +77,27 @@ describe('logRequests', () => {
 
     expect(lines).toEqual([]);
   });
+
+  it('writes no secret from the query string or the path into the warn-level request line', async () => {
+    const { logger, lines } = capturedLogger();
+    const fastify = Fastify();
+    logRequests(fastify, logger);
+    fastify.get('/api/v1/connections/:id/access-token', async (_request, reply) => reply.code(401).send({ statusCode: 401 }));
+    const secrets = ['svc-key-canary-0123456789abcdef', 'authcode-canary', 'auth-canary', 'LinkCanary0123456789abcdefXYZ'];
+
+    await fastify.inject({
+      method: 'GET',
+      url: `/api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12/access-token?key=${secrets[0]}&authCode=${secrets[1]}&auth=${secrets[2]}&region=eu`,
+    });
+    await fastify.inject({ method: 'GET', url: `/api/v1/connect/${secrets[3]}` });
+    await fastify.close();
+
+    const requestLines = lines.filter((line) => line.req);
+    expect(requestLines.map((line) => line.level)).toEqual([40, 40]);
+    expect(requestLines[0].msg).toBe(
+      'GET /api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12/access-token?key=[Redacted]&authCode=[Redacted]&auth=[Redacted]&region=eu 401',
+    );
+    expect(requestLines[1].msg).toBe('GET /api/v1/connect/[Redacted] 404');
+    for (const secret of secrets) expect(JSON.stringify(lines)).not.toContain(secret);
+  });
 });

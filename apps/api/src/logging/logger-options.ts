@@ -41,8 +41,9 @@ const levelFor = (statusCode: number): 'error' | 'warn' | 'info' =>
 /**
  * One log line per answered request (`GET /path 200`, with `req`, `res`, `responseTime` and
  * the correlation id), and every line logged while a request runs carries its `correlationId`
- * (the request's child logger is bound in nestjs-pino's AsyncLocalStorage). Query values
- * named like secrets are masked by {@link redactUrl}.
+ * (the request's child logger is bound in nestjs-pino's AsyncLocalStorage). Query values are
+ * masked unless their name is on a short safe list, and secret-like path segments too
+ * ({@link redactUrl}).
  */
 export function logRequests(fastify: FastifyInstance, root: Logger): void {
   fastify.decorateRequest('requestLogger', null);

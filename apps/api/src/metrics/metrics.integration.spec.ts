@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { seedEncryptedRows } from '../../test/seed-secrets';
 import { openTestDataSource } from '../../test/test-data-source';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
+import { startTestApp } from '../../test/test-app';
 import { DatabaseUnavailableError } from '../common/domain-errors';
 import { KeyRing } from '../crypto/key-ring';
 import { DataSourceProvider } from '../database/data-source-provider';
@@ -265,6 +266,59 @@ describe(MetricsController.name, () => {
       expect(valueOf(mine.samples, 'atk_http_requests_total', { route: '/connections/:id' })).toBeUndefined();
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('/metrics with METRICS_TOKEN', () => {
+  const token = 'metrics-token-canary-0123456789abcdef';
+  let database: TestDatabase;
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp(database, { METRICS_TOKEN: token });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it.each([
+    ['no Authorization header', undefined],
+    ['a wrong token', 'Bearer metrics-token-canary-0123456789abcdeX'],
+    ['a prefix of the token', `Bearer ${token.slice(0, 10)}`],
+    ['the token without the Bearer scheme', token],
+    ['Basic credentials', `Basic ${Buffer.from(`x:${token}`).toString('base64')}`],
+  ])('answers 401 in the error shape to %s, naming no token', async (_, authorization) => {
+    const response = await app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+    expect(response.json()).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: expect.stringContaining('METRICS_TOKEN'),
+      correlationId: expect.any(String),
+    });
+    expect(response.body).not.toContain('canary');
+    expect(response.body).not.toContain('atk_');
+  });
+
+  it('answers the scrape that sends the token as a bearer token', async () => {
+    const response = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+
+    expect(response.statusCode).toBe(200);
+    expect(parseExposition(response.body).some((sample) => sample.name === 'atk_database_up')).toBe(true);
+  });
+
+  it('stays public without METRICS_TOKEN (the default)', async () => {
+    const open = await startTestApp(database);
+    try {
+      expect((await open.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+    } finally {
+      await open.close();
     }
   });
 });

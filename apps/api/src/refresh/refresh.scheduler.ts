@@ -20,6 +20,11 @@ export const SWEEP_BATCH = 200;
 export const SWEEP_CONCURRENCY = 32;
 /** At shutdown, in-flight refreshes get this long to finish before their leases are released. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * Expired consent states are deleted on the first sweep, then at most this often by the wall
+ * clock, whatever REFRESH_CRON is.
+ */
+export const STATE_CLEANUP_INTERVAL_MS = 10 * 60_000;
 
 export interface SweepSummary {
   claimed: number;
@@ -64,7 +69,7 @@ export class RefreshScheduler
   private lastTick: Date | undefined;
   private readonly cronTime: CronTime;
   private period: number | undefined;
-  private sweepsSinceCleanup = 0;
+  private lastStateCleanupAt: number | undefined;
 
   constructor(
     private readonly refresh: RefreshService,
@@ -165,8 +170,11 @@ export class RefreshScheduler
       // batch that changed nothing means something is wrong: stop rather than spin.
       if (summary.skipped >= summary.claimed) break;
     }
-    if ((this.sweepsSinceCleanup += 1) >= 60) {
-      this.sweepsSinceCleanup = 0;
+    const now = Date.now();
+    const last = this.lastStateCleanupAt;
+    // A clock set back counts as due, so a jump never stops the cleanup.
+    if (last === undefined || now - last >= STATE_CLEANUP_INTERVAL_MS || now < last) {
+      this.lastStateCleanupAt = now;
       await this.connect.deleteExpiredStates();
     }
     summary.durationMs = Math.round(performance.now() - started);
