@@ -64,4 +64,16 @@ export default [
     // Override or add rules here
     rules: {},
   },
+  {
+    // A promise nobody awaits fails silently (an unhandled rejection at best): every project's
+    // TypeScript is checked with type information for that.
+    files: ['**/*.ts', '**/*.cts', '**/*.mts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
 ];
