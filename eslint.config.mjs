@@ -24,6 +24,11 @@ export default [
               onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'type:test-double'],
             },
             {
+              // The bench and the e2e journey drive built processes; they may use any library.
+              sourceTag: 'scope:tooling',
+              onlyDependOnLibsWithTags: ['scope:shared', 'type:test-double', 'type:contracts'],
+            },
+            {
               sourceTag: 'scope:console',
               onlyDependOnLibsWithTags: ['scope:console', 'type:contracts'],
             },

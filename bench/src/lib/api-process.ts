@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { builtApiEnvironment } from '../../../apps/api/test/built-api-environment';
+import { builtApiEnvironment } from '@keeper/test-support';
 import { ManagedChild } from './child';
 import { freePort } from './database';
 import { http } from './http-client';
