@@ -30,8 +30,6 @@ export interface BenchDatabase {
 /** Appended to every statement the bench sends itself. */
 export const BENCH_MARK = 'atk-bench';
 
-export { freePort };
-
 async function startEmbedded(
   tempRoot: string,
 ): Promise<{ url: string; postmasterPid: number | undefined }> {
