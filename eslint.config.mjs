@@ -24,6 +24,11 @@ export default [
               onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'type:test-double'],
             },
             {
+              // The bench and the e2e journey drive built processes; they may use any library.
+              sourceTag: 'scope:tooling',
+              onlyDependOnLibsWithTags: ['scope:shared', 'type:test-double', 'type:contracts'],
+            },
+            {
               sourceTag: 'scope:console',
               onlyDependOnLibsWithTags: ['scope:console', 'type:contracts'],
             },
@@ -63,5 +68,17 @@ export default [
     ],
     // Override or add rules here
     rules: {},
+  },
+  {
+    // A promise nobody awaits fails silently (an unhandled rejection at best): every project's
+    // TypeScript is checked with type information for that.
+    files: ['**/*.ts', '**/*.cts', '**/*.mts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
   },
 ];

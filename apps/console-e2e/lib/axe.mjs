@@ -15,13 +15,18 @@ export class AxeAudit {
   /** Every page's findings, for `axe.json`. */
   reports = [];
 
-  /** Checks `page` as it is now; throws when a serious or critical violation is found. */
+  /**
+   * Checks `page` as it is now; throws when a serious or critical violation is found.
+   * @param {import('playwright-core').Page} page
+   * @param {string} pageName
+   * @param {{ log?: (line: string) => void }} [options]
+   */
   async check(page, pageName, { log = () => undefined } = {}) {
     if (!(await page.evaluate(() => 'axe' in window))) {
       await page.addScriptTag({ content: AXE_SOURCE });
     }
     const result = await page.evaluate(async () => {
-      const { violations, incomplete, passes } = await window.axe.run(
+      const { violations, incomplete, passes } = await /** @type {any} */ (window).axe.run(
         document,
         {
           resultTypes: ['violations', 'incomplete'],

@@ -96,6 +96,7 @@ function sendFile(request, response, file, headers) {
 /**
  * Starts the server on 127.0.0.1 (port 0: any free one). `apiPort` may be set later with
  * `setApiPort`, since the API needs this server's port in its own configuration.
+ * @param {{ root: string, port?: number, onProxyError?: (message: string) => void }} options
  */
 export async function startConsoleServer({
   root,
@@ -202,11 +203,11 @@ export async function startConsoleServer({
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+    server.listen(port, '127.0.0.1', () => resolve(undefined));
   });
 
   return {
-    port: server.address().port,
+    port: /** @type {import('node:net').AddressInfo} */ (server.address()).port,
     setApiPort(value) {
       apiPort = value;
     },

@@ -26,6 +26,10 @@ const REGION = 'North America';
  * @param {import('playwright-core').Page} o.page
  * @param {import('./steps.mjs').StepRunner} o.steps
  * @param {import('./axe.mjs').AxeAudit} o.axe
+ * @param {any} o.stack what startStack answered
+ * @param {string} o.outDir
+ * @param {string[]} o.pageErrors
+ * @param {(line: string) => void} o.log
  */
 export async function runJourney({
   page,
@@ -128,7 +132,7 @@ export async function runJourney({
           );
           if (input.getAttribute('aria-invalid') !== 'true' || !target)
             return '';
-          const copy = target.cloneNode(true);
+          const copy = /** @type {Element} */ (target.cloneNode(true));
           copy
             .querySelectorAll('[aria-hidden="true"]')
             .forEach((hidden) => hidden.remove());
@@ -362,7 +366,7 @@ export async function runJourney({
       elements.map((row) =>
         Array.from(row.querySelectorAll('td'), (cell) => {
           // What a reader hears: without the aria-hidden icons.
-          const copy = cell.cloneNode(true);
+          const copy = /** @type {Element} */ (cell.cloneNode(true));
           copy
             .querySelectorAll('[aria-hidden="true"]')
             .forEach((hidden) => hidden.remove());
@@ -425,7 +429,7 @@ export async function runJourney({
     async () => {
       // The page must not reload: a mark on `window` would be gone.
       await page.evaluate(() => {
-        window.__e2eMark = true;
+        /** @type {any} */ (window).__e2eMark = true;
       });
       const before = (await eventRows()).length;
       // Another admin's "Refresh now", as the API sees it (same session, not this page).
@@ -444,7 +448,7 @@ export async function runJourney({
         page.getByRole('status').getByText('Live', { exact: true }),
         'the “Live” indicator',
       );
-      if (!(await page.evaluate(() => window.__e2eMark === true))) {
+      if (!(await page.evaluate(() => /** @type {any} */ (window).__e2eMark === true))) {
         throw new Error('the page reloaded instead of updating live');
       }
       await screenshot('audit-live');

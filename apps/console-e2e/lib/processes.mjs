@@ -11,7 +11,7 @@ export function freePort() {
     server.unref();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = /** @type {net.AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
   });
@@ -86,6 +86,8 @@ export function startNode(name, { script, cwd, env, logFile }) {
 
 /**
  * Polls `url` until it answers `status`; fails early when `child` exits, and after `timeoutMs`.
+ * @param {string} url
+ * @param {{ status?: number, timeoutMs?: number, child?: { name: string, exited?: { code: number | null, signal: string | null } | null, tail(): string } }} [options]
  */
 export async function waitForHttp(
   url,

@@ -21,6 +21,7 @@ export class StepRunner {
   #blockedBy = null;
   #closed = false;
 
+  /** @param {{ out?: (line: string) => unknown, onFailure?: (name: string, error: any) => unknown }} [options] */
   constructor({
     out = (line) => process.stdout.write(`${line}\n`),
     onFailure,

@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { builtApiEnvironment } from '../../../apps/api/test/built-api-environment';
+import { builtApiEnvironment, freePort } from '@keeper/test-support';
 import { ManagedChild } from './child';
-import { freePort } from './database';
 import { http } from './http-client';
 import { metricValue, MetricSample, parseMetrics } from './metrics-text';
 import { HAS_PROC, ProcSample, sampleProcess } from './proc-stats';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@keeper/test-support';
 import pg from 'pg';
 import { onCleanup } from './cleanup';
 
@@ -29,23 +29,6 @@ export interface BenchDatabase {
 
 /** Appended to every statement the bench sends itself. */
 export const BENCH_MARK = 'atk-bench';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-export { freePort };
 
 async function startEmbedded(
   tempRoot: string,

@@ -2,11 +2,11 @@ import {
   httpSender,
   prepareFuzzTarget,
   runHttpFuzz,
-} from '../../../apps/api/test/security/fuzz/http-fuzz';
+} from '@keeper/test-support';
 import type { BenchContext, WithApi } from './context';
 
 /**
- * Phase 7: the security suite's property-based fuzzer (apps/api/test/security/fuzz) against the
+ * Phase 7: the security suite's property-based fuzzer (libs/test-support/src/lib/http-fuzz.ts) against the
  * built API over real sockets, with more cases per property than `npm test` runs
  * (`BENCH_FUZZ_RUNS`, default 2,000; 200 with --quick). A failing property is a FAIL row with
  * its seed, so the case can be replayed with `FUZZ_SEED` in the Jest suite.

@@ -1,8 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { builtApiEnvironment } from '../../test/built-api-environment';
+import { builtApiEnvironment, freePort } from '@keeper/test-support';
 
 /** The built API and CLI (`nx build api`); the `test-faults` target builds them first. */
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
@@ -11,21 +10,6 @@ export const API_CLI = join(WORKSPACE_ROOT, 'dist/apps/api/cli.js');
 
 export const sleep = (ms: number) =>
   new Promise<void>((done) => setTimeout(done, ms));
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? done(address.port)
-          : fail(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** Thrown by a probe to end a wait at once (other errors are retried until the timeout). */
 export class StopWaiting extends Error {}

@@ -3,7 +3,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { freePort } from './api-process';
+import { freePort } from '@keeper/test-support';
 
 /** `application_name` of the suite's own connections (never terminated by the tests). */
 export const SUITE_APPLICATION = 'atk-faults';

@@ -1,5 +1,5 @@
 import { createServer, Server, Socket } from 'node:net';
-import { freePort } from './api-process';
+import { freePort } from '@keeper/test-support';
 
 /**
  * A TCP port in front of a server (the sandbox standing in for Amazon):

@@ -17,7 +17,7 @@ export interface AmazonUrlOverrides {
   adsApiUrlOverride?: string | undefined;
 }
 
-/** Amazon's own endpoints per region, as CONTRACT.md lists them. */
+/** Amazon's own endpoints per region (Amazon's LWA and Ads API documentation). */
 export const AMAZON_ENDPOINTS: Readonly<Record<Region, Readonly<AmazonEndpoints>>> = {
   na: {
     consentUrl: 'https://www.amazon.com/ap/oa',

@@ -18,7 +18,7 @@ import { BackoffOptions, DEFAULT_BACKOFF, nextDelay, realSleep, Sleep } from './
 
 export type { LwaTokenSet } from './lwa-response.parser';
 
-/** The scope every consent asks for (CONTRACT.md). */
+/** The scope every consent asks for: the Ads API's campaign management. */
 export const LWA_SCOPE = 'advertising::campaign_management';
 
 /** Optional tuning of {@link LwaClient}; tests provide it to use short timeouts and a fake sleep. */

@@ -46,7 +46,7 @@ const IDLE_RANGE = 'must be a whole number of minutes from 1 to 720';
 const HTTP_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
 /**
- * The environment as the API accepts it (see CONTRACT.md). Every rule carries the message an
+ * The environment as the API accepts it (the README's Configuration section and `.env.example`). Every rule carries the message an
  * operator reads when the value is wrong, so a bad start prints one clear line per variable.
  */
 class EnvironmentVariables {

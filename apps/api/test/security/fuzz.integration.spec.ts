@@ -4,7 +4,7 @@ import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
 import { connectAccount, logIn, sandboxEnvironment, TEST_ADMIN_PASSWORD } from '../connect-flow';
 import { createTestDatabase, TestDatabase } from '../test-database';
 import { startTestApp } from '../test-app';
-import { FUZZ_PROPERTIES, fuzzRunsFromEnv, FuzzTarget, httpSender, prepareFuzzTarget, runHttpFuzz } from './fuzz/http-fuzz';
+import { FUZZ_PROPERTIES, fuzzRunsFromEnv, FuzzTarget, httpSender, prepareFuzzTarget, runHttpFuzz } from '@keeper/test-support';
 import { CapturedOutput, captureOutput, injectSender, ProcessFailureWatch } from './security-harness';
 
 const SERVICE_KEY = 'svc-fuzz-key-0123456789abcdef';
@@ -13,7 +13,7 @@ const RUNS = fuzzRunsFromEnv(process.env, 600);
 
 /**
  * Every public input, fuzzed through the whole stack (`app.inject()`): never a 5xx, the error
- * shape on every 4xx, no error logged, no unhandled rejection. See fuzz/http-fuzz.ts.
+ * shape on every 4xx, no error logged, no unhandled rejection. See libs/test-support/src/lib/http-fuzz.ts.
  */
 describe(`fuzzing every public input (${RUNS} cases per property)`, () => {
   let database: TestDatabase;

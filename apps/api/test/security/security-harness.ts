@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FuzzRequest, FuzzResponse, SendRequest } from './fuzz/http-fuzz';
+import type { FuzzRequest, FuzzResponse, SendRequest } from '@keeper/test-support';
 
 /**
  * Everything the process writes to stdout and stderr while it runs. Start it before the app:

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
 /**
- * Every variable the API reads (CONTRACT.md plus our additions). A built API started by the
+ * Every variable the API reads (the README's Configuration and `.env.example`). A built API started by the
  * fault suite or the bench gets none of the parent's values for them, only what it is given.
  */
 export const API_VARIABLES = [
