@@ -30,6 +30,8 @@ export const API_VARIABLES = [
   'ALERT_WEBHOOK_SECRET',
   'LOG_LEVEL',
   'TRUST_PROXY',
+  'METRICS_TOKEN',
+  'SESSION_IDLE_MINUTES',
   'NODE_OPTIONS',
 ] as const;
 
