@@ -73,6 +73,8 @@ export default [
     // A promise nobody awaits fails silently (an unhandled rejection at best): every project's
     // TypeScript is checked with type information for that.
     files: ['**/*.ts', '**/*.cts', '**/*.mts'],
+    // Jest's config files belong to no tsconfig; they hold no promises.
+    ignores: ['**/jest.config.ts', '**/jest.config.cts', '**/jest.*.config.cts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
