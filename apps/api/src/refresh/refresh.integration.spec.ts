@@ -9,6 +9,7 @@ import { startWebhookSink } from '../../test/security/security-harness';
 import { AlertService } from '../alerts/alert.service';
 import { DatabaseService } from '../database/database.service';
 import { AccessTokenService } from '../token/access-token.service';
+import { RefreshService } from './refresh.service';
 import { ConnectionEntity } from '../token/connection.entity';
 import { AmazonOutage } from './amazon-outage';
 import { RefreshPause } from './refresh-pause';
@@ -583,6 +584,18 @@ describe('token refresh (against the LWA sandbox)', () => {
       const stored = await row(connection.id);
       expect(new Set(responses.map((response) => response.json().accessToken))).toEqual(new Set([stored.accessToken]));
       expect(stored.accessToken).not.toBe(connection.accessToken);
+      expect(tokenRequests()).toHaveLength(1);
+    });
+
+    it('answers a caller that saw the old token with the one another replica just stored, without a second request', async () => {
+      const [connection] = await seedConnections(1, 60, 'Second comer');
+      const stored = (await ask(sut, connection.id)).json().accessToken as string;
+
+      // Replica 1's caller read the row before replica 0's refresh; its refresh comes second.
+      const outcome = await replicas[1].get(RefreshService).refreshNow(connection.id, 'on_demand', 'second-comer');
+
+      expect(outcome).toMatchObject({ kind: 'current', connection: { accessToken: stored } });
+      expect(stored).not.toBe(connection.accessToken);
       expect(tokenRequests()).toHaveLength(1);
     });
 
