@@ -334,12 +334,14 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect(current.status).toBe('active');
       expect(current.refreshToken).not.toBe(connection.refreshToken);
     }
-    // The new refresh tokens work: the next cycle refreshes them all again without a refusal.
+    // The new refresh tokens work: the next cycle (an hour on, as it were) refreshes them all
+    // again without a refusal.
     await database.query(
-      "UPDATE connections SET access_token_expires_at = now() + interval '1 minute' WHERE label LIKE 'Replicated%'",
+      "UPDATE connections SET access_token_expires_at = now() + interval '1 minute', last_refreshed_at = now() - interval '1 hour' WHERE label LIKE 'Replicated%'",
     );
     sandbox.clearRequests();
     await Promise.all(replicas.map((replica) => sweep(replica)));
+    expect(tokenRequests()).toHaveLength(36);
     expect(
       tokenRequests().every(
         (request) => request.outcome === 'ok' || request.outcome === undefined,
