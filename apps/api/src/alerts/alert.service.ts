@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { signWebhook } from './webhook-signature';
 
-export const ALERT_TYPES = ['refresh_failed', 'needs_reauth', 'recovered', 'refresh_paused'] as const;
+export const ALERT_TYPES = ['refresh_failed', 'needs_reauth', 'recovered', 'refresh_paused', 'refresh_resumed'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
 /** What the refresh code reports. Never put a token or secret in it (they are scrubbed anyway). */
@@ -72,7 +72,7 @@ type AttemptResult =
 const MAX_MESSAGE_LENGTH = 2_000;
 
 /**
- * Sends alerts (refresh failed, re-auth needed, recovered, refresh paused) to `ALERT_WEBHOOK_URL`
+ * Sends alerts (refresh failed, re-auth needed, recovered, refresh paused and resumed) to `ALERT_WEBHOOK_URL`
  * as signed JSON POSTs (see `webhook-signature.ts` for the receiver's side). {@link notify}
  * only queues: delivery runs in the background, so an unreachable receiver never slows or
  * fails a refresh. Logs name the type, delivery id, status and attempt; never the URL (it may

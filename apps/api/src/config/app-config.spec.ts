@@ -67,6 +67,15 @@ describe(loadAppConfig.name, () => {
     expect(sut.migrateOnStart).toBe(false);
   });
 
+  it('refuses a refresh window so close to the tokens\' 3600 s lifetime that every token would always be due, and says why', () => {
+    expect(loadAppConfig({ REFRESH_WINDOW_SECONDS: '1800' }).refresh.windowSeconds).toBe(1800);
+    for (const window of ['1801', '3300', '3600']) {
+      expect(problemsOf({ REFRESH_WINDOW_SECONDS: window })).toEqual([
+        expect.stringMatching(/^REFRESH_WINDOW_SECONDS must be a whole number of seconds from 30 to 1800 \(half the 3600 s an Amazon access token lives/),
+      ]);
+    }
+  });
+
   it('lists every bad value, one line each', () => {
     const problems = problemsOf({
       PORT: 'eighty',
@@ -85,7 +94,7 @@ describe(loadAppConfig.name, () => {
         'PORT must be a whole number from 0 to 65535',
         'DATABASE_URL must be a postgres:// or postgresql:// URL (or unset for the embedded database)',
         'REFRESH_CRON must be a cron expression such as "0 * * * * *" (every minute)',
-        'REFRESH_WINDOW_SECONDS must be a whole number of seconds from 30 to 3300',
+        'REFRESH_WINDOW_SECONDS must be a whole number of seconds from 30 to 1800 (half the 3600 s an Amazon access token lives; a longer window would refresh every token again soon after its refresh)',
         'REFRESH_MAX_RETRIES must be a whole number from 0 to 10',
         'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
         'AMAZON_CLIENT_ID and AMAZON_CLIENT_SECRET must be set together',

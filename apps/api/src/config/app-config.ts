@@ -15,6 +15,7 @@ import { keyIdOf } from '@keeper/fernet';
 import { validateCronExpression } from 'cron';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { MAX_REFRESH_WINDOW_SECONDS } from '../refresh/refresh-policy';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -37,7 +38,9 @@ const integer = () =>
   });
 
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
-const WINDOW_RANGE = 'must be a whole number of seconds from 30 to 3300';
+// Amazon's access tokens live 3600 s: a window longer than half of that would make each token due
+// again soon after its refresh (README, "What the service does on its own").
+const WINDOW_RANGE = `must be a whole number of seconds from 30 to ${MAX_REFRESH_WINDOW_SECONDS} (half the 3600 s an Amazon access token lives; a longer window would refresh every token again soon after its refresh)`;
 const RETRIES_RANGE = 'must be a whole number from 0 to 10';
 // At most 30 s: a refresh lease (90 s) must outlast three HTTP timeouts.
 const TIMEOUT_RANGE = 'must be a whole number of milliseconds from 100 to 30000';
@@ -120,7 +123,7 @@ class EnvironmentVariables {
   REFRESH_CRON?: string;
 
   @IsOptional() @integer() @IsInt({ message: WINDOW_RANGE })
-  @Min(30, { message: WINDOW_RANGE }) @Max(3300, { message: WINDOW_RANGE })
+  @Min(30, { message: WINDOW_RANGE }) @Max(MAX_REFRESH_WINDOW_SECONDS, { message: WINDOW_RANGE })
   REFRESH_WINDOW_SECONDS?: number;
 
   @IsOptional() @integer() @IsInt({ message: RETRIES_RANGE })

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { AlertService } from '../alerts/alert.service';
 import { RefreshMetrics } from '../metrics/refresh.metrics';
+import { PauseChange, RefreshPause } from './refresh-pause';
 import { RefreshObserver, RefreshService } from './refresh.service';
 
 const METRIC_OUTCOME = {
@@ -18,10 +19,12 @@ export class RefreshReporting implements RefreshObserver, OnModuleInit {
     private readonly refresh: RefreshService,
     private readonly metrics: RefreshMetrics,
     private readonly alerts: AlertService,
+    private readonly pause: RefreshPause,
   ) {}
 
   onModuleInit(): void {
     this.refresh.observe(this);
+    this.pause.onChange((change) => this.pauseChanged(change));
   }
 
   attemptFinished(
@@ -44,7 +47,15 @@ export class RefreshReporting implements RefreshObserver, OnModuleInit {
     });
   }
 
-  refreshPaused(reason: string): void {
-    this.alerts.notify({ type: 'refresh_paused', message: reason });
+  /** One alert when refreshes pause for every connection, one when they resume (no connection named). */
+  pauseChanged(change: PauseChange): void {
+    this.alerts.notify(
+      change.paused
+        ? { type: 'refresh_paused', message: `Refreshes are paused for every connection: ${change.reason}` }
+        : {
+            type: 'refresh_resumed',
+            message: `Refreshes resumed: Amazon accepts our client credentials again (paused for ${Math.round(change.pausedForMs / 1000)} s).`,
+          },
+    );
   }
 }

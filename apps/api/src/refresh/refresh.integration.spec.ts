@@ -5,11 +5,16 @@ import { logIn, sandboxEnvironment } from '../../test/connect-flow';
 import { DatabaseSwitch, viaPort } from '../../test/database-switch';
 import { createTestDatabase, TestDatabase, testDatabaseUrl } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
+import { startWebhookSink } from '../../test/security/security-harness';
+import { AlertService } from '../alerts/alert.service';
 import { DatabaseService } from '../database/database.service';
+import { AccessTokenService } from '../token/access-token.service';
+import { RefreshService } from './refresh.service';
 import { ConnectionEntity } from '../token/connection.entity';
 import { AmazonOutage } from './amazon-outage';
 import { RefreshPause } from './refresh-pause';
 import { RefreshScheduler } from './refresh.scheduler';
+import { SchedulerRegistry } from '@nestjs/schedule';
 
 const SERVICE_KEY = 'svc-key-for-reporting-jobs-0001';
 const FERNET_KEY = Fernet.generateKey();
@@ -98,7 +103,7 @@ describe('token refresh (against the LWA sandbox)', () => {
       replica.get(AmazonOutage).clear();
     }
     sandbox.clearFaults();
-    sandbox.updateSettings({ rotateRefreshTokens: false });
+    sandbox.updateSettings({ rotateRefreshTokens: false, accessTokenLifetimeSeconds: 3600 });
     // Each test starts with no live connection left by another.
     await database.query(
       "UPDATE connections SET status = 'disconnected' WHERE status <> 'disconnected'",
@@ -242,6 +247,50 @@ describe('token refresh (against the LWA sandbox)', () => {
     expect(JSON.stringify(ready.json())).toContain('AMAZON_CLIENT_ID');
   });
 
+  it('sends refresh_paused once when Amazon rejects our client credentials, and refresh_resumed once when it accepts them again', async () => {
+    const sink = await startWebhookSink();
+    const alerting = await startTestApp(database, {
+      ...environment(),
+      ALERT_WEBHOOK_URL: sink.url,
+      ALERT_WEBHOOK_SECRET: 'whsec-refresh-pause-test',
+    });
+    try {
+      const seeded = await seedConnections(3, 60, 'Paused alert');
+      sandbox.queueFault({ endpoint: 'token', kind: 'invalid_client', count: 3 });
+      const askToken = (id: string) =>
+        alerting.inject({
+          method: 'GET',
+          url: `/api/v1/connections/${id}/access-token`,
+          headers: { authorization: `Bearer ${SERVICE_KEY}` },
+        });
+
+      await sweep(alerting);
+      await sweep(alerting);
+      // Jobs asking meanwhile meet the same refusal: the pause goes on, no second alert.
+      expect((await askToken(seeded[1].id)).statusCode).toBe(200);
+      expect((await askToken(seeded[2].id)).statusCode).toBe(200);
+      expect(tokenRequests()).toHaveLength(3);
+      sandbox.clearFaults();
+      // Amazon accepts us again: the first success resumes (here a job's; the sweep's probe alike).
+      expect((await askToken(seeded[1].id)).statusCode).toBe(200);
+      expect((await askToken(seeded[2].id)).statusCode).toBe(200);
+      await alerting.get(AlertService).whenIdle();
+
+      const deliveries = sink.bodies.map((body) => {
+        const [headers, json] = body.split('\n');
+        return { event: JSON.parse(headers)['x-keeper-event'], payload: JSON.parse(json) };
+      });
+      expect(deliveries.map((delivery) => delivery.event)).toEqual(['refresh_paused', 'refresh_resumed']);
+      expect(deliveries[0].payload).toMatchObject({ type: 'refresh_paused', connectionId: null });
+      expect(deliveries[0].payload.message).toContain('AMAZON_CLIENT_ID');
+      expect(deliveries[1].payload).toMatchObject({ type: 'refresh_resumed', connectionId: null });
+      expect(alerting.get(RefreshPause).reason).toBeUndefined();
+    } finally {
+      await alerting.close();
+      await sink.close();
+    }
+  });
+
   it('brings a degraded connection back to active, audited as recovered', async () => {
     const [connection] = await seedConnections(1, 60, 'Recovering');
     sandbox.queueFault({ endpoint: 'token', kind: '500', count: 3 });
@@ -285,12 +334,14 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect(current.status).toBe('active');
       expect(current.refreshToken).not.toBe(connection.refreshToken);
     }
-    // The new refresh tokens work: the next cycle refreshes them all again without a refusal.
+    // The new refresh tokens work: the next cycle (an hour on, as it were) refreshes them all
+    // again without a refusal.
     await database.query(
-      "UPDATE connections SET access_token_expires_at = now() + interval '1 minute' WHERE label LIKE 'Replicated%'",
+      "UPDATE connections SET access_token_expires_at = now() + interval '1 minute', last_refreshed_at = now() - interval '1 hour' WHERE label LIKE 'Replicated%'",
     );
     sandbox.clearRequests();
     await Promise.all(replicas.map((replica) => sweep(replica)));
+    expect(tokenRequests()).toHaveLength(36);
     expect(
       tokenRequests().every(
         (request) => request.outcome === 'ok' || request.outcome === undefined,
@@ -298,6 +349,77 @@ describe('token refresh (against the LWA sandbox)', () => {
     ).toBe(true);
     for (const connection of seeded)
       expect((await row(connection.id)).status).toBe('active');
+  });
+
+  describe('when Amazon\'s tokens live shorter than REFRESH_WINDOW_SECONDS (every token always due)', () => {
+    /** A replica sweeping every 10 s (its cron stopped: this test sweeps), so a sweep's deadline is 9 s. */
+    async function tenSecondReplica(): Promise<NestFastifyApplication> {
+      const replica = await startTestApp(database, { ...environment(), REFRESH_CRON: '*/10 * * * * *' });
+      replica.get(SchedulerRegistry).deleteCronJob(RefreshScheduler.JOB_NAME);
+      return replica;
+    }
+    /** Moves a connection's last refresh and expiry `seconds` into the past, as if that much time passed. */
+    const age = (label: string, seconds: number) =>
+      database.query(
+        `UPDATE connections SET last_refreshed_at = last_refreshed_at - make_interval(secs => $2),
+           access_token_expires_at = access_token_expires_at - make_interval(secs => $2) WHERE label LIKE $1`,
+        [`${label}%`, seconds],
+      );
+
+    it('refreshes each connection once per sweep, then not again until half its token\'s lifetime has passed', async () => {
+      const replica = await tenSecondReplica();
+      try {
+        sandbox.updateSettings({ accessTokenLifetimeSeconds: 200 });
+        const seeded = await seedConnections(20, 60, 'Short-lived');
+
+        const first = await sweep(replica);
+        const firstRequests = tokenRequests().length;
+        sandbox.clearRequests();
+        const second = await sweep(replica);
+        const secondRequests = tokenRequests().length;
+        // 90 s later: 110 s of 200 left, not yet due (due with 100 s left).
+        await age('Short-lived', 90);
+        await sweep(replica);
+        const laterRequests = tokenRequests().length;
+        // 15 s more: 95 s left, due again; refreshed once more, each.
+        await age('Short-lived', 15);
+        sandbox.clearRequests();
+        const third = await sweep(replica);
+
+        expect({ first: firstRequests, second: secondRequests, later: laterRequests, third: tokenRequests().length }).toEqual({
+          first: 20,
+          second: 0,
+          later: 0,
+          third: 20,
+        });
+        expect(first).toMatchObject({ claimed: 20, refreshed: 20 });
+        expect(second.claimed).toBe(0);
+        expect(third).toMatchObject({ claimed: 20, refreshed: 20 });
+        for (const connection of seeded) expect(await auditTypes(connection.id)).toEqual(['refreshed', 'refreshed']);
+      } finally {
+        await replica.close();
+      }
+    });
+
+    it('makes one token request for 50 access-token calls one after another', async () => {
+      sandbox.updateSettings({ accessTokenLifetimeSeconds: 200 });
+      const [connection] = await seedConnections(1, 60, 'Sequential');
+
+      const tokens = new Set<string>();
+      for (let call = 0; call < 50; call += 1) {
+        const response = await sut.inject({
+          method: 'GET',
+          url: `/api/v1/connections/${connection.id}/access-token`,
+          headers: { authorization: `Bearer ${SERVICE_KEY}` },
+        });
+        expect(response.statusCode).toBe(200);
+        tokens.add(response.json().accessToken);
+      }
+
+      expect(tokenRequests()).toHaveLength(1);
+      expect(tokens.size).toBe(1);
+      expect([...tokens][0]).not.toBe(connection.accessToken);
+    });
   });
 
   it('picks up a connection whose lease a crashed replica left behind, once the lease expires', async () => {
@@ -450,6 +572,80 @@ describe('token refresh (against the LWA sandbox)', () => {
       ).toBe(1);
       expect(responses[0].json().accessToken).not.toBe(connection.accessToken);
       expect(tokenRequests()).toHaveLength(1);
+    });
+
+    it('hands every caller on several replicas the new token while a slow refresh holds the lease', async () => {
+      const [connection] = await seedConnections(1, 60, 'Shared slow');
+      sandbox.queueFault({ endpoint: 'token', kind: 'slow', ms: 400, count: 1 });
+
+      const responses = await Promise.all(
+        Array.from({ length: 30 }, (_, index) => ask(replicas[index % 3], connection.id)),
+      );
+
+      expect(responses.map((response) => response.statusCode)).toEqual(Array(30).fill(200));
+      const stored = await row(connection.id);
+      expect(new Set(responses.map((response) => response.json().accessToken))).toEqual(new Set([stored.accessToken]));
+      expect(stored.accessToken).not.toBe(connection.accessToken);
+      expect(tokenRequests()).toHaveLength(1);
+    });
+
+    it('answers a caller that saw the old token with the one another replica just stored, without a second request', async () => {
+      const [connection] = await seedConnections(1, 60, 'Second comer');
+      const stored = (await ask(sut, connection.id)).json().accessToken as string;
+
+      // Replica 1's caller read the row before replica 0's refresh; its refresh comes second.
+      const outcome = await replicas[1].get(RefreshService).refreshNow(connection.id, 'on_demand', 'second-comer');
+
+      expect(outcome).toMatchObject({ kind: 'current', connection: { accessToken: stored } });
+      expect(stored).not.toBe(connection.accessToken);
+      expect(tokenRequests()).toHaveLength(1);
+    });
+
+    it('refreshes despite the minimum interval only for a caller whose token Amazon refused (401), once', async () => {
+      const [connection] = await seedConnections(1, 60, 'Unauthorized');
+      const first = (await ask(sut, connection.id)).json().accessToken as string;
+      const service = sut.get(AccessTokenService);
+
+      // The token was refreshed a moment ago: asking again makes no request, a 401 one.
+      expect((await ask(sut, connection.id)).json().accessToken).toBe(first);
+      const afterRefusal = await Promise.all(
+        replicas.map((replica) => replica.get(AccessTokenService).accessTokenAfterUnauthorized(connection.id, first, 'test-401')),
+      );
+      // A caller still holding the refused token, once it has been replaced: the new one, no request.
+      const late = await service.accessTokenAfterUnauthorized(connection.id, first, 'test-401-late');
+
+      expect(new Set(afterRefusal.map((answer) => answer.accessToken)).size).toBe(1);
+      expect(afterRefusal[0].accessToken).not.toBe(first);
+      expect(late.accessToken).toBe(afterRefusal[0].accessToken);
+      expect(tokenRequests()).toHaveLength(2);
+    });
+
+    it('answers 409 at once for needs_reauth, even with a token still valid for an hour', async () => {
+      const [connection] = await seedConnections(1, 3000, 'Reauth fresh');
+      await database.query("UPDATE connections SET status = 'needs_reauth' WHERE id = $1", [connection.id]);
+
+      const responses = await Promise.all([ask(sut, connection.id), ask(sut, connection.id)]);
+
+      for (const response of responses) {
+        expect(response.statusCode).toBe(409);
+        expect(response.json()).toMatchObject({ statusCode: 409, error: 'Conflict', correlationId: expect.any(String) });
+        expect(response.json().message).toContain('reconnect it in the console');
+        expect(response.body).not.toContain('Atz');
+      }
+      expect(tokenRequests()).toHaveLength(0);
+    });
+
+    it('answers 409, not the old token, when Amazon refuses the refresh token while a job asks', async () => {
+      const [connection] = await seedConnections(1, 60, 'Reauth on demand');
+      sandbox.revokeRefreshToken(connection.refreshToken as string);
+
+      const response = await ask(sut, connection.id);
+      const again = await ask(replicas[1], connection.id);
+
+      expect([response.statusCode, again.statusCode]).toEqual([409, 409]);
+      expect(response.body + again.body).not.toContain(connection.accessToken);
+      expect(tokenRequests()).toHaveLength(1);
+      expect((await row(connection.id)).status).toBe('needs_reauth');
     });
 
     it('needs a service key, not an admin session', async () => {

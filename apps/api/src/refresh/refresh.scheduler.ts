@@ -136,6 +136,10 @@ export class RefreshScheduler
     const deadline = Date.now() + Math.max(10_000, this.periodMs * 0.9);
     await this.refresh.releaseLeftLeases();
     let probed = false;
+    // A connection is attempted at most once per sweep, whatever its token's lifetime: the claim
+    // skips rows refreshed within the minimum interval (refresh-policy.ts), and this set catches
+    // the rest (a failed row whose backoff ran out during a long sweep).
+    const attempted = new Set<string>();
     while (!this.stopping && Date.now() < deadline) {
       if (this.pause.isHolding) break;
       // While paused, a probe: one connection; its success resumes the rest.
@@ -148,7 +152,13 @@ export class RefreshScheduler
         probed = true;
         ids = await this.refresh.claimOutageProbe();
       }
+      const again = ids.filter((id) => attempted.has(id));
+      if (again.length > 0) {
+        await Promise.all(again.map((id) => this.refresh.releaseClaim(id)));
+        ids = ids.filter((id) => !attempted.has(id));
+      }
       if (ids.length === 0) break;
+      for (const id of ids) attempted.add(id);
       summary.claimed += ids.length;
       const refreshOne = async (id: string) => {
         const outcome = await this.refreshClaimedSafely(id, correlationId);

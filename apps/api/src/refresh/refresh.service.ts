@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuditEventType } from '@keeper/contracts';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LwaClient, LwaTokenSet } from '../amazon/lwa.client';
 import {
   LwaError,
@@ -16,6 +16,7 @@ import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
 import { AmazonOutage } from './amazon-outage';
 import { RefreshPause } from './refresh-pause';
+import { dueAtMs, dueSql, INTERVAL_PASSED_SQL, intervalPassed, servableAsIs } from './refresh-policy';
 import {
   ConnectionNotRefreshableError,
   RefreshBusyError,
@@ -37,6 +38,8 @@ export type RefreshTrigger = 'scheduler' | 'manual' | 'on_demand';
 
 export type RefreshOutcome =
   | { kind: 'refreshed'; connection: ConnectionEntity; durationMs: number }
+  /** No refresh was needed (another caller or replica just refreshed): the row as it is now. */
+  | { kind: 'current'; connection: ConnectionEntity }
   | { kind: 'failed'; error: LwaError; durationMs: number }
   | { kind: 'skipped'; reason: string };
 
@@ -107,13 +110,17 @@ export class RefreshService {
     this.observer = observer;
   }
 
-  /** Claims up to `limit` live connections whose token expires within the window and whose retry is due. */
+  /**
+   * Claims up to `limit` live connections whose token is due (see refresh-policy.ts), whose last
+   * refresh is at least the minimum interval back and whose retry is due.
+   */
   async claimDue(limit: number): Promise<string[]> {
     const result: unknown = await this.database.dataSource.query(
       `WITH due AS (
          SELECT id FROM connections
          WHERE status IN ('active', 'degraded')
-           AND access_token_expires_at <= now() + make_interval(secs => $1)
+           AND ${dueSql('$1')}
+           AND ${INTERVAL_PASSED_SQL}
            AND (next_attempt_at IS NULL OR next_attempt_at <= now())
            AND (lease_expires_at IS NULL OR lease_expires_at < now())
          ORDER BY access_token_expires_at
@@ -155,13 +162,25 @@ export class RefreshService {
   }
 
   /**
-   * Refreshes one connection now, whatever its expiry (admin's "refresh now", a job asking for
-   * an expiring token). When another replica holds the row, waits for its result instead.
+   * Refreshes one connection now, or answers why not.
+   *
+   * - `manual` (the admin's "Refresh now"): whatever the expiry and the minimum interval: an
+   *   explicit click, audited, one at a time per connection.
+   * - `on_demand` (a job asking for a token): only when the token is due and the minimum interval
+   *   has passed (refresh-policy.ts), in the same statement that claims the lease; otherwise the
+   *   current row (`current`), which another caller or replica has just refreshed.
+   * - `rejectedAccessToken` (Amazon answered 401 to that token): refreshes despite the interval,
+   *   but only while the row still holds that very token; once another caller has replaced it,
+   *   the current row.
+   *
+   * When another replica (or caller) holds the lease, waits for it to finish and answers its
+   * result, so every caller gets the token that refresh stored.
    */
   async refreshNow(
     id: string,
     trigger: Exclude<RefreshTrigger, 'scheduler'>,
     correlationId: string,
+    options: { rejectedAccessToken?: string } = {},
   ): Promise<RefreshOutcome> {
     const connection = await this.database
       .repository(ConnectionEntity)
@@ -170,17 +189,24 @@ export class RefreshService {
     if (connection.status !== 'active' && connection.status !== 'degraded') {
       throw new ConnectionNotRefreshableError(connection.status);
     }
+    const checked = trigger === 'on_demand' && !options.rejectedAccessToken;
     const claimed = returnedRows<{ id: string }>(
       await this.database.dataSource.query(
         `UPDATE connections SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3)
        WHERE id = $1 AND status IN ('active', 'degraded')
          AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         ${checked ? `AND ${dueSql('$4')} AND ${INTERVAL_PASSED_SQL}` : ''}
        RETURNING id`,
-        [id, this.owner, LEASE_MS / 1000],
+        checked
+          ? [id, this.owner, LEASE_MS / 1000, this.config.refresh.windowSeconds]
+          : [id, this.owner, LEASE_MS / 1000],
       ),
     );
     if (claimed.length === 1)
-      return this.refreshClaimed(id, trigger, correlationId, { force: true });
+      return this.refreshClaimed(id, trigger, correlationId, {
+        force: true,
+        onlyIfAccessToken: options.rejectedAccessToken,
+      });
     return this.awaitOtherHolder(id, connection.lastRefreshedAt);
   }
 
@@ -189,7 +215,7 @@ export class RefreshService {
     id: string,
     trigger: RefreshTrigger,
     correlationId: string,
-    options: { force?: boolean } = {},
+    options: { force?: boolean; onlyIfAccessToken?: string } = {},
   ): Promise<RefreshOutcome> {
     try {
       return await this.refreshLeased(id, trigger, correlationId, options);
@@ -204,7 +230,7 @@ export class RefreshService {
     id: string,
     trigger: RefreshTrigger,
     correlationId: string,
-    options: { force?: boolean },
+    options: { force?: boolean; onlyIfAccessToken?: string },
   ): Promise<RefreshOutcome> {
     const connections = this.database.repository(ConnectionEntity);
     const connection = await connections.findOneBy({
@@ -212,16 +238,25 @@ export class RefreshService {
       leaseOwner: this.owner,
     });
     if (!connection) return { kind: 'skipped', reason: 'lease lost' };
-    const dueAt =
-      (connection.accessTokenExpiresAt?.getTime() ?? 0) -
-      this.config.refresh.windowSeconds * 1000;
     const live =
       connection.status === 'active' || connection.status === 'degraded';
     if (
-      !live ||
-      !connection.refreshToken ||
-      (!options.force && dueAt > Date.now())
+      live &&
+      options.onlyIfAccessToken !== undefined &&
+      !sameSecret(connection.accessToken, options.onlyIfAccessToken)
     ) {
+      // The token Amazon refused has been replaced already: the new one is the answer.
+      await this.release(id);
+      return { kind: 'current', connection };
+    }
+    const timing = {
+      expiresAt: connection.accessTokenExpiresAt,
+      lastRefreshedAt: connection.lastRefreshedAt,
+    };
+    const due =
+      dueAtMs(timing, this.config.refresh.windowSeconds) <= Date.now() &&
+      intervalPassed(timing);
+    if (!live || !connection.refreshToken || (!options.force && !due)) {
       await this.release(id);
       return {
         kind: 'skipped',
@@ -501,28 +536,48 @@ export class RefreshService {
     });
   }
 
-  /** Another replica (or an earlier call) holds the row: wait for it to finish and read the result. */
+  /**
+   * The claim was refused: another replica (or caller) holds the row, or (for a job) the token is
+   * not due or was refreshed within the minimum interval. Waits while a live lease is held (a
+   * bounded time: one attempt's deadline), then answers the row as the holder left it.
+   */
   private async awaitOtherHolder(
     id: string,
     before: Date | null,
   ): Promise<RefreshOutcome> {
     const deadline = Date.now() + ATTEMPT_DEADLINE_MS + 5_000;
     const connections = this.database.repository(ConnectionEntity);
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let wait = 0; Date.now() < deadline; wait = Math.min(100, wait + 20)) {
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const current = await connections.findOneBy({ id });
       if (!current) return { kind: 'skipped', reason: 'not found' };
       if (
-        !current.leaseOwner ||
-        (current.leaseExpiresAt?.getTime() ?? 0) < Date.now()
-      ) {
-        const refreshed =
-          (current.lastRefreshedAt?.getTime() ?? 0) > (before?.getTime() ?? 0);
-        return refreshed
-          ? { kind: 'refreshed', connection: current, durationMs: 0 }
-          : { kind: 'skipped', reason: 'the other attempt failed' };
+        current.leaseOwner &&
+        (current.leaseExpiresAt?.getTime() ?? 0) >= Date.now()
+      )
+        continue;
+      if (current.status !== 'active' && current.status !== 'degraded') {
+        throw new ConnectionNotRefreshableError(current.status);
       }
+      const refreshed =
+        (current.lastRefreshedAt?.getTime() ?? 0) > (before?.getTime() ?? 0);
+      if (refreshed) return { kind: 'current', connection: current };
+      const timing = {
+        expiresAt: current.accessTokenExpiresAt,
+        lastRefreshedAt: current.lastRefreshedAt,
+      };
+      if (current.accessToken && servableAsIs(timing, this.config.refresh.windowSeconds)) {
+        return { kind: 'current', connection: current };
+      }
+      return { kind: 'skipped', reason: 'the other attempt failed' };
     }
     throw new RefreshBusyError();
   }
+}
+
+/** Compares two secrets in constant time (their digests, so the lengths may differ). */
+function sameSecret(stored: string | null, presented: string): boolean {
+  if (stored === null) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(stored), digest(presented));
 }

@@ -8,6 +8,7 @@ import { BatchedQuery } from '../database/batched-query';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionNotRefreshableError, RefreshBusyError, RefreshPausedError } from '../refresh/refresh.errors';
 import { RefreshPause } from '../refresh/refresh-pause';
+import { servableAsIs } from '../refresh/refresh-policy';
 import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
 import { ConnectionEntity } from './connection.entity';
 import { toConnectionDto } from './connection.mapper';
@@ -20,12 +21,16 @@ interface StoredAccessToken {
   status: string;
   access_token_ciphertext: string | null;
   access_token_expires_at: Date | null;
+  last_refreshed_at: Date | null;
 }
 
 /**
- * Hands access tokens to downstream jobs, refreshing first when the token expires within the
- * window. Callers asking for the same connection at once share one refresh: in this process
- * through `inFlight`, across replicas through the row's lease (see RefreshService.refreshNow).
+ * Hands access tokens to downstream jobs, refreshing first when the token is due (see
+ * refresh-policy.ts: within the window, and not within the minimum interval of the last
+ * refresh). Callers asking for the same connection at once share one refresh: in this process
+ * through `inFlight`, across replicas through the row's lease (see RefreshService.refreshNow),
+ * and every one of them gets the token that refresh stored. A connection that needs a new
+ * consent (or was disconnected) answers 409 at once, never its old token.
  */
 @Injectable()
 export class AccessTokenService {
@@ -42,21 +47,39 @@ export class AccessTokenService {
   async accessToken(id: string, correlationId: string): Promise<AccessTokenDto> {
     const fresh = await this.freshAccessToken(id);
     if (fresh) return fresh;
-    let connection = await this.find(id);
-    if (this.isFresh(connection)) return this.toAccessToken(connection);
+    const connection = await this.find(id);
     if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
+    if (this.isFresh(connection)) return this.toAccessToken(connection);
+    return this.refreshedToken(id, await this.shared(id, () => this.refresh.refreshNow(id, 'on_demand', correlationId)));
+  }
 
-    const outcome = await this.shared(id, () => this.refresh.refreshNow(id, 'on_demand', correlationId));
-    if (outcome.kind === 'refreshed') return this.toAccessToken(outcome.connection);
-    // The refresh failed: a token that is still valid is better than none.
-    connection = await this.find(id);
+  /**
+   * For a caller that presented `rejectedAccessToken` to Amazon and got 401 (the Ads API proxy):
+   * refreshes despite the minimum interval, but only while the connection still holds that
+   * token; when another caller has replaced it already, answers the new one without a refresh.
+   */
+  async accessTokenAfterUnauthorized(id: string, rejectedAccessToken: string, correlationId: string): Promise<AccessTokenDto> {
+    const connection = await this.find(id);
+    if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
+    return this.refreshedToken(
+      id,
+      await this.shared(`${id}:401`, () => this.refresh.refreshNow(id, 'on_demand', correlationId, { rejectedAccessToken })),
+    );
+  }
+
+  private async refreshedToken(id: string, outcome: RefreshOutcome): Promise<AccessTokenDto> {
+    if (outcome.kind === 'refreshed' || outcome.kind === 'current') {
+      if (outcome.connection.accessToken && (outcome.connection.accessTokenExpiresAt?.getTime() ?? 0) > Date.now()) {
+        return this.toAccessToken(outcome.connection);
+      }
+    }
+    const connection = await this.find(id);
+    if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
+    // The refresh failed (Amazon down): a token that is still valid is better than none.
     if (connection.accessToken && connection.accessTokenExpiresAt && connection.accessTokenExpiresAt.getTime() > Date.now()) {
       return this.toAccessToken(connection);
     }
     if (outcome.kind === 'failed') throw outcome.error;
-    if (connection.status === 'needs_reauth' || connection.status === 'disconnected') {
-      throw new ConnectionNotRefreshableError(connection.status);
-    }
     if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
     throw new RefreshBusyError();
   }
@@ -70,7 +93,8 @@ export class AccessTokenService {
       if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
       throw new RefreshBusyError();
     }
-    return { connection: this.toDto(outcome.connection), durationMs: outcome.durationMs };
+    // `current`: another replica's refresh finished while this one waited for its lease.
+    return { connection: this.toDto(outcome.connection), durationMs: outcome.kind === 'refreshed' ? outcome.durationMs : 0 };
   }
 
   private shared(id: string, refresh: () => Promise<RefreshOutcome>): Promise<RefreshOutcome> {
@@ -91,7 +115,7 @@ export class AccessTokenService {
     // One malformed id must not fail the statement of the whole batch.
     if (!UUID.test(id)) return undefined;
     const row = await this.tokenLookup.run(id);
-    if (!row?.access_token_ciphertext || !this.isFreshState(row.status, row.access_token_expires_at)) return undefined;
+    if (!row?.access_token_ciphertext || !this.isFreshState(row.status, row.access_token_expires_at, row.last_refreshed_at)) return undefined;
     return {
       accessToken: columnKeyRing.current().decrypt(row.access_token_ciphertext),
       tokenType: 'bearer',
@@ -101,7 +125,7 @@ export class AccessTokenService {
 
   private async lookUpTokens(ids: readonly string[]): Promise<(StoredAccessToken | undefined)[]> {
     const rows: StoredAccessToken[] = await this.database.dataSource.query(
-      'SELECT id, status, access_token_ciphertext, access_token_expires_at FROM connections WHERE id = ANY($1::uuid[])',
+      'SELECT id, status, access_token_ciphertext, access_token_expires_at, last_refreshed_at FROM connections WHERE id = ANY($1::uuid[])',
       [[...new Set(ids)]],
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -115,12 +139,19 @@ export class AccessTokenService {
   }
 
   private isFresh(connection: ConnectionEntity): boolean {
-    return connection.accessToken !== null && this.isFreshState(connection.status, connection.accessTokenExpiresAt);
+    return (
+      connection.accessToken !== null &&
+      this.isFreshState(connection.status, connection.accessTokenExpiresAt, connection.lastRefreshedAt)
+    );
   }
 
-  /** A token (when there is one) that outlives the refresh window of a connection still held. */
-  private isFreshState(status: string, expiresAt: Date | null): boolean {
-    return status !== 'disconnected' && (expiresAt?.getTime() ?? 0) > Date.now() + this.config.refresh.windowSeconds * 1000;
+  /**
+   * A live connection whose token is to be handed out as it is: not due, or refreshed within the
+   * minimum interval (refresh-policy.ts). `needs_reauth` and `disconnected` never are: the full
+   * path answers 409 for them.
+   */
+  private isFreshState(status: string, expiresAt: Date | null, lastRefreshedAt: Date | null): boolean {
+    return (status === 'active' || status === 'degraded') && servableAsIs({ expiresAt, lastRefreshedAt }, this.config.refresh.windowSeconds);
   }
 
   private toAccessToken(connection: ConnectionEntity): AccessTokenDto {

@@ -234,7 +234,8 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     await asJob('access token, wrong key', alpha.id as string, `wrong-${MARKER}-0000000000`);
     await call('access token, admin session', { method: 'GET', url: `/api/v1/connections/${alpha.id}/access-token`, headers: { cookie: admin } });
     await asJob('access token, needs reauth', gamma.id as string);
-    await database.query("UPDATE connections SET access_token_expires_at = now() + interval '30 seconds' WHERE id = $1", [beta.id]);
+    // An hour later, as it were: a token refreshed seconds ago is not refreshed again (README, "Never too often").
+    await database.query("UPDATE connections SET access_token_expires_at = now() + interval '30 seconds', last_refreshed_at = now() - interval '1 hour' WHERE id = $1", [beta.id]);
     sandbox.queueFault({ endpoint: 'token', kind: '503', count: 2 });
     await asJob('access token, refresh first fails', beta.id as string);
     sandbox.clearFaults();
@@ -242,7 +243,7 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
 
     // Scheduled sweeps: a transient failure, a revoked grant, then recovery (alerts on the way).
     const scheduler = sut.get(RefreshScheduler);
-    await database.query("UPDATE connections SET access_token_expires_at = now() + interval '30 seconds' WHERE id = ANY($1)", [[alpha.id, beta.id]]);
+    await database.query("UPDATE connections SET access_token_expires_at = now() + interval '30 seconds', last_refreshed_at = now() - interval '1 hour' WHERE id = ANY($1)", [[alpha.id, beta.id]]);
     const [betaRow] = await database.query<{ refresh_token_ciphertext: string }>('SELECT refresh_token_ciphertext FROM connections WHERE id = $1', [beta.id]);
     sandbox.revokeRefreshToken(new Fernet(FERNET_KEY).decrypt(betaRow.refresh_token_ciphertext).toString());
     sandbox.queueFault({ endpoint: 'token', kind: '500', count: 2 });
@@ -277,7 +278,7 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     const dump = await tableDump();
     const logs = output.text();
     const tokenAnswers = recorded.filter((entry) => entry.what.startsWith('access token') && entry.status === 200);
-    // The jobs' key got tokens (a connection needing consent still serves its unexpired token).
+    // The jobs' key got tokens (a connection needing consent answers 409 instead, never its token).
     expect(tokenAnswers.length).toBeGreaterThanOrEqual(2);
     for (const answer of tokenAnswers) expect(answer.body).toContain(MARKER);
     expect(sandbox.requests({ endpoint: 'token' }).length).toBeGreaterThan(30);
