@@ -33,6 +33,13 @@ export function dueSql(window: string): string {
          COALESCE((access_token_expires_at - last_refreshed_at) * ${SHORT_TOKEN_DUE_FRACTION}, make_interval(secs => ${window}))))`;
 }
 
+/**
+ * SQL: a failed connection's backoff (30 s, 1 min, 2 min … 15 min, or Amazon's Retry-After)
+ * has passed. A job asking for a token obeys it like the sweep: during an Amazon outage, each
+ * call must not become one more attempt against Login with Amazon.
+ */
+export const RETRY_DUE_SQL = '(next_attempt_at IS NULL OR next_attempt_at <= now())';
+
 /** SQL: the row's last refresh is far enough back for another. */
 export const INTERVAL_PASSED_SQL = `(last_refreshed_at IS NULL OR last_refreshed_at <= now() - make_interval(secs => ${MIN_REFRESH_INTERVAL_SECONDS}))`;
 

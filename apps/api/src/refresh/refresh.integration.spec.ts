@@ -620,6 +620,33 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect(tokenRequests()).toHaveLength(2);
     });
 
+    it('obeys a degraded connection\'s backoff: callers during an outage make no token request until it has passed', async () => {
+      const [connection] = await seedConnections(1, 60, 'Backing off');
+      sandbox.queueFault({ endpoint: 'token', kind: '500', count: 3 });
+      await sweep();
+      expect(tokenRequests()).toHaveLength(3);
+      expect((await row(connection.id)).status).toBe('degraded');
+
+      // Ten jobs, one after another, on two replicas, while the 30 s backoff runs.
+      const answers = [];
+      for (let index = 0; index < 10; index += 1) answers.push(await ask(replicas[index % 2], connection.id));
+
+      // The token still has a minute: better than none, and no attempt against Amazon.
+      for (const answer of answers) {
+        expect(answer.statusCode).toBe(200);
+        expect(answer.json().accessToken).toBe(connection.accessToken);
+      }
+      expect(tokenRequests()).toHaveLength(3);
+
+      // Once the backoff has passed, the next caller refreshes it (once).
+      await database.query("UPDATE connections SET next_attempt_at = now() - interval '1 second' WHERE id = $1", [connection.id]);
+      const after = await ask(sut, connection.id);
+      expect(after.statusCode).toBe(200);
+      expect(after.json().accessToken).not.toBe(connection.accessToken);
+      expect(tokenRequests()).toHaveLength(4);
+      expect((await row(connection.id)).status).toBe('active');
+    });
+
     it('answers 409 at once for needs_reauth, even with a token still valid for an hour', async () => {
       const [connection] = await seedConnections(1, 3000, 'Reauth fresh');
       await database.query("UPDATE connections SET status = 'needs_reauth' WHERE id = $1", [connection.id]);

@@ -16,7 +16,7 @@ import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
 import { AmazonOutage } from './amazon-outage';
 import { RefreshPause } from './refresh-pause';
-import { dueAtMs, dueSql, INTERVAL_PASSED_SQL, intervalPassed, servableAsIs } from './refresh-policy';
+import { dueAtMs, dueSql, INTERVAL_PASSED_SQL, intervalPassed, RETRY_DUE_SQL, servableAsIs } from './refresh-policy';
 import {
   ConnectionNotRefreshableError,
   RefreshBusyError,
@@ -121,7 +121,7 @@ export class RefreshService {
          WHERE status IN ('active', 'degraded')
            AND ${dueSql('$1')}
            AND ${INTERVAL_PASSED_SQL}
-           AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+           AND ${RETRY_DUE_SQL}
            AND (lease_expires_at IS NULL OR lease_expires_at < now())
          ORDER BY access_token_expires_at
          LIMIT $2
@@ -166,9 +166,10 @@ export class RefreshService {
    *
    * - `manual` (the admin's "Refresh now"): whatever the expiry and the minimum interval: an
    *   explicit click, audited, one at a time per connection.
-   * - `on_demand` (a job asking for a token): only when the token is due and the minimum interval
-   *   has passed (refresh-policy.ts), in the same statement that claims the lease; otherwise the
-   *   current row (`current`), which another caller or replica has just refreshed.
+   * - `on_demand` (a job asking for a token): only when the token is due, the minimum interval
+   *   has passed and a failed connection's backoff is over (refresh-policy.ts), in the same
+   *   statement that claims the lease; otherwise the current row (`current`), which another
+   *   caller or replica has just refreshed.
    * - `rejectedAccessToken` (Amazon answered 401 to that token): refreshes despite the interval,
    *   but only while the row still holds that very token; once another caller has replaced it,
    *   the current row.
@@ -195,7 +196,7 @@ export class RefreshService {
         `UPDATE connections SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3)
        WHERE id = $1 AND status IN ('active', 'degraded')
          AND (lease_expires_at IS NULL OR lease_expires_at < now())
-         ${checked ? `AND ${dueSql('$4')} AND ${INTERVAL_PASSED_SQL}` : ''}
+         ${checked ? `AND ${dueSql('$4')} AND ${INTERVAL_PASSED_SQL} AND ${RETRY_DUE_SQL}` : ''}
        RETURNING id`,
         checked
           ? [id, this.owner, LEASE_MS / 1000, this.config.refresh.windowSeconds]
