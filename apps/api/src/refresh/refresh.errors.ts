@@ -17,6 +17,18 @@ export class ConnectionNotRefreshableError extends DomainError {
   }
 }
 
+/** The last refresh failed and the connection waits out its backoff; its token has expired. */
+export class RefreshBackoffError extends DomainError {
+  readonly httpStatus = 503;
+
+  constructor(nextAttemptAt: Date) {
+    const seconds = Math.max(1, Math.ceil((nextAttemptAt.getTime() - Date.now()) / 1000));
+    super(
+      `The last refresh of this connection failed and its token has expired; the next attempt is in ${seconds} s.`,
+    );
+  }
+}
+
 /** Another refresh of the same connection did not finish in time. */
 export class RefreshBusyError extends DomainError {
   readonly httpStatus = 503;

@@ -638,6 +638,13 @@ describe('token refresh (against the LWA sandbox)', () => {
       }
       expect(tokenRequests()).toHaveLength(3);
 
+      // Expired and still backing off: 503 saying so, still no attempt.
+      await database.query("UPDATE connections SET access_token_expires_at = now() - interval '1 second' WHERE id = $1", [connection.id]);
+      const expired = await ask(replicas[1], connection.id);
+      expect(expired.statusCode).toBe(503);
+      expect(expired.json().message).toMatch(/last refresh of this connection failed .* next attempt is in \d+ s/);
+      expect(tokenRequests()).toHaveLength(3);
+
       // Once the backoff has passed, the next caller refreshes it (once).
       await database.query("UPDATE connections SET next_attempt_at = now() - interval '1 second' WHERE id = $1", [connection.id]);
       const after = await ask(sut, connection.id);

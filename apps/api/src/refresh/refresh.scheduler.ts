@@ -184,8 +184,14 @@ export class RefreshScheduler
     const last = this.lastStateCleanupAt;
     // A clock set back counts as due, so a jump never stops the cleanup.
     if (last === undefined || now - last >= STATE_CLEANUP_INTERVAL_MS || now < last) {
-      this.lastStateCleanupAt = now;
-      await this.connect.deleteExpiredStates();
+      // Housekeeping: a database gone away must not fail the sweep whose refreshes are done
+      // (their outcomes are counted); the next sweep tries again.
+      try {
+        await this.connect.deleteExpiredStates();
+        this.lastStateCleanupAt = now;
+      } catch (error) {
+        this.logger.warn({ correlationId, err: error }, 'Deleting expired consent states failed; the next sweep tries again');
+      }
     }
     summary.durationMs = Math.round(performance.now() - started);
     this.metrics.recordSchedulerTick(

@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { columnKeyRing } from '../crypto/encrypted-column';
 import { BatchedQuery } from '../database/batched-query';
 import { DatabaseService } from '../database/database.service';
-import { ConnectionNotRefreshableError, RefreshBusyError, RefreshPausedError } from '../refresh/refresh.errors';
+import { ConnectionNotRefreshableError, RefreshBackoffError, RefreshBusyError, RefreshPausedError } from '../refresh/refresh.errors';
 import { RefreshPause } from '../refresh/refresh-pause';
 import { servableAsIs } from '../refresh/refresh-policy';
 import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
@@ -81,6 +81,7 @@ export class AccessTokenService {
     }
     if (outcome.kind === 'failed') throw outcome.error;
     if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
+    if (connection.nextAttemptAt && connection.nextAttemptAt.getTime() > Date.now()) throw new RefreshBackoffError(connection.nextAttemptAt);
     throw new RefreshBusyError();
   }
 
