@@ -21,12 +21,20 @@ export default [
           depConstraints: [
             {
               sourceTag: 'scope:api',
-              onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'type:test-double'],
+              onlyDependOnLibsWithTags: [
+                'scope:api',
+                'scope:shared',
+                'type:test-double',
+              ],
             },
             {
               // The bench and the e2e journey drive built processes; they may use any library.
               sourceTag: 'scope:tooling',
-              onlyDependOnLibsWithTags: ['scope:shared', 'type:test-double', 'type:contracts'],
+              onlyDependOnLibsWithTags: [
+                'scope:shared',
+                'type:test-double',
+                'type:contracts',
+              ],
             },
             {
               sourceTag: 'scope:console',
@@ -43,7 +51,12 @@ export default [
             {
               sourceTag: 'type:util',
               onlyDependOnLibsWithTags: ['type:util'],
-              bannedExternalImports: ['@nestjs/*', '@angular/*', 'typeorm', 'rxjs'],
+              bannedExternalImports: [
+                '@nestjs/*',
+                '@angular/*',
+                'typeorm',
+                'rxjs',
+              ],
             },
             {
               sourceTag: 'type:contracts',
@@ -74,9 +87,16 @@ export default [
     // TypeScript is checked with type information for that.
     files: ['**/*.ts', '**/*.cts', '**/*.mts'],
     // Jest's config files belong to no tsconfig; they hold no promises.
-    ignores: ['**/jest.config.ts', '**/jest.config.cts', '**/jest.*.config.cts'],
+    ignores: [
+      '**/jest.config.ts',
+      '**/jest.config.cts',
+      '**/jest.*.config.cts',
+    ],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

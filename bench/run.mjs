@@ -149,8 +149,13 @@ async function main() {
     process.execPath,
     [
       '--enable-source-maps',
-      join(outDir, args.includes('--hostile-json') ? 'hostile-json.mjs' : 'main.mjs'),
-      ...args.filter((arg) => arg !== '--skip-build' && arg !== '--hostile-json'),
+      join(
+        outDir,
+        args.includes('--hostile-json') ? 'hostile-json.mjs' : 'main.mjs',
+      ),
+      ...args.filter(
+        (arg) => arg !== '--skip-build' && arg !== '--hostile-json',
+      ),
     ],
     {
       cwd: root,

@@ -25,8 +25,14 @@ async function main(): Promise<number> {
   const outDir = join(root, 'dist', 'bench');
   const machineAtStart = machineInfo();
   const tempRoot = await mkdtemp(join(tmpdir(), 'atk-bench-'));
-  onCleanup('remove the temp folder', () => rm(tempRoot, { recursive: true, force: true }));
-  const db = await within(startDatabase(tempRoot), 120_000, 'starting PostgreSQL');
+  onCleanup('remove the temp folder', () =>
+    rm(tempRoot, { recursive: true, force: true }),
+  );
+  const db = await within(
+    startDatabase(tempRoot),
+    120_000,
+    'starting PostgreSQL',
+  );
   const sandbox = await startLwaSandbox();
   onCleanup('close the LWA sandbox', () => sandbox.close());
   const report = new Report();
@@ -34,7 +40,14 @@ async function main(): Promise<number> {
     root,
     outDir,
     tempRoot,
-    options: { loadSeconds: 5, idleSeconds: 0, flowsAt100: 0, flowsAt1000: 0, refreshConnections: 0, singleReplicaOnly: true },
+    options: {
+      loadSeconds: 5,
+      idleSeconds: 0,
+      flowsAt100: 0,
+      flowsAt1000: 0,
+      refreshConnections: 0,
+      singleReplicaOnly: true,
+    },
     report,
     raw: {},
     db,
@@ -44,20 +57,43 @@ async function main(): Promise<number> {
       apiMain: process.env.BENCH_API_MAIN ?? join(outDir, 'api', 'main.js'),
       tempRoot,
       databaseUrl: db.url,
-      sandbox: { url: sandbox.url, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+      sandbox: {
+        url: sandbox.url,
+        clientId: sandbox.clientId,
+        clientSecret: sandbox.clientSecret,
+      },
       fernetKey: Fernet.generateKey(),
       adminPassword: `bench-${randomBytes(12).toString('base64url')}`,
       serviceKey: `bench-service-${randomBytes(24).toString('base64url')}`,
     },
   };
-  const api = await within(ApiProcess.start(ctx.settings, { name: 'main', refreshCron: '0 0 0 1 1 *' }), 120_000, 'starting the API');
+  const api = await within(
+    ApiProcess.start(ctx.settings, {
+      name: 'main',
+      refreshCron: '0 0 0 1 1 *',
+    }),
+    120_000,
+    'starting the API',
+  );
   await sleep(3_000);
   const sessionCookie = await logIn(api, ctx.settings.adminPassword);
-  await within(hostileJsonPhase(ctx, { api, sessionCookie }), 300_000, '8 hostile JSON');
+  await within(
+    hostileJsonPhase(ctx, { api, sessionCookie }),
+    300_000,
+    '8 hostile JSON',
+  );
   await api.stop();
-  const machine = { ...machineInfo(), loadAverageAtStart: machineAtStart.loadAverage };
+  const machine = {
+    ...machineInfo(),
+    loadAverageAtStart: machineAtStart.loadAverage,
+  };
   const target = join(outDir, 'hostile-json.json');
-  await writeJson(target, { startedAt: new Date().toISOString(), machine, rows: report.rows, raw: ctx.raw });
+  await writeJson(target, {
+    startedAt: new Date().toISOString(),
+    machine,
+    rows: report.rows,
+    raw: ctx.raw,
+  });
   process.stdout.write(`\n${report.table()}\n\n`);
   process.stdout.write(
     `machine: ${machine.cores} × ${machine.cpuModel}, node ${machine.node}; load average ${machineAtStart.loadAverage.join(' ')} at start, ` +
@@ -72,7 +108,9 @@ main().then(
     process.exit(code);
   },
   async (error: unknown) => {
-    process.stderr.write(`bench: failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(
+      `bench: failed: ${(error as Error)?.stack ?? String(error)}\n`,
+    );
     await runCleanups();
     process.exit(1);
   },

@@ -204,7 +204,9 @@ async function main(): Promise<number> {
   );
   // After the memory figures: the fuzzer renames and refreshes connections on this API.
   await phase(ctx, '7 fuzz', 300_000, () => fuzzPhase(ctx, withApi));
-  await phase(ctx, '8 hostile JSON', 300_000, () => hostileJsonPhase(ctx, withApi));
+  await phase(ctx, '8 hostile JSON', 300_000, () =>
+    hostileJsonPhase(ctx, withApi),
+  );
   await api.stop();
   raw.mainApi = {
     startSeconds: round(api.startSeconds, 2),

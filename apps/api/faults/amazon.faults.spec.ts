@@ -39,12 +39,18 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
   let replicas: ApiProcess[];
   const everyone: SeededConnection[] = [];
 
-  const ids = (connections: readonly SeededConnection[]) => connections.map((connection) => connection.id);
-  const answeredAt = (call: RequestLogEntry) => Date.parse(call.receivedAt) + call.durationMs;
+  const ids = (connections: readonly SeededConnection[]) =>
+    connections.map((connection) => connection.id);
+  const answeredAt = (call: RequestLogEntry) =>
+    Date.parse(call.receivedAt) + call.durationMs;
 
   /** Each connection: active, refreshed once with a live token, `okCalls` successful token calls. */
   async function expectRecovered(connections: SeededConnection[], since: Date) {
-    const stored = await readConnections(rig.database, [rig.fernetKey], ids(connections));
+    const stored = await readConnections(
+      rig.database,
+      [rig.fernetKey],
+      ids(connections),
+    );
     const audits = await auditCounts(rig.database, ids(connections));
     const calls = tokenRequestsByConnection(rig.sandbox, connections);
     for (const connection of connections) {
@@ -57,8 +63,12 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
         refreshToken: row?.refreshToken === connection.refreshToken,
         refreshed: audit['refreshed'],
         needsReauth: audit['needs_reauth'] ?? 0,
-        recovered: (audit['recovered'] ?? 0) === ((audit['refresh_failed'] ?? 0) > 0 ? 1 : 0),
-        okCalls: (calls.get(connection.id) ?? []).filter((call) => call.status === 200).length,
+        recovered:
+          (audit['recovered'] ?? 0) ===
+          ((audit['refresh_failed'] ?? 0) > 0 ? 1 : 0),
+        okCalls: (calls.get(connection.id) ?? []).filter(
+          (call) => call.status === 200,
+        ).length,
       }).toEqual({
         label: connection.label,
         status: 'active',
@@ -70,14 +80,21 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
         okCalls: 1,
       });
       expect(row?.lastRefreshedAt?.getTime()).toBeGreaterThan(since.getTime());
-      expect(await isLiveAccessToken(rig.sandbox, row?.accessToken as string)).toBe(true);
+      expect(
+        await isLiveAccessToken(rig.sandbox, row?.accessToken as string),
+      ).toBe(true);
     }
   }
 
-  async function waitUntilAllRefreshed(connections: SeededConnection[], since: Date): Promise<number> {
+  async function waitUntilAllRefreshed(
+    connections: SeededConnection[],
+    since: Date,
+  ): Promise<number> {
     await waitFor(
       'every connection refreshed',
-      async () => (await countRefreshed(rig.database, ids(connections), since)) === connections.length,
+      async () =>
+        (await countRefreshed(rig.database, ids(connections), since)) ===
+        connections.length,
       60_000,
       50,
       () => describeGroup(rig.database, rig.sandbox, connections),
@@ -89,7 +106,9 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
     return row.last.getTime();
   }
 
-  async function statuses(connections: SeededConnection[]): Promise<Record<string, number>> {
+  async function statuses(
+    connections: SeededConnection[],
+  ): Promise<Record<string, number>> {
     const rows = await rig.database.query<{ status: string; count: number }>(
       'SELECT status, count(*)::int AS count FROM connections WHERE id = ANY($1::uuid[]) GROUP BY status',
       [ids(connections)],
@@ -97,7 +116,9 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
     return Object.fromEntries(rows.map((row) => [row.status, row.count]));
   }
 
-  async function waitUntilAllFailed(connections: SeededConnection[]): Promise<void> {
+  async function waitUntilAllFailed(
+    connections: SeededConnection[],
+  ): Promise<void> {
     await waitFor(
       'every connection to have failed at least once',
       async () => {
@@ -115,9 +136,15 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
 
   beforeAll(async () => {
     rig = await startRig();
-    gate = await TcpSwitch.create({ host: '127.0.0.1', port: rig.sandbox.port });
+    gate = await TcpSwitch.create({
+      host: '127.0.0.1',
+      port: rig.sandbox.port,
+    });
     await gate.set('forward');
-    const env = { REFRESH_MAX_RETRIES: '2', AMAZON_TIMEOUT_MS: String(TIMEOUT_MS) };
+    const env = {
+      REFRESH_MAX_RETRIES: '2',
+      AMAZON_TIMEOUT_MS: String(TIMEOUT_MS),
+    };
     const tokenUrl = gate.url('/auth/o2/token');
     replicas = [
       await rig.startApi({ name: 'amazon-1', env, tokenUrl, waitReady: true }),
@@ -137,7 +164,13 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
   it('down for several cycles (connection refused): degraded, never needs_reauth, all refreshed within two cycles of its return', async () => {
     const since = await databaseNow(rig.database);
     await gate.set('refuse');
-    const connections = await seedConnections(rig.database, rig.sandbox, rig.fernetKey, 10, 'down');
+    const connections = await seedConnections(
+      rig.database,
+      rig.sandbox,
+      rig.fernetKey,
+      10,
+      'down',
+    );
     everyone.push(...connections);
     await waitUntilAllFailed(connections);
     // Several more cycles down.
@@ -154,30 +187,50 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
 
     expect(whileDown).toEqual({ degraded: connections.length });
     // Their own schedule would wait a good while longer (30 s, 1 min …).
-    expect(waiting).toBeGreaterThan(2 * CYCLE_MS / 1000);
+    expect(waiting).toBeGreaterThan((2 * CYCLE_MS) / 1000);
     expect(lastRefresh).toBeLessThanOrEqual(twoCyclesAfter(recoveredAt));
     await expectRecovered(connections, since);
     report('amazon down', {
       connections: connections.length,
       downMs: recoveredAt - since.getTime(),
-      tokenRequestsAfterRecovery: rig.sandbox.requests({ endpoint: 'token' }).filter((call) => connections.some((c) => c.credential === call.credential)).length,
+      tokenRequestsAfterRecovery: rig.sandbox
+        .requests({ endpoint: 'token' })
+        .filter((call) =>
+          connections.some((c) => c.credential === call.credential),
+        ).length,
       allRefreshedMsAfterRecovery: lastRefresh - recoveredAt,
     });
   });
 
   it('slower than AMAZON_TIMEOUT_MS: timeouts, never needs_reauth, all refreshed within two cycles once it is fast again', async () => {
     const since = await databaseNow(rig.database);
-    rig.sandbox.queueFault({ endpoint: 'token', kind: 'slow', ms: TIMEOUT_MS + 700, count: 100_000 });
-    const connections = await seedConnections(rig.database, rig.sandbox, rig.fernetKey, 8, 'slow');
+    rig.sandbox.queueFault({
+      endpoint: 'token',
+      kind: 'slow',
+      ms: TIMEOUT_MS + 700,
+      count: 100_000,
+    });
+    const connections = await seedConnections(
+      rig.database,
+      rig.sandbox,
+      rig.fernetKey,
+      8,
+      'slow',
+    );
     everyone.push(...connections);
     await waitUntilAllFailed(connections);
     await sleep(2 * CYCLE_MS);
     const whileSlow = await statuses(connections);
-    const slowCalls = [...tokenRequestsByConnection(rig.sandbox, connections).values()].flat();
+    const slowCalls = [
+      ...tokenRequestsByConnection(rig.sandbox, connections).values(),
+    ].flat();
     const lastErrors = new Set(
-      (await rig.database.query<{ last_error: string }>('SELECT last_error FROM connections WHERE id = ANY($1::uuid[])', [ids(connections)])).map(
-        (row) => row.last_error,
-      ),
+      (
+        await rig.database.query<{ last_error: string }>(
+          'SELECT last_error FROM connections WHERE id = ANY($1::uuid[])',
+          [ids(connections)],
+        )
+      ).map((row) => row.last_error),
     );
 
     rig.sandbox.clearFaults();
@@ -185,7 +238,9 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
     const lastRefresh = await waitUntilAllRefreshed(connections, since);
 
     expect(whileSlow).toEqual({ degraded: connections.length });
-    expect([...lastErrors]).toEqual([`Amazon did not answer within ${TIMEOUT_MS} ms.`]);
+    expect([...lastErrors]).toEqual([
+      `Amazon did not answer within ${TIMEOUT_MS} ms.`,
+    ]);
     expect(slowCalls.length).toBeGreaterThanOrEqual(connections.length);
     expect(lastRefresh).toBeLessThanOrEqual(twoCyclesAfter(recoveredAt));
     await expectRecovered(connections, since);
@@ -202,11 +257,22 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
     // first sweep comes within 2 s of the seeding, and its first connection's three tries (the
     // retries wait at most 0.5 s and 1 s) all meet errors, so it ends degraded.
     rig.sandbox.queueFault({ endpoint: 'token', kind: '500', count: 100_000 });
-    const connections = await seedConnections(rig.database, rig.sandbox, rig.fernetKey, 12, 'flap');
+    const connections = await seedConnections(
+      rig.database,
+      rig.sandbox,
+      rig.fernetKey,
+      12,
+      'flap',
+    );
     everyone.push(...connections);
     let flaps = 0;
     for (const errorsMs of [4_000, 1_500, 1_500, 1_500]) {
-      if (flaps > 0) rig.sandbox.queueFault({ endpoint: 'token', kind: flaps % 2 === 0 ? '500' : '503', count: 100_000 });
+      if (flaps > 0)
+        rig.sandbox.queueFault({
+          endpoint: 'token',
+          kind: flaps % 2 === 0 ? '500' : '503',
+          count: 100_000,
+        });
       await sleep(errorsMs);
       rig.sandbox.clearFaults();
       await sleep(700);
@@ -214,13 +280,21 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
     }
     const recoveredAt = Date.now();
     const lastRefresh = await waitUntilAllRefreshed(connections, since);
-    const calls = [...tokenRequestsByConnection(rig.sandbox, connections).values()].flat();
+    const calls = [
+      ...tokenRequestsByConnection(rig.sandbox, connections).values(),
+    ].flat();
 
     const audits = await auditCounts(rig.database, ids(connections));
-    const degradedDuringFlaps = [...audits.values()].filter((audit) => (audit['refresh_failed'] ?? 0) > 0).length;
-    expect(calls.filter((call) => call.status >= 500).length).toBeGreaterThanOrEqual(3);
+    const degradedDuringFlaps = [...audits.values()].filter(
+      (audit) => (audit['refresh_failed'] ?? 0) > 0,
+    ).length;
+    expect(
+      calls.filter((call) => call.status >= 500).length,
+    ).toBeGreaterThanOrEqual(3);
     expect(degradedDuringFlaps).toBeGreaterThanOrEqual(1);
-    expect(Math.max(lastRefresh, recoveredAt)).toBeLessThanOrEqual(twoCyclesAfter(recoveredAt));
+    expect(Math.max(lastRefresh, recoveredAt)).toBeLessThanOrEqual(
+      twoCyclesAfter(recoveredAt),
+    );
     await expectRecovered(connections, since);
     report('amazon flapping', {
       connections: connections.length,
@@ -235,18 +309,36 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
   it('429 in bursts with Retry-After: no call sooner than Retry-After, never needs_reauth, all refreshed within two cycles', async () => {
     const retryAfterSeconds = 2;
     const since = await databaseNow(rig.database);
-    const connections = await seedConnections(rig.database, rig.sandbox, rig.fernetKey, 12, 'rate');
+    const connections = await seedConnections(
+      rig.database,
+      rig.sandbox,
+      rig.fernetKey,
+      12,
+      'rate',
+    );
     everyone.push(...connections);
     // Three bursts of 429s, each as long as the replicas keep asking, 3 s apart.
     for (let burst = 0; burst < 3; burst += 1) {
-      rig.sandbox.queueFault({ endpoint: 'token', kind: '429', retryAfter: retryAfterSeconds, count: 10 });
+      rig.sandbox.queueFault({
+        endpoint: 'token',
+        kind: '429',
+        retryAfter: retryAfterSeconds,
+        count: 10,
+      });
       await sleep(3_000);
     }
     rig.sandbox.clearFaults();
-    const calls = () => [...tokenRequestsByConnection(rig.sandbox, connections).values()];
-    const rateLimited = calls().flat().filter((call) => call.status === 429);
+    const calls = () => [
+      ...tokenRequestsByConnection(rig.sandbox, connections).values(),
+    ];
+    const rateLimited = calls()
+      .flat()
+      .filter((call) => call.status === 429);
     // Recovery: Amazon answers normally, and the last Retry-After it gave has run out.
-    const recoveredAt = Math.max(Date.now(), ...rateLimited.map((call) => answeredAt(call) + retryAfterSeconds * 1000));
+    const recoveredAt = Math.max(
+      Date.now(),
+      ...rateLimited.map((call) => answeredAt(call) + retryAfterSeconds * 1000),
+    );
     const lastRefresh = await waitUntilAllRefreshed(connections, since);
 
     expect(rateLimited.length).toBeGreaterThanOrEqual(10);
@@ -255,8 +347,10 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
       for (let index = 1; index < connectionCalls.length; index += 1) {
         const previous = connectionCalls[index - 1];
         if (previous.status !== 429) continue;
-        const waitedMs = Date.parse(connectionCalls[index].receivedAt) - answeredAt(previous);
-        if (waitedMs < retryAfterSeconds * 1000 - 2) tooSoon.push(`${previous.credential}: ${waitedMs} ms`);
+        const waitedMs =
+          Date.parse(connectionCalls[index].receivedAt) - answeredAt(previous);
+        if (waitedMs < retryAfterSeconds * 1000 - 2)
+          tooSoon.push(`${previous.credential}: ${waitedMs} ms`);
       }
     }
     expect(tooSoon).toEqual([]);
@@ -267,7 +361,9 @@ describe('fault suite: Amazon down, slow, flapping and rate-limiting', () => {
       answered429: rateLimited.length,
       retryAfterSeconds,
       callsSoonerThanRetryAfter: tooSoon.length,
-      allRefreshedMsAfterRecovery: Math.round(Math.max(0, lastRefresh - recoveredAt)),
+      allRefreshedMsAfterRecovery: Math.round(
+        Math.max(0, lastRefresh - recoveredAt),
+      ),
     });
   });
 

@@ -33,25 +33,48 @@ describe('fault suite: an API process killed mid-refresh', () => {
   let gate: TcpSwitch;
   let suiteStart: Date;
   const victims: ApiProcess[] = [];
-  const groups: Record<'before' | 'between' | 'after', SeededConnection[]> = { before: [], between: [], after: [] };
+  const groups: Record<'before' | 'between' | 'after', SeededConnection[]> = {
+    before: [],
+    between: [],
+    after: [],
+  };
   const env = { REFRESH_MAX_RETRIES: '2', AMAZON_TIMEOUT_MS: '5000' };
 
-  const ids = (connections: readonly SeededConnection[]) => connections.map((connection) => connection.id);
+  const ids = (connections: readonly SeededConnection[]) =>
+    connections.map((connection) => connection.id);
 
-  async function leasedBy(victim: ApiProcess, connections: SeededConnection[]): Promise<{ count: number; minSecondsLeft: number; maxSecondsLeft: number }> {
-    const [row] = await rig.database.query<{ count: number; min_left: number; max_left: number }>(
+  async function leasedBy(
+    victim: ApiProcess,
+    connections: SeededConnection[],
+  ): Promise<{
+    count: number;
+    minSecondsLeft: number;
+    maxSecondsLeft: number;
+  }> {
+    const [row] = await rig.database.query<{
+      count: number;
+      min_left: number;
+      max_left: number;
+    }>(
       `SELECT count(*)::int AS count,
               min(extract(epoch FROM lease_expires_at - now()))::float AS min_left,
               max(extract(epoch FROM lease_expires_at - now()))::float AS max_left
        FROM connections WHERE id = ANY($1::uuid[]) AND lease_owner LIKE $2 AND lease_expires_at > now()`,
       [ids(connections), victim.leaseOwnerPattern],
     );
-    return { count: row.count, minSecondsLeft: row.min_left, maxSecondsLeft: row.max_left };
+    return {
+      count: row.count,
+      minSecondsLeft: row.min_left,
+      maxSecondsLeft: row.max_left,
+    };
   }
 
   beforeAll(async () => {
     rig = await startRig();
-    gate = await TcpSwitch.create({ host: '127.0.0.1', port: rig.sandbox.port });
+    gate = await TcpSwitch.create({
+      host: '127.0.0.1',
+      port: rig.sandbox.port,
+    });
     suiteStart = await databaseNow(rig.database);
   });
 
@@ -62,13 +85,25 @@ describe('fault suite: an API process killed mid-refresh', () => {
 
   it('before the call: the rows stay leased to the dead process, and Amazon never heard of them', async () => {
     await gate.set('hold');
-    const victim = await rig.startApi({ name: 'kill-before', env, tokenUrl: gate.url('/auth/o2/token') });
+    const victim = await rig.startApi({
+      name: 'kill-before',
+      env,
+      tokenUrl: gate.url('/auth/o2/token'),
+    });
     victims.push(victim);
-    groups.before = await seedConnections(rig.database, rig.sandbox, rig.fernetKey, 4, 'before');
+    groups.before = await seedConnections(
+      rig.database,
+      rig.sandbox,
+      rig.fernetKey,
+      4,
+      'before',
+    );
     // The sweep claims all four; the first request is on its way (held by the switch).
     await waitFor(
       'the claim and the first request',
-      async () => gate.heldRequests >= 1 && (await leasedBy(victim, groups.before)).count === 4,
+      async () =>
+        gate.heldRequests >= 1 &&
+        (await leasedBy(victim, groups.before)).count === 4,
       20_000,
       20,
     );
@@ -80,20 +115,36 @@ describe('fault suite: an API process killed mid-refresh', () => {
     // The lease is 90 s from the claim, a few seconds ago at most.
     expect(lease.maxSecondsLeft).toBeLessThanOrEqual(90);
     expect(lease.minSecondsLeft).toBeGreaterThan(80);
-    expect([...tokenRequestsByConnection(rig.sandbox, groups.before).values()].flat()).toHaveLength(0);
+    expect(
+      [
+        ...tokenRequestsByConnection(rig.sandbox, groups.before).values(),
+      ].flat(),
+    ).toHaveLength(0);
   });
 
   it('between Amazon’s answer and the commit: the answers are lost, the old tokens stay', async () => {
     const victim = await rig.startApi({ name: 'kill-between', env });
     victims.push(victim);
     const since = await databaseNow(rig.database);
-    rig.sandbox.queueFault({ endpoint: 'token', kind: 'slow', ms: 1_000, count: 4 });
-    groups.between = await seedConnections(rig.database, rig.sandbox, rig.fernetKey, 4, 'between');
+    rig.sandbox.queueFault({
+      endpoint: 'token',
+      kind: 'slow',
+      ms: 1_000,
+      count: 4,
+    });
+    groups.between = await seedConnections(
+      rig.database,
+      rig.sandbox,
+      rig.fernetKey,
+      4,
+      'between',
+    );
     // The sweep's first refresh (its canary) goes alone and commits; the other three then leave
     // together, and are at the sandbox for a second.
     await waitFor(
       'the canary to commit',
-      async () => (await countRefreshed(rig.database, ids(groups.between), since)) === 1,
+      async () =>
+        (await countRefreshed(rig.database, ids(groups.between), since)) === 1,
       20_000,
       20,
       () => describeGroup(rig.database, rig.sandbox, groups.between),
@@ -109,11 +160,15 @@ describe('fault suite: an API process killed mid-refresh', () => {
           [ids(groups.between), victim.leaseOwnerPattern],
         )
       ).rows.map((row) => row.id);
-      const heldConnections = groups.between.filter((connection) => held.includes(connection.id));
+      const heldConnections = groups.between.filter((connection) =>
+        held.includes(connection.id),
+      );
       await waitFor(
         'Amazon to answer and the commits to wait',
         async () => {
-          const answered = [...tokenRequestsByConnection(rig.sandbox, heldConnections).values()].filter(
+          const answered = [
+            ...tokenRequestsByConnection(rig.sandbox, heldConnections).values(),
+          ].filter(
             (calls) => calls.length === 1 && calls[0].status === 200,
           ).length;
           const [row] = await rig.database.query<{ waiting: number }>(
@@ -147,7 +202,9 @@ describe('fault suite: an API process killed mid-refresh', () => {
     const stored = await readConnections(rig.database, [rig.fernetKey], held);
 
     expect(held).toHaveLength(3);
-    for (const connection of groups.between.filter((each) => held.includes(each.id))) {
+    for (const connection of groups.between.filter((each) =>
+      held.includes(each.id),
+    )) {
       expect(stored.get(connection.id)).toMatchObject({
         accessToken: connection.accessToken,
         refreshToken: connection.refreshToken,
@@ -161,8 +218,20 @@ describe('fault suite: an API process killed mid-refresh', () => {
     const victim = await rig.startApi({ name: 'kill-after', env });
     victims.push(victim);
     const since = await databaseNow(rig.database);
-    groups.after = await seedConnections(rig.database, rig.sandbox, rig.fernetKey, 4, 'after');
-    await waitFor('the group to be stored', async () => (await countRefreshed(rig.database, ids(groups.after), since)) === 4, 20_000, 10);
+    groups.after = await seedConnections(
+      rig.database,
+      rig.sandbox,
+      rig.fernetKey,
+      4,
+      'after',
+    );
+    await waitFor(
+      'the group to be stored',
+      async () =>
+        (await countRefreshed(rig.database, ids(groups.after), since)) === 4,
+      20_000,
+      10,
+    );
     await victim.kill();
 
     expect(victim.child.exitStatus?.signal).toBe('SIGKILL');
@@ -179,8 +248,11 @@ describe('fault suite: an API process killed mid-refresh', () => {
     ]);
     // Three cycles: the leases are live, so nothing is claimed and Amazon hears nothing.
     await sleep(3 * CYCLE_MS);
-    const requestsWhileLeased = rig.sandbox.requests({ endpoint: 'token' }).length - requestsBefore;
-    const stillLeased = (await Promise.all(victims.map((victim) => leasedBy(victim, all)))).reduce((sum, lease) => sum + lease.count, 0);
+    const requestsWhileLeased =
+      rig.sandbox.requests({ endpoint: 'token' }).length - requestsBefore;
+    const stillLeased = (
+      await Promise.all(victims.map((victim) => leasedBy(victim, all)))
+    ).reduce((sum, lease) => sum + lease.count, 0);
 
     // Standing in for the 90 s: the dead processes' leases run out now.
     const expiredAt = Date.now();
@@ -190,7 +262,9 @@ describe('fault suite: an API process killed mid-refresh', () => {
     );
     await waitFor(
       'every connection refreshed',
-      async () => (await countRefreshed(rig.database, ids(all), suiteStart)) === all.length,
+      async () =>
+        (await countRefreshed(rig.database, ids(all), suiteStart)) ===
+        all.length,
       30_000,
       100,
     );
@@ -198,12 +272,20 @@ describe('fault suite: an API process killed mid-refresh', () => {
 
     expect(requestsWhileLeased).toBe(0);
     expect(stillLeased).toBe(7);
-    const stored = await readConnections(rig.database, [rig.fernetKey], ids(all));
+    const stored = await readConnections(
+      rig.database,
+      [rig.fernetKey],
+      ids(all),
+    );
     const audits = await auditCounts(rig.database, ids(all));
     const requests = tokenRequestsByConnection(rig.sandbox, all);
-    const betweenCanary = groups.between.find((connection) => (requests.get(connection.id) ?? []).length === 1);
+    const betweenCanary = groups.between.find(
+      (connection) => (requests.get(connection.id) ?? []).length === 1,
+    );
     const expectedCalls = (connection: SeededConnection) =>
-      groups.between.includes(connection) && connection !== betweenCanary ? 2 : 1;
+      groups.between.includes(connection) && connection !== betweenCanary
+        ? 2
+        : 1;
     for (const connection of all) {
       const row = stored.get(connection.id);
       const calls = requests.get(connection.id) ?? [];
@@ -226,17 +308,23 @@ describe('fault suite: an API process killed mid-refresh', () => {
         calls: expectedCalls(connection),
         outcomes: ['ok'],
       });
-      expect(await isLiveAccessToken(rig.sandbox, row?.accessToken as string)).toBe(true);
+      expect(
+        await isLiveAccessToken(rig.sandbox, row?.accessToken as string),
+      ).toBe(true);
     }
     expect(betweenCanary).toBeDefined();
-    for (const survivor of survivors) expect(survivor.child.hasExited).toBe(false);
+    for (const survivor of survivors)
+      expect(survivor.child.hasExited).toBe(false);
     report('process killed', {
       processesKilled: victims.length,
       survivors: survivors.length,
       connections: all.length,
       leasedByDeadProcesses: stillLeased,
       tokenRequestsWhileLeased: requestsWhileLeased,
-      tokenRequests: [...requests.values()].reduce((sum, calls) => sum + calls.length, 0),
+      tokenRequests: [...requests.values()].reduce(
+        (sum, calls) => sum + calls.length,
+        0,
+      ),
       answersLostBetweenAnswerAndCommit: groups.between.length - 1,
       refreshedAfterLeaseExpiryMs: refreshedAfterExpiryMs,
     });

@@ -1,10 +1,18 @@
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { AppConfig, InvalidConfigError, loadAppConfig } from './config/app-config';
+import {
+  AppConfig,
+  InvalidConfigError,
+  loadAppConfig,
+} from './config/app-config';
 import { readEnvironment } from './config/environment';
 import { columnKeyRing } from './crypto/encrypted-column';
 import { KeyRing } from './crypto/key-ring';
-import { devKeyWarning, KeyRingError, loadKeyRing } from './crypto/key-ring.loader';
+import {
+  devKeyWarning,
+  KeyRingError,
+  loadKeyRing,
+} from './crypto/key-ring.loader';
 import {
   CommandOutput,
   generateKeyCommand,
@@ -14,7 +22,10 @@ import {
   UsageError,
 } from './crypto/keys.command';
 import { dataSourceOptions } from './database/data-source-options';
-import { EmbeddedDatabaseError, startEmbeddedPostgres } from './database/embedded-postgres';
+import {
+  EmbeddedDatabaseError,
+  startEmbeddedPostgres,
+} from './database/embedded-postgres';
 
 const USAGE = `Usage:
   npm run migrate                           apply pending database migrations
@@ -34,14 +45,19 @@ const output: CommandOutput = {
 };
 
 /** Runs `task` against the configured database (the embedded one when DATABASE_URL is unset). */
-async function withDatabase(config: AppConfig, task: (dataSource: DataSource) => Promise<void>): Promise<void> {
+async function withDatabase(
+  config: AppConfig,
+  task: (dataSource: DataSource) => Promise<void>,
+): Promise<void> {
   const embedded = config.databaseUrl
     ? undefined
     : await startEmbeddedPostgres({
         clusterDir: join(config.dataDir, 'postgres'),
         log: (line) => output.err(`${line}\n`),
       });
-  const dataSource = new DataSource(dataSourceOptions({ url: config.databaseUrl ?? (embedded?.url as string) }));
+  const dataSource = new DataSource(
+    dataSourceOptions({ url: config.databaseUrl ?? (embedded?.url as string) }),
+  );
   try {
     await dataSource.initialize();
     await task(dataSource);
@@ -52,14 +68,22 @@ async function withDatabase(config: AppConfig, task: (dataSource: DataSource) =>
 }
 
 /** `withDatabase`, with the key ring of FERNET_KEYS (or the development key file) in place. */
-async function withKeys(task: (context: { dataSource: DataSource; keyRing: KeyRing }) => Promise<number>): Promise<void> {
+async function withKeys(
+  task: (context: {
+    dataSource: DataSource;
+    keyRing: KeyRing;
+  }) => Promise<number>,
+): Promise<void> {
   const config = loadAppConfig(readEnvironment());
   // Before the database starts: a key problem stops the command at once.
   const loaded = await loadKeyRing(config);
-  if (loaded.devKeyFile) output.err(`Warning: ${devKeyWarning(loaded.devKeyFile)}\n`);
+  if (loaded.devKeyFile)
+    output.err(`Warning: ${devKeyWarning(loaded.devKeyFile)}\n`);
   await withDatabase(config, async (dataSource) => {
     if (await dataSource.showMigrations()) {
-      throw new CommandError('The database schema is not up to date: run `npm run migrate` (or start the API once) first.');
+      throw new CommandError(
+        'The database schema is not up to date: run `npm run migrate` (or start the API once) first.',
+      );
     }
     const release = columnKeyRing.register(loaded.keyRing);
     try {
@@ -85,20 +109,32 @@ async function keys(args: string[]): Promise<void> {
   const [subcommand, ...rest] = args;
   switch (subcommand) {
     case 'generate':
-      if (rest.length > 0) throw new UsageError('keys generate takes no options.');
+      if (rest.length > 0)
+        throw new UsageError('keys generate takes no options.');
       process.exitCode = generateKeyCommand(output);
       return;
     case 'status':
-      if (rest.length > 0) throw new UsageError('keys status takes no options.');
-      return withKeys(({ dataSource, keyRing }) => keyStatusCommand({ database: { dataSource }, keyRing }, output));
+      if (rest.length > 0)
+        throw new UsageError('keys status takes no options.');
+      return withKeys(({ dataSource, keyRing }) =>
+        keyStatusCommand({ database: { dataSource }, keyRing }, output),
+      );
     case 'rotate': {
       const rotateArguments = parseRotateArguments(rest);
       return withKeys(({ dataSource, keyRing }) =>
-        rotateKeysCommand({ database: { dataSource }, keyRing }, rotateArguments, output),
+        rotateKeysCommand(
+          { database: { dataSource }, keyRing },
+          rotateArguments,
+          output,
+        ),
       );
     }
     default:
-      throw new UsageError(subcommand ? `Unknown keys command "${subcommand}".` : 'keys needs a command.');
+      throw new UsageError(
+        subcommand
+          ? `Unknown keys command "${subcommand}".`
+          : 'keys needs a command.',
+      );
   }
 }
 
@@ -110,11 +146,17 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   const run = command ? COMMANDS[command] : undefined;
-  if (!run) throw new UsageError(command ? `Unknown command "${command}".` : '');
+  if (!run)
+    throw new UsageError(command ? `Unknown command "${command}".` : '');
   await run(args);
 }
 
-const EXPECTED_ERRORS = [InvalidConfigError, EmbeddedDatabaseError, KeyRingError, CommandError];
+const EXPECTED_ERRORS = [
+  InvalidConfigError,
+  EmbeddedDatabaseError,
+  KeyRingError,
+  CommandError,
+];
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
@@ -122,6 +164,8 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.exit(2);
   }
   const expected = EXPECTED_ERRORS.some((type) => error instanceof type);
-  output.err(`${expected ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`);
+  output.err(
+    `${expected ? (error as Error).message : ((error as Error)?.stack ?? String(error))}\n`,
+  );
   process.exit(1);
 });

@@ -73,9 +73,15 @@ export async function createHttpApp(
   app.useLogger(app.get(Logger));
   // JSON bodies are checked for depth and size before they are parsed (see json-body.ts);
   // naming one parser here stops Nest from adding its defaults, so forms are parsed here too.
-  app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT }, jsonBodyParser(fastify));
-  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: BODY_LIMIT }, (_request, body, done) =>
-    done(null, parseQueryString(body.toString())),
+  app.useBodyParser(
+    'application/json',
+    { bodyLimit: BODY_LIMIT },
+    jsonBodyParser(fastify),
+  );
+  app.useBodyParser(
+    'application/x-www-form-urlencoded',
+    { bodyLimit: BODY_LIMIT },
+    (_request, body, done) => done(null, parseQueryString(body.toString())),
   );
   // Cookies are parsed and set here; the session cookie's signature is ours (SessionService).
   await app.register(fastifyCookie);

@@ -1,17 +1,34 @@
 import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD, AdminPassword } from './auth/admin-password';
-import { AppConfig, InvalidConfigError, loadAppConfig } from './config/app-config';
+import {
+  AppConfig,
+  InvalidConfigError,
+  loadAppConfig,
+} from './config/app-config';
 import { readEnvironment } from './config/environment';
 import { KeyRingError, loadKeyRing } from './crypto/key-ring.loader';
 import { DatabaseConfigurationError } from './database/database.service';
-import { EmbeddedDatabase, EmbeddedDatabaseError, startEmbeddedPostgres } from './database/embedded-postgres';
+import {
+  EmbeddedDatabase,
+  EmbeddedDatabaseError,
+  startEmbeddedPostgres,
+} from './database/embedded-postgres';
 import { createHttpApp } from './http-app';
 
 /** Configuration and start-up problems an operator can fix: one line, no stack trace. */
-const EXPECTED_START_ERRORS = [InvalidConfigError, KeyRingError, DatabaseConfigurationError, EmbeddedDatabaseError];
+const EXPECTED_START_ERRORS = [
+  InvalidConfigError,
+  KeyRingError,
+  DatabaseConfigurationError,
+  EmbeddedDatabaseError,
+];
 
-function banner(config: AppConfig, embedded: boolean, admin: AdminPassword): string {
+function banner(
+  config: AppConfig,
+  embedded: boolean,
+  admin: AdminPassword,
+): string {
   const api = `http://localhost:${config.port}`;
   // The contract asks `npm start` to print the password it uses; only a generated one is
   // printed, never one an operator set.
@@ -43,7 +60,11 @@ async function bootstrap(): Promise<void> {
       log: (line) => process.stderr.write(`${line}\n`),
     });
   }
-  const app = await createHttpApp(config, { url: config.databaseUrl ?? (embedded as EmbeddedDatabase).url }, keyRing);
+  const app = await createHttpApp(
+    config,
+    { url: config.databaseUrl ?? (embedded as EmbeddedDatabase).url },
+    keyRing,
+  );
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -67,7 +88,8 @@ async function bootstrap(): Promise<void> {
       .then(
         () => process.exit(0),
         (error: unknown) => {
-          if (config.isProduction) logger.error(`Shutdown failed: ${String(error)}`);
+          if (config.isProduction)
+            logger.error(`Shutdown failed: ${String(error)}`);
           else process.stderr.write(`Shutdown failed: ${String(error)}\n`);
           process.exit(1);
         },
@@ -76,8 +98,16 @@ async function bootstrap(): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
-  if (config.isProduction) logger.log(`Listening on ${config.host}:${config.port}`);
-  else process.stdout.write(banner(config, embedded !== undefined, app.get<AdminPassword>(ADMIN_PASSWORD)));
+  if (config.isProduction)
+    logger.log(`Listening on ${config.host}:${config.port}`);
+  else
+    process.stdout.write(
+      banner(
+        config,
+        embedded !== undefined,
+        app.get<AdminPassword>(ADMIN_PASSWORD),
+      ),
+    );
 }
 
 bootstrap().catch(async (error: unknown) => {
@@ -85,7 +115,9 @@ bootstrap().catch(async (error: unknown) => {
   if (EXPECTED_START_ERRORS.some((type) => error instanceof type)) {
     process.stderr.write(`${(error as Error).message}\n`);
   } else {
-    process.stderr.write(`The API could not start: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(
+      `The API could not start: ${(error as Error)?.stack ?? String(error)}\n`,
+    );
   }
   process.exit(1);
 });

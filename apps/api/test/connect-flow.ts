@@ -29,14 +29,21 @@ export class CookieJar {
 
   take(response: InjectResponse): void {
     const header = response.headers['set-cookie'];
-    for (const line of Array.isArray(header) ? header : header ? [header] : []) {
+    for (const line of Array.isArray(header)
+      ? header
+      : header
+        ? [header]
+        : []) {
       const [pair, ...attributes] = line.split(';').map((part) => part.trim());
       const index = pair.indexOf('=');
       const name = pair.slice(0, index);
       const expired = attributes.some((attribute) => {
         const [key, value = ''] = attribute.split('=');
         if (key.toLowerCase() === 'max-age') return Number(value) <= 0;
-        return key.toLowerCase() === 'expires' && new Date(value).getTime() <= Date.now();
+        return (
+          key.toLowerCase() === 'expires' &&
+          new Date(value).getTime() <= Date.now()
+        );
       });
       if (expired) this.cookies.delete(name);
       else this.cookies.set(name, decodeURIComponent(pair.slice(index + 1)));
@@ -49,14 +56,19 @@ export class CookieJar {
 
   /** The `Cookie` header this browser sends. */
   header(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    return [...this.cookies]
+      .map(([name, value]) => `${name}=${value}`)
+      .join('; ');
   }
 }
 
 let loginAddress = 0;
 
 /** Logs in from an address of its own, so tests never meet the login rate limit. */
-export async function logIn(app: NestFastifyApplication, password = TEST_ADMIN_PASSWORD): Promise<string> {
+export async function logIn(
+  app: NestFastifyApplication,
+  password = TEST_ADMIN_PASSWORD,
+): Promise<string> {
   loginAddress += 1;
   const response = await app.inject({
     method: 'POST',
@@ -82,22 +94,32 @@ export interface ConsentLeg {
 export async function consent(
   app: NestFastifyApplication,
   sessionCookie: string,
-  options: { region?: Region; account?: string; decision?: 'allow' | 'deny'; jar?: CookieJar } = {},
+  options: {
+    region?: Region;
+    account?: string;
+    decision?: 'allow' | 'deny';
+    jar?: CookieJar;
+  } = {},
 ): Promise<ConsentLeg> {
   const start = await app.inject({
     method: 'GET',
     url: `/api/v1/auth/amazon/start?region=${options.region ?? 'na'}`,
     headers: { cookie: sessionCookie },
   });
-  if (start.statusCode !== 302) throw new Error(`start answered ${start.statusCode}: ${start.body}`);
+  if (start.statusCode !== 302)
+    throw new Error(`start answered ${start.statusCode}: ${start.body}`);
   options.jar?.take(start);
   const authorizationUrl = new URL(String(start.headers.location));
   const consentUrl = new URL(authorizationUrl);
   consentUrl.searchParams.set('sandbox_auto', options.decision ?? 'allow');
-  if (options.account) consentUrl.searchParams.set('sandbox_account', options.account);
+  if (options.account)
+    consentUrl.searchParams.set('sandbox_account', options.account);
   const answer = await fetch(consentUrl, { redirect: 'manual' });
   const location = answer.headers.get('location');
-  if (answer.status !== 302 || !location) throw new Error(`the sandbox answered ${answer.status}: ${await answer.text()}`);
+  if (answer.status !== 302 || !location)
+    throw new Error(
+      `the sandbox answered ${answer.status}: ${await answer.text()}`,
+    );
   return {
     callbackUrl: new URL(location),
     bindingCookie: `atk_oauth=${cookiesFrom(start).atk_oauth}`,
@@ -130,14 +152,19 @@ export async function connectAccount(
   sessionCookie: string,
   options: { region?: Region; account?: string } = {},
 ): Promise<string> {
-  const { target } = await callback(app, await consent(app, sessionCookie, options));
+  const { target } = await callback(
+    app,
+    await consent(app, sessionCookie, options),
+  );
   const connectionId = target.searchParams.get('connectionId');
   if (!connectionId) throw new Error(`the flow ended with ${target.search}`);
   return connectionId;
 }
 
 /** Environment pointing every region's Amazon URLs at a sandbox. */
-export function sandboxEnvironment(sandbox: RunningSandbox): Record<string, string> {
+export function sandboxEnvironment(
+  sandbox: RunningSandbox,
+): Record<string, string> {
   return {
     AMAZON_CLIENT_ID: sandbox.clientId,
     AMAZON_CLIENT_SECRET: sandbox.clientSecret,

@@ -10,7 +10,10 @@ export class DatabaseSwitch {
     private readonly target: { host: string; port: number },
   ) {}
 
-  static async onFreePort(target: { host: string; port: number }): Promise<DatabaseSwitch> {
+  static async onFreePort(target: {
+    host: string;
+    port: number;
+  }): Promise<DatabaseSwitch> {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as { port: number }).port;
@@ -29,12 +32,16 @@ export class DatabaseSwitch {
       }
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      this.server?.listen(this.port, '127.0.0.1', resolve),
+    );
   }
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
+    await new Promise((resolve) =>
+      this.server ? this.server.close(resolve) : resolve(undefined),
+    );
     this.server = undefined;
   }
 }
@@ -45,4 +52,3 @@ export function viaPort(url: string, port: number): string {
   parsed.port = String(port);
   return parsed.toString();
 }
-

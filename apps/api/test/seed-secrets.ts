@@ -15,17 +15,29 @@ export interface SeededSecrets {
 export async function seedEncryptedRows(
   database: TestDatabase,
   key: string,
-  counts: { connections: number; oauthStates: number; prefix: string; encryptedAt?: number },
+  counts: {
+    connections: number;
+    oauthStates: number;
+    prefix: string;
+    encryptedAt?: number;
+  },
 ): Promise<SeededSecrets> {
   const fernet = new Fernet(key);
-  const encrypt = (plaintext: string) => fernet.encrypt(plaintext, { now: counts.encryptedAt });
-  const seeded: SeededSecrets = { connections: new Map(), oauthStates: new Map() };
+  const encrypt = (plaintext: string) =>
+    fernet.encrypt(plaintext, { now: counts.encryptedAt });
+  const seeded: SeededSecrets = {
+    connections: new Map(),
+    oauthStates: new Map(),
+  };
   const labels: string[] = [];
   const accessTokens: string[] = [];
   const refreshTokens: string[] = [];
   for (let index = 0; index < counts.connections; index += 1) {
     const label = `${counts.prefix}-connection-${index}`;
-    const secrets = { accessToken: `Atza|${counts.prefix}-access-${index}`, refreshToken: `Atzr|${counts.prefix}-refresh-${index}` };
+    const secrets = {
+      accessToken: `Atza|${counts.prefix}-access-${index}`,
+      refreshToken: `Atzr|${counts.prefix}-refresh-${index}`,
+    };
     seeded.connections.set(label, secrets);
     labels.push(label);
     accessTokens.push(encrypt(secrets.accessToken));

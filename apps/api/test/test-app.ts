@@ -16,7 +16,9 @@ export const TEST_ENVIRONMENT: Record<string, string> = {
   HOST: '127.0.0.1',
 };
 
-export function testConfig(overrides: Record<string, string | undefined> = {}): AppConfig {
+export function testConfig(
+  overrides: Record<string, string | undefined> = {},
+): AppConfig {
   return loadAppConfig({ ...TEST_ENVIRONMENT, ...overrides });
 }
 

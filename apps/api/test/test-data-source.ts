@@ -7,8 +7,12 @@ import { TestDatabase } from './test-database';
  * outside Nest (as the CLI uses them). Entities with encrypted columns need a registered key
  * ring (`columnKeyRing.register`).
  */
-export async function openTestDataSource(database: TestDatabase): Promise<DataSource> {
-  const dataSource = new DataSource(dataSourceOptions({ url: database.url, schema: database.schema }));
+export async function openTestDataSource(
+  database: TestDatabase,
+): Promise<DataSource> {
+  const dataSource = new DataSource(
+    dataSourceOptions({ url: database.url, schema: database.schema }),
+  );
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
   return dataSource;

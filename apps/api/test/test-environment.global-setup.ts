@@ -20,16 +20,24 @@ export default async function globalSetup(): Promise<void> {
     // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
     await chmod(parent, 0o755);
     const clusterDir = join(parent, 'postgres');
-    const database = await startEmbeddedPostgres({ clusterDir, ephemeral: true });
+    const database = await startEmbeddedPostgres({
+      clusterDir,
+      ephemeral: true,
+    });
     globalThis.embeddedTestDatabase = database;
     url = database.url;
   }
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  const client = new Client({
+    connectionString: url,
+    connectionTimeoutMillis: 5_000,
+  });
   try {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    throw new Error(`The test database at DATABASE_URL is not reachable: ${(error as Error).message}`);
+    throw new Error(
+      `The test database at DATABASE_URL is not reachable: ${(error as Error).message}`,
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

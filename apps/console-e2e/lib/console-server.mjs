@@ -160,7 +160,9 @@ export async function startConsoleServer({
   const server = http.createServer(async (request, response) => {
     const urlPath = (request.url ?? '/').split('?')[0];
     if (NOT_SERVED.test(urlPath)) {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+      response
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('Not found');
       return;
     }
     if (PROXIED.test(urlPath)) {

@@ -448,7 +448,11 @@ export async function runJourney({
         page.getByRole('status').getByText('Live', { exact: true }),
         'the “Live” indicator',
       );
-      if (!(await page.evaluate(() => /** @type {any} */ (window).__e2eMark === true))) {
+      if (
+        !(await page.evaluate(
+          () => /** @type {any} */ (window).__e2eMark === true,
+        ))
+      ) {
         throw new Error('the page reloaded instead of updating live');
       }
       await screenshot('audit-live');

@@ -11,8 +11,13 @@ import type { BenchContext, WithApi } from './context';
  * (`BENCH_FUZZ_RUNS`, default 2,000; 200 with --quick). A failing property is a FAIL row with
  * its seed, so the case can be replayed with `FUZZ_SEED` in the Jest suite.
  */
-export async function fuzzPhase(ctx: BenchContext, { api }: WithApi): Promise<void> {
-  const runs = Number(process.env.BENCH_FUZZ_RUNS) || (ctx.options.loadSeconds < 5 ? 200 : 2_000);
+export async function fuzzPhase(
+  ctx: BenchContext,
+  { api }: WithApi,
+): Promise<void> {
+  const runs =
+    Number(process.env.BENCH_FUZZ_RUNS) ||
+    (ctx.options.loadSeconds < 5 ? 200 : 2_000);
   const send = httpSender(api.url);
   const target = await prepareFuzzTarget(send, {
     adminPassword: ctx.settings.adminPassword,
@@ -24,15 +29,33 @@ export async function fuzzPhase(ctx: BenchContext, { api }: WithApi): Promise<vo
   const phase = '7 fuzz';
   const total = reports.reduce((sum, report) => sum + report.runs, 0);
   const failed = reports.filter((report) => report.failed);
-  const seconds = reports.reduce((sum, report) => sum + report.durationMs, 0) / 1000;
-  ctx.report.add({ phase, metric: `properties × cases (${reports.length} × ${runs})`, ours: total });
-  ctx.report.add({ phase, metric: 'cases/s', ours: Math.round(total / Math.max(seconds, 0.001)) });
+  const seconds =
+    reports.reduce((sum, report) => sum + report.durationMs, 0) / 1000;
+  ctx.report.add({
+    phase,
+    metric: `properties × cases (${reports.length} × ${runs})`,
+    ours: total,
+  });
+  ctx.report.add({
+    phase,
+    metric: 'cases/s',
+    ours: Math.round(total / Math.max(seconds, 0.001)),
+  });
   ctx.report.goal(
-    { phase, metric: 'properties failed (5xx, wrong error shape, unhandled rejection)', ours: failed.length },
+    {
+      phase,
+      metric: 'properties failed (5xx, wrong error shape, unhandled rejection)',
+      ours: failed.length,
+    },
     '0',
     (value) => value === 0,
   );
   for (const report of failed) {
-    ctx.report.notes.push(`fuzz ${report.name} failed (seed ${report.seed}): ${report.counterexample ?? ''}`.slice(0, 600));
+    ctx.report.notes.push(
+      `fuzz ${report.name} failed (seed ${report.seed}): ${report.counterexample ?? ''}`.slice(
+        0,
+        600,
+      ),
+    );
   }
 }

@@ -34,10 +34,16 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const state = explain ? await explain().catch((error: unknown) => `(explain failed: ${String(error)})`) : undefined;
+      const state = explain
+        ? await explain().catch(
+            (error: unknown) => `(explain failed: ${String(error)})`,
+          )
+        : undefined;
       throw new Error(
         `Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}` +
-          (state === undefined ? '' : `\nState: ${JSON.stringify(state, null, 1)}`),
+          (state === undefined
+            ? ''
+            : `\nState: ${JSON.stringify(state, null, 1)}`),
       );
     }
     await sleep(everyMs);
@@ -54,10 +60,15 @@ process.once('exit', () => {
 /** A child process with its output kept (the last lines), killable at any moment. */
 export class ManagedProcess {
   readonly process: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+  }>;
   private readonly tail: string[] = [];
   private readonly lineListeners: ((line: string) => void)[] = [];
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private exitInfo:
+    | { code: number | null; signal: NodeJS.Signals | null }
+    | undefined;
 
   constructor(
     readonly name: string,
@@ -189,14 +200,25 @@ export class ApiProcess {
     return `%:${this.pid}:%`;
   }
 
-  static environment(settings: ApiSettings, start: ApiStart, port: number, cwd: string): NodeJS.ProcessEnv {
+  static environment(
+    settings: ApiSettings,
+    start: ApiStart,
+    port: number,
+    cwd: string,
+  ): NodeJS.ProcessEnv {
     return builtApiEnvironment(
       { ...settings, port, cwd, refreshCron: start.refreshCron },
-      { ...(start.tokenUrl ? { AMAZON_TOKEN_URL: start.tokenUrl } : {}), ...start.env },
+      {
+        ...(start.tokenUrl ? { AMAZON_TOKEN_URL: start.tokenUrl } : {}),
+        ...start.env,
+      },
     );
   }
 
-  static async start(settings: ApiSettings, start: ApiStart): Promise<ApiProcess> {
+  static async start(
+    settings: ApiSettings,
+    start: ApiStart,
+  ): Promise<ApiProcess> {
     const port = await freePort();
     const cwd = join(settings.tempRoot, `api-${start.name}`);
     await mkdir(cwd, { recursive: true });
@@ -228,7 +250,9 @@ export class ApiProcess {
   /** The HTTP status of a GET, or 0 when nothing answered. */
   async status(path: string, timeoutMs = 2_000): Promise<number> {
     try {
-      const response = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(`${this.url}${path}`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await response.arrayBuffer();
       return response.status;
     } catch {
@@ -236,8 +260,14 @@ export class ApiProcess {
     }
   }
 
-  async json<T>(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${this.url}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
+  async json<T>(
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.url}${path}`, {
+      headers,
+      signal: AbortSignal.timeout(10_000),
+    });
     return { status: response.status, body: (await response.json()) as T };
   }
 
@@ -257,9 +287,18 @@ class ExitedError extends StopWaiting {
 }
 
 /** `node dist/apps/api/cli.js <args>` with the same environment an API process gets. */
-export async function startCli(settings: ApiSettings, name: string, args: string[]): Promise<ManagedProcess> {
+export async function startCli(
+  settings: ApiSettings,
+  name: string,
+  args: string[],
+): Promise<ManagedProcess> {
   const cwd = join(settings.tempRoot, `cli-${name}`);
   await mkdir(cwd, { recursive: true });
-  const env = ApiProcess.environment(settings, { name, refreshCron: '0 0 0 1 1 *' }, 3000, cwd);
+  const env = ApiProcess.environment(
+    settings,
+    { name, refreshCron: '0 0 0 1 1 *' },
+    3000,
+    cwd,
+  );
   return new ManagedProcess(`cli ${name}`, [API_CLI, ...args], { cwd, env });
 }

@@ -1,5 +1,9 @@
 import { Fernet, FernetKeyring, keyIdOf } from '@keeper/fernet';
-import { fingerprint, RequestLogEntry, RunningSandbox } from '@keeper/lwa-sandbox';
+import {
+  fingerprint,
+  RequestLogEntry,
+  RunningSandbox,
+} from '@keeper/lwa-sandbox';
 import type { FaultDatabase } from './postgres';
 
 /** A connection the suite inserted, with the plaintext tokens the sandbox issued for it. */
@@ -29,14 +33,20 @@ export async function seedConnections(
   const labels: string[] = [];
   const access: string[] = [];
   const refresh: string[] = [];
-  const plaintexts = new Map<string, { accessToken: string; refreshToken: string }>();
+  const plaintexts = new Map<
+    string,
+    { accessToken: string; refreshToken: string }
+  >();
   for (let index = 0; index < count; index += 1) {
     const tokens = sandbox.issueTokens(`${prefix} account ${index}`);
     const label = `${prefix}-${String(index).padStart(3, '0')}`;
     labels.push(label);
     access.push(fernet.encrypt(tokens.access_token));
     refresh.push(fernet.encrypt(tokens.refresh_token));
-    plaintexts.set(label, { accessToken: tokens.access_token, refreshToken: tokens.refresh_token });
+    plaintexts.set(label, {
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+    });
   }
   const rows = await database.query<{ id: string; label: string }>(
     `INSERT INTO connections (label, region, status, access_token_ciphertext, refresh_token_ciphertext, key_id,
@@ -48,8 +58,16 @@ export async function seedConnections(
   );
   return rows
     .map((row) => {
-      const tokens = plaintexts.get(row.label) as { accessToken: string; refreshToken: string };
-      return { id: row.id, label: row.label, ...tokens, credential: fingerprint(tokens.refreshToken) };
+      const tokens = plaintexts.get(row.label) as {
+        accessToken: string;
+        refreshToken: string;
+      };
+      return {
+        id: row.id,
+        label: row.label,
+        ...tokens,
+        credential: fingerprint(tokens.refreshToken),
+      };
     })
     .sort((a, b) => a.label.localeCompare(b.label));
 }
@@ -121,13 +139,21 @@ export async function auditCounts(
   database: FaultDatabase,
   ids: readonly string[],
 ): Promise<Map<string, Record<string, number>>> {
-  const rows = await database.query<{ connection_id: string; type: string; count: number }>(
+  const rows = await database.query<{
+    connection_id: string;
+    type: string;
+    count: number;
+  }>(
     `SELECT connection_id, type, count(*)::int AS count FROM audit_events
      WHERE connection_id = ANY($1::uuid[]) GROUP BY connection_id, type`,
     [ids],
   );
-  const counts = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
-  for (const row of rows) (counts.get(row.connection_id) as Record<string, number>)[row.type] = row.count;
+  const counts = new Map<string, Record<string, number>>(
+    ids.map((id) => [id, {}]),
+  );
+  for (const row of rows)
+    (counts.get(row.connection_id) as Record<string, number>)[row.type] =
+      row.count;
   return counts;
 }
 
@@ -138,7 +164,10 @@ export function tokenRequestsByConnection(
 ): Map<string, RequestLogEntry[]> {
   const log = sandbox.requests({ endpoint: 'token' });
   return new Map(
-    connections.map((connection) => [connection.id, log.filter((entry) => entry.credential === connection.credential)]),
+    connections.map((connection) => [
+      connection.id,
+      log.filter((entry) => entry.credential === connection.credential),
+    ]),
   );
 }
 
@@ -157,9 +186,15 @@ export async function countRefreshed(
 }
 
 /** Asks the sandbox's Ads API whether an access token is live (it issued it and it has not expired). */
-export async function isLiveAccessToken(sandbox: RunningSandbox, accessToken: string): Promise<boolean> {
+export async function isLiveAccessToken(
+  sandbox: RunningSandbox,
+  accessToken: string,
+): Promise<boolean> {
   const response = await fetch(`${sandbox.url}/v2/profiles`, {
-    headers: { Authorization: `Bearer ${accessToken}`, 'Amazon-Advertising-API-ClientId': sandbox.clientId },
+    headers: {
+      Authorization: `Bearer ${accessToken}`,
+      'Amazon-Advertising-API-ClientId': sandbox.clientId,
+    },
   });
   await response.arrayBuffer();
   return response.status === 200;
@@ -167,7 +202,9 @@ export async function isLiveAccessToken(sandbox: RunningSandbox, accessToken: st
 
 /** The database's clock (the API's timestamps come from it). */
 export async function databaseNow(database: FaultDatabase): Promise<Date> {
-  const [row] = await database.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+  const [row] = await database.query<{ now: Date }>(
+    'SELECT clock_timestamp() AS now',
+  );
   return row.now;
 }
 
@@ -186,6 +223,12 @@ export async function describeGroup(
   return rows.map((row) => {
     const connection = connections.find((each) => each.label === row['label']);
     const calls = connection ? (requests.get(connection.id) ?? []) : [];
-    return { ...row, calls: calls.map((call) => `${call.receivedAt} ${call.status} ${call.outcome} ${call.durationMs}ms`) };
+    return {
+      ...row,
+      calls: calls.map(
+        (call) =>
+          `${call.receivedAt} ${call.status} ${call.outcome} ${call.durationMs}ms`,
+      ),
+    };
   });
 }

@@ -16,7 +16,10 @@ export const SUITE_APPLICATION = 'atk-faults';
  */
 export class EmbeddedServer {
   private nextId = 1;
-  private readonly pending = new Map<number, { done: () => void; fail: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { done: () => void; fail: (error: Error) => void }
+  >();
 
   private constructor(
     private readonly controller: ChildProcess,
@@ -24,15 +27,23 @@ export class EmbeddedServer {
     private readonly password: string,
     private readonly folder: string,
   ) {
-    controller.on('message', (message: { id?: number; ok?: boolean; error?: string }) => {
-      const waiting = message.id === undefined ? undefined : this.pending.get(message.id);
-      if (!waiting || message.id === undefined) return;
-      this.pending.delete(message.id);
-      if (message.ok) waiting.done();
-      else waiting.fail(new Error(message.error ?? 'the PostgreSQL controller failed'));
-    });
+    controller.on(
+      'message',
+      (message: { id?: number; ok?: boolean; error?: string }) => {
+        const waiting =
+          message.id === undefined ? undefined : this.pending.get(message.id);
+        if (!waiting || message.id === undefined) return;
+        this.pending.delete(message.id);
+        if (message.ok) waiting.done();
+        else
+          waiting.fail(
+            new Error(message.error ?? 'the PostgreSQL controller failed'),
+          );
+      },
+    );
     controller.once('exit', () => {
-      for (const waiting of this.pending.values()) waiting.fail(new Error('the PostgreSQL controller exited'));
+      for (const waiting of this.pending.values())
+        waiting.fail(new Error('the PostgreSQL controller exited'));
       this.pending.clear();
     });
   }
@@ -45,9 +56,13 @@ export class EmbeddedServer {
     await chmod(folder, 0o755);
     const password = randomBytes(18).toString('base64url');
     const port = await freePort();
-    const controller = fork(join(__dirname, 'postgres-server.mjs'), [join(folder, 'cluster'), String(port), password], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
+    const controller = fork(
+      join(__dirname, 'postgres-server.mjs'),
+      [join(folder, 'cluster'), String(port), password],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      },
+    );
     let errors = '';
     controller.stderr?.on('data', (chunk: Buffer) => {
       errors = `${errors}${chunk.toString('utf8')}`.slice(-4_000);
@@ -57,10 +72,19 @@ export class EmbeddedServer {
         if (message.ready === undefined) return;
         controller.off('message', onMessage);
         if (message.ready) done();
-        else fail(new Error(`PostgreSQL did not start: ${message.error ?? ''} ${errors}`));
+        else
+          fail(
+            new Error(
+              `PostgreSQL did not start: ${message.error ?? ''} ${errors}`,
+            ),
+          );
       };
       controller.on('message', onMessage);
-      controller.once('exit', (code) => fail(new Error(`the PostgreSQL controller exited (${code}): ${errors}`)));
+      controller.once('exit', (code) =>
+        fail(
+          new Error(`the PostgreSQL controller exited (${code}): ${errors}`),
+        ),
+      );
     });
     return new EmbeddedServer(controller, port, password, folder);
   }
@@ -93,11 +117,17 @@ export class EmbeddedServer {
   }
 
   async destroy(): Promise<void> {
-    if (this.controller.exitCode === null && this.controller.signalCode === null) {
+    if (
+      this.controller.exitCode === null &&
+      this.controller.signalCode === null
+    ) {
       const exited = new Promise((done) => this.controller.once('exit', done));
       await this.command('exit').catch(() => undefined);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((done) => (timer = setTimeout(done, 15_000)))]);
+      await Promise.race([
+        exited,
+        new Promise((done) => (timer = setTimeout(done, 15_000))),
+      ]);
       clearTimeout(timer);
       this.controller.kill('SIGKILL');
     }
@@ -112,7 +142,10 @@ export interface FaultDatabase {
   /** `embedded`: a server of the suite's own; `server`: a fresh database on DATABASE_URL's server. */
   kind: 'embedded' | 'server';
   pool: Pool;
-  query<Row extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  query<Row extends Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<Row[]>;
   /** Ends the API's own sessions on this database (never another database's, never ours). */
   terminateApiBackends(): Promise<number>;
   close(): Promise<void>;
@@ -130,15 +163,22 @@ function poolFor(url: string): Pool {
   return pool;
 }
 
-function wrap(url: string, name: string, kind: FaultDatabase['kind'], cleanup: () => Promise<void>): FaultDatabase {
+function wrap(
+  url: string,
+  name: string,
+  kind: FaultDatabase['kind'],
+  cleanup: () => Promise<void>,
+): FaultDatabase {
   const pool = poolFor(url);
   return {
     url,
     name,
     kind,
     pool,
-    query: async <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) =>
-      (await pool.query<Row>(sql, params)).rows,
+    query: async <Row extends Record<string, unknown>>(
+      sql: string,
+      params?: unknown[],
+    ) => (await pool.query<Row>(sql, params)).rows,
     terminateApiBackends: async () => {
       const { rows } = await pool.query<{ ended: boolean }>(
         `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
@@ -162,9 +202,14 @@ function wrap(url: string, name: string, kind: FaultDatabase['kind'], cleanup: (
  * - DATABASE_URL unset (a fresh machine): a throw-away embedded PostgreSQL of the suite's own.
  * The database-restart case always uses its own embedded server (see database.faults.spec.ts).
  */
-export async function createFaultDatabase(tempRoot: string, options: { embedded?: EmbeddedServer } = {}): Promise<FaultDatabase> {
+export async function createFaultDatabase(
+  tempRoot: string,
+  options: { embedded?: EmbeddedServer } = {},
+): Promise<FaultDatabase> {
   const name = `atk_faults_${randomBytes(5).toString('hex')}`;
-  const serverUrl = options.embedded ? undefined : process.env.DATABASE_URL?.trim();
+  const serverUrl = options.embedded
+    ? undefined
+    : process.env.DATABASE_URL?.trim();
   let owned: EmbeddedServer | undefined;
   let adminUrl: string;
   if (serverUrl) {
@@ -181,17 +226,22 @@ export async function createFaultDatabase(tempRoot: string, options: { embedded?
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return wrap(url.toString(), name, serverUrl ? 'server' : 'embedded', async () => {
-    if (owned) {
-      await owned.destroy();
-      return;
-    }
-    if (options.embedded) return;
-    const dropper = poolFor(adminUrl);
-    try {
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await dropper.end();
-    }
-  });
+  return wrap(
+    url.toString(),
+    name,
+    serverUrl ? 'server' : 'embedded',
+    async () => {
+      if (owned) {
+        await owned.destroy();
+        return;
+      }
+      if (options.embedded) return;
+      const dropper = poolFor(adminUrl);
+      try {
+        await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  );
 }

@@ -4,7 +4,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { API_CLI, API_MAIN, ApiProcess, ApiSettings, ApiStart, stopAllProcesses } from './api-process';
+import {
+  API_CLI,
+  API_MAIN,
+  ApiProcess,
+  ApiSettings,
+  ApiStart,
+  stopAllProcesses,
+} from './api-process';
 import { createFaultDatabase, EmbeddedServer, FaultDatabase } from './postgres';
 
 /** Every case sweeps every 2 s, so "a cycle" is 2 s. */
@@ -22,14 +29,22 @@ export interface Rig {
   server: EmbeddedServer | undefined;
   fernetKey: string;
   settings(overrides?: Partial<ApiSettings>): ApiSettings;
-  startApi(start: Omit<ApiStart, 'refreshCron'> & { refreshCron?: string }, overrides?: Partial<ApiSettings>): Promise<ApiProcess>;
+  startApi(
+    start: Omit<ApiStart, 'refreshCron'> & { refreshCron?: string },
+    overrides?: Partial<ApiSettings>,
+  ): Promise<ApiProcess>;
   /** Kills every process, closes every pool and server, deletes the temp folder; never throws. */
   close(): Promise<void>;
 }
 
-export async function startRig(options: { ownServer?: boolean } = {}): Promise<Rig> {
+export async function startRig(
+  options: { ownServer?: boolean } = {},
+): Promise<Rig> {
   for (const built of [API_MAIN, API_CLI]) {
-    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npx nx build api\` (npm run test:faults does).`);
+    if (!existsSync(built))
+      throw new Error(
+        `${built} is missing: run \`npx nx build api\` (npm run test:faults does).`,
+      );
   }
   const tempRoot = await mkdtemp(join(tmpdir(), 'atk-faults-'));
   const started: ApiProcess[] = [];
@@ -40,7 +55,9 @@ export async function startRig(options: { ownServer?: boolean } = {}): Promise<R
     await rm(tempRoot, { recursive: true, force: true }).catch(() => undefined);
   };
   try {
-    const server = options.ownServer ? await EmbeddedServer.start(tempRoot) : undefined;
+    const server = options.ownServer
+      ? await EmbeddedServer.start(tempRoot)
+      : undefined;
     if (server) closers.push(() => server.destroy());
     const database = await createFaultDatabase(tempRoot, { embedded: server });
     closers.push(() => database.close());
@@ -51,7 +68,11 @@ export async function startRig(options: { ownServer?: boolean } = {}): Promise<R
     const settings = (overrides: Partial<ApiSettings> = {}): ApiSettings => ({
       tempRoot,
       databaseUrl: database.url,
-      sandbox: { url: sandbox.url, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+      sandbox: {
+        url: sandbox.url,
+        clientId: sandbox.clientId,
+        clientSecret: sandbox.clientSecret,
+      },
       fernetKeys: fernetKey,
       adminPassword: ADMIN_PASSWORD,
       serviceKey: SERVICE_KEY,
@@ -65,7 +86,10 @@ export async function startRig(options: { ownServer?: boolean } = {}): Promise<R
       fernetKey,
       settings,
       startApi: async (start, overrides) => {
-        const api = await ApiProcess.start(settings(overrides), { refreshCron: REFRESH_CRON, ...start });
+        const api = await ApiProcess.start(settings(overrides), {
+          refreshCron: REFRESH_CRON,
+          ...start,
+        });
         started.push(api);
         return api;
       },
@@ -81,13 +105,22 @@ export async function startRig(options: { ownServer?: boolean } = {}): Promise<R
 }
 
 /** One line of figures per case, for the README's Reliability table. */
-export function report(caseName: string, figures: Record<string, unknown>): void {
+export function report(
+  caseName: string,
+  figures: Record<string, unknown>,
+): void {
   process.stdout.write(`\nFAULTS ${caseName}: ${JSON.stringify(figures)}\n`);
 }
 
 /** FAULTS_DEBUG=1: every process's last lines and every connection row, to see why a case failed. */
-async function dump(apis: ApiProcess[], database: FaultDatabase): Promise<void> {
-  for (const api of apis) process.stdout.write(`\n--- ${api.name} (pid ${api.pid})\n${api.child.output()}\n`);
+async function dump(
+  apis: ApiProcess[],
+  database: FaultDatabase,
+): Promise<void> {
+  for (const api of apis)
+    process.stdout.write(
+      `\n--- ${api.name} (pid ${api.pid})\n${api.child.output()}\n`,
+    );
   const rows = await database
     .query(
       `SELECT label, status, lease_owner, lease_expires_at, last_refreshed_at, failure_count, last_error, next_attempt_at

@@ -21,7 +21,10 @@ export class TcpSwitch {
     private readonly target: { host: string; port: number },
   ) {}
 
-  static async create(target: { host: string; port: number }): Promise<TcpSwitch> {
+  static async create(target: {
+    host: string;
+    port: number;
+  }): Promise<TcpSwitch> {
     return new TcpSwitch(await freePort(), target);
   }
 
@@ -42,7 +45,9 @@ export class TcpSwitch {
     }
     if (this.server) return;
     this.server = createServer((client) => this.accept(client));
-    await new Promise<void>((done) => this.server?.listen(this.port, '127.0.0.1', done));
+    await new Promise<void>((done) =>
+      this.server?.listen(this.port, '127.0.0.1', done),
+    );
   }
 
   private accept(client: Socket): void {

@@ -1,12 +1,30 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { BackoffOptions, delayForAttempt, parseRetryAfter, realSleep, Sleep } from '../amazon/retry-policy';
+import {
+  BackoffOptions,
+  delayForAttempt,
+  parseRetryAfter,
+  realSleep,
+  Sleep,
+} from '../amazon/retry-policy';
 import { scrubString } from '../common/log-redaction';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { signWebhook } from './webhook-signature';
 
-export const ALERT_TYPES = ['refresh_failed', 'needs_reauth', 'recovered', 'refresh_paused', 'refresh_resumed'] as const;
+export const ALERT_TYPES = [
+  'refresh_failed',
+  'needs_reauth',
+  'recovered',
+  'refresh_paused',
+  'refresh_resumed',
+] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 
 /** What the refresh code reports. Never put a token or secret in it (they are scrubbed anyway). */
@@ -98,12 +116,19 @@ export class AlertService implements OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'alerts'>,
-    @Optional() @Inject(ALERT_DELIVERY_OPTIONS) options: AlertDeliveryOptions = {},
+    @Optional()
+    @Inject(ALERT_DELIVERY_OPTIONS)
+    options: AlertDeliveryOptions = {},
   ) {
     this.target = config.alerts;
     this.timeoutMs = options.timeoutMs ?? 5_000;
     this.maxRetries = options.maxRetries ?? 5;
-    this.backoff = { baseMs: 1_000, capMs: 30_000, random: Math.random, ...options.backoff };
+    this.backoff = {
+      baseMs: 1_000,
+      capMs: 30_000,
+      random: Math.random,
+      ...options.backoff,
+    };
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.maxQueued = Math.max(1, options.maxQueued ?? 1_000);
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 4);
@@ -124,12 +149,16 @@ export class AlertService implements OnApplicationShutdown {
       const delivery = this.prepare(alert);
       if (this.queue.length >= this.maxQueued) {
         const dropped = this.queue.shift();
-        this.logger.warn(`Alert queue full (${this.maxQueued}): dropped ${dropped?.type} delivery ${dropped?.id}`);
+        this.logger.warn(
+          `Alert queue full (${this.maxQueued}): dropped ${dropped?.type} delivery ${dropped?.id}`,
+        );
       }
       this.queue.push(delivery);
       this.pump();
     } catch (error) {
-      this.logger.error(`Alert ${String(alert?.type)} not queued: ${errorName(error)}`);
+      this.logger.error(
+        `Alert ${String(alert?.type)} not queued: ${errorName(error)}`,
+      );
     }
   }
 
@@ -169,7 +198,11 @@ export class AlertService implements OnApplicationShutdown {
       message: scrubString(String(alert.message)).slice(0, MAX_MESSAGE_LENGTH),
       correlationId: alert.correlationId ?? null,
     };
-    return { id: payload.id, type: payload.type, body: JSON.stringify(payload) };
+    return {
+      id: payload.id,
+      type: payload.type,
+      body: JSON.stringify(payload),
+    };
   }
 
   private pump(): void {
@@ -200,19 +233,33 @@ export class AlertService implements OnApplicationShutdown {
           this.logger.log(`${label}: ${result.status} on attempt ${attempt}`);
           return;
         case 'rejected':
-          this.logger.warn(`${label}: ${result.status} on attempt ${attempt}, not retried`);
+          this.logger.warn(
+            `${label}: ${result.status} on attempt ${attempt}, not retried`,
+          );
           return;
         case 'retry': {
           if (attempt > this.maxRetries) {
-            this.logger.warn(`${label}: ${result.reason} on attempt ${attempt}, giving up`);
+            this.logger.warn(
+              `${label}: ${result.reason} on attempt ${attempt}, giving up`,
+            );
             return;
           }
-          if (result.retryAfterMs !== undefined && result.retryAfterMs > this.maxRetryAfterMs) {
-            this.logger.warn(`${label}: ${result.reason} on attempt ${attempt}, Retry-After too long, giving up`);
+          if (
+            result.retryAfterMs !== undefined &&
+            result.retryAfterMs > this.maxRetryAfterMs
+          ) {
+            this.logger.warn(
+              `${label}: ${result.reason} on attempt ${attempt}, Retry-After too long, giving up`,
+            );
             return;
           }
-          const delayMs = Math.max(delayForAttempt(attempt - 1, this.backoff), result.retryAfterMs ?? 0);
-          this.logger.warn(`${label}: ${result.reason} on attempt ${attempt}, retrying in ${delayMs} ms`);
+          const delayMs = Math.max(
+            delayForAttempt(attempt - 1, this.backoff),
+            result.retryAfterMs ?? 0,
+          );
+          this.logger.warn(
+            `${label}: ${result.reason} on attempt ${attempt}, retrying in ${delayMs} ms`,
+          );
           try {
             await this.sleep(delayMs, this.stop.signal);
           } catch {
@@ -238,12 +285,19 @@ export class AlertService implements OnApplicationShutdown {
           'X-Keeper-Event': delivery.type,
           'X-Keeper-Delivery': delivery.id,
           'X-Keeper-Timestamp': timestamp,
-          'X-Keeper-Signature': signWebhook(target.secret, timestamp, delivery.body),
+          'X-Keeper-Signature': signWebhook(
+            target.secret,
+            timestamp,
+            delivery.body,
+          ),
         },
         body: delivery.body,
         // A redirect would re-send the alert to a URL nobody configured.
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stop.signal]),
+        signal: AbortSignal.any([
+          AbortSignal.timeout(this.timeoutMs),
+          this.stop.signal,
+        ]),
       });
     } catch (error) {
       if (this.stop.signal.aborted) return { kind: 'stopped' };
@@ -254,7 +308,10 @@ export class AlertService implements OnApplicationShutdown {
     const status = response.status;
     if (status >= 200 && status < 300) return { kind: 'delivered', status };
     if (status === 429 || status >= 500) {
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after') ?? undefined, this.now());
+      const retryAfterMs = parseRetryAfter(
+        response.headers.get('retry-after') ?? undefined,
+        this.now(),
+      );
       return { kind: 'retry', reason: String(status), retryAfterMs };
     }
     return { kind: 'rejected', status };
@@ -265,8 +322,11 @@ export class AlertService implements OnApplicationShutdown {
 function describeFailure(error: unknown): string {
   // By name, not instanceof: fetch's DOMException may come from another realm (Jest's sandbox).
   if (errorName(error) === 'TimeoutError') return 'timeout';
-  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? `network error ${code}` : 'network error';
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause
+    ?.code;
+  return typeof code === 'string' && /^[A-Z_]+$/.test(code)
+    ? `network error ${code}`
+    : 'network error';
 }
 
 function errorName(error: unknown): string {

@@ -12,14 +12,20 @@ export const WEBHOOK_HEADERS = {
 export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
 /** Headers as Node's `IncomingMessage.headers` (any case) or a fetch `Headers`. */
-export type WebhookRequestHeaders = Headers | Record<string, string | string[] | undefined>;
+export type WebhookRequestHeaders =
+  | Headers
+  | Record<string, string | string[] | undefined>;
 
 /**
  * The `X-Keeper-Signature` value of a delivery: `sha256=` and the hex HMAC-SHA256, keyed with
  * `ALERT_WEBHOOK_SECRET`, of `"<timestamp>.<raw body>"`. Signing the timestamp with the body
  * lets a receiver reject a replayed delivery.
  */
-export function signWebhook(secret: string, timestamp: number | string, body: string | Buffer): string {
+export function signWebhook(
+  secret: string,
+  timestamp: number | string,
+  body: string | Buffer,
+): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
 
@@ -52,16 +58,26 @@ export function verifyWebhookSignature(
   if (Math.abs(nowSeconds - Number(timestamp)) > toleranceSeconds) return false;
   const given = /^sha256=([0-9a-f]{64})$/i.exec(signature.trim());
   if (!given) return false;
-  const expected = Buffer.from(signWebhook(secret, timestamp, body).slice('sha256='.length), 'hex');
+  const expected = Buffer.from(
+    signWebhook(secret, timestamp, body).slice('sha256='.length),
+    'hex',
+  );
   return timingSafeEqual(Buffer.from(given[1], 'hex'), expected);
 }
 
-function headerValue(headers: WebhookRequestHeaders, name: string): string | undefined {
+function headerValue(
+  headers: WebhookRequestHeaders,
+  name: string,
+): string | undefined {
   if (headers instanceof Headers) return headers.get(name) ?? undefined;
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name) continue;
     // A header sent twice is ambiguous; refuse it rather than pick one.
-    return Array.isArray(value) ? (value.length === 1 ? value[0] : undefined) : value;
+    return Array.isArray(value)
+      ? value.length === 1
+        ? value[0]
+        : undefined
+      : value;
   }
   return undefined;
 }

@@ -23,7 +23,10 @@ describe(amazonEndpointsFor.name, () => {
   });
 
   it('applies each override to every region and leaves the others alone', () => {
-    const overrides = { tokenUrlOverride: 'http://127.0.0.1:4010/auth/o2/token', adsApiUrlOverride: 'http://127.0.0.1:4010/' };
+    const overrides = {
+      tokenUrlOverride: 'http://127.0.0.1:4010/auth/o2/token',
+      adsApiUrlOverride: 'http://127.0.0.1:4010/',
+    };
 
     for (const region of REGIONS) {
       expect(amazonEndpointsFor(region, overrides)).toEqual({
@@ -35,6 +38,8 @@ describe(amazonEndpointsFor.name, () => {
   });
 
   it('refuses a region it does not know', () => {
-    expect(() => amazonEndpointsFor('us' as Region)).toThrow('Unknown Amazon region "us"');
+    expect(() => amazonEndpointsFor('us' as Region)).toThrow(
+      'Unknown Amazon region "us"',
+    );
   });
 });

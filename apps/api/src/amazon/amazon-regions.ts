@@ -18,7 +18,9 @@ export interface AmazonUrlOverrides {
 }
 
 /** Amazon's own endpoints per region (Amazon's LWA and Ads API documentation). */
-export const AMAZON_ENDPOINTS: Readonly<Record<Region, Readonly<AmazonEndpoints>>> = {
+export const AMAZON_ENDPOINTS: Readonly<
+  Record<Region, Readonly<AmazonEndpoints>>
+> = {
   na: {
     consentUrl: 'https://www.amazon.com/ap/oa',
     tokenUrl: 'https://api.amazon.com/auth/o2/token',
@@ -37,20 +39,29 @@ export const AMAZON_ENDPOINTS: Readonly<Record<Region, Readonly<AmazonEndpoints>
 };
 
 export function isRegion(value: unknown): value is Region {
-  return typeof value === 'string' && (REGIONS as readonly string[]).includes(value);
+  return (
+    typeof value === 'string' && (REGIONS as readonly string[]).includes(value)
+  );
 }
 
 /**
  * The URLs to use for `region`: Amazon's, except where an override is configured; an override
  * applies to every region alike.
  */
-export function amazonEndpointsFor(region: Region, overrides: AmazonUrlOverrides = {}): AmazonEndpoints {
+export function amazonEndpointsFor(
+  region: Region,
+  overrides: AmazonUrlOverrides = {},
+): AmazonEndpoints {
   // Region comes from typed callers, but a stored row or a query string could still carry junk.
-  if (!isRegion(region)) throw new Error(`Unknown Amazon region "${String(region).slice(0, 16)}"`);
+  if (!isRegion(region))
+    throw new Error(`Unknown Amazon region "${String(region).slice(0, 16)}"`);
   const defaults = AMAZON_ENDPOINTS[region];
   return {
     consentUrl: overrides.authorizeUrlOverride ?? defaults.consentUrl,
     tokenUrl: overrides.tokenUrlOverride ?? defaults.tokenUrl,
-    adsApiUrl: (overrides.adsApiUrlOverride ?? defaults.adsApiUrl).replace(/\/+$/, ''),
+    adsApiUrl: (overrides.adsApiUrlOverride ?? defaults.adsApiUrl).replace(
+      /\/+$/,
+      '',
+    ),
   };
 }

@@ -1,4 +1,8 @@
-import { Agent as HttpAgent, IncomingMessage, request as httpRequest } from 'node:http';
+import {
+  Agent as HttpAgent,
+  IncomingMessage,
+  request as httpRequest,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface HttpExchangeRequest {
@@ -29,7 +33,9 @@ export class HttpTransportError extends Error {
 
 const codeOf = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code)
+    ? code
+    : undefined;
 };
 
 /**
@@ -40,10 +46,19 @@ const codeOf = (error: unknown): string | undefined => {
  * an abort surfaces as an `HttpTransportError` the caller tells apart by checking its own signal.
  */
 export class HttpExchange {
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+  private readonly httpAgent = new HttpAgent({
+    keepAlive: true,
+    maxSockets: 32,
+  });
+  private readonly httpsAgent = new HttpsAgent({
+    keepAlive: true,
+    maxSockets: 32,
+  });
 
-  send(request: HttpExchangeRequest, options: { signal: AbortSignal; maxBodyBytes: number }): Promise<HttpExchangeAnswer> {
+  send(
+    request: HttpExchangeRequest,
+    options: { signal: AbortSignal; maxBodyBytes: number },
+  ): Promise<HttpExchangeAnswer> {
     return new Promise<HttpExchangeAnswer>((resolve, reject) => {
       let settled = false;
       const fail = (code: string | undefined) => {
@@ -58,11 +73,21 @@ export class HttpExchange {
         reject(new HttpTransportError('ERR_UNSUPPORTED_PROTOCOL'));
         return;
       }
-      const body = request.body === undefined ? undefined : Buffer.from(request.body, 'utf8');
-      const headers = body ? { ...request.headers, 'Content-Length': String(body.length) } : request.headers;
+      const body =
+        request.body === undefined
+          ? undefined
+          : Buffer.from(request.body, 'utf8');
+      const headers = body
+        ? { ...request.headers, 'Content-Length': String(body.length) }
+        : request.headers;
       const outgoing = (secure ? httpsRequest : httpRequest)(
         url,
-        { method: request.method, headers, agent: secure ? this.httpsAgent : this.httpAgent, signal: options.signal },
+        {
+          method: request.method,
+          headers,
+          agent: secure ? this.httpsAgent : this.httpAgent,
+          signal: options.signal,
+        },
         (response: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -79,7 +104,8 @@ export class HttpExchange {
             const retryAfter = response.headers['retry-after'];
             resolve({
               status: response.statusCode ?? 0,
-              retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+              retryAfter:
+                typeof retryAfter === 'string' ? retryAfter : undefined,
               body: Buffer.concat(chunks).toString('utf8'),
             });
           });

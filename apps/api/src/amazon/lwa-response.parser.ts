@@ -43,7 +43,10 @@ const REDACTED = '[Redacted]';
  * secret) and anything shaped like an LWA token removed, control characters dropped, at most
  * 200 characters. `undefined` when there is nothing readable.
  */
-export function amazonDescription(raw: unknown, secrets: readonly string[] = []): string | undefined {
+export function amazonDescription(
+  raw: unknown,
+  secrets: readonly string[] = [],
+): string | undefined {
   if (typeof raw !== 'string') return undefined;
   let text = raw;
   for (const secret of secrets) {
@@ -63,7 +66,9 @@ export function amazonDescription(raw: unknown, secrets: readonly string[] = [])
 
 /** An OAuth `error` or Ads API `code` worth repeating: a plain identifier, nothing else. */
 function identifier(value: unknown): string | undefined {
-  return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : undefined;
+  return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value)
+    ? value
+    : undefined;
 }
 
 function parseJson(body: string): unknown {
@@ -83,13 +88,26 @@ function isNonEmptyString(value: unknown): value is string {
 }
 
 /** The answers every Amazon endpoint shares, or `undefined` when the endpoint must decide. */
-function sharedErrorFor(answer: LwaHttpAnswer, endpoint: LwaEndpointKind, nowMs: number): LwaError | undefined {
+function sharedErrorFor(
+  answer: LwaHttpAnswer,
+  endpoint: LwaEndpointKind,
+  nowMs: number,
+): LwaError | undefined {
   const { status } = answer;
-  if (status === 429) return new LwaRateLimitedError(parseRetryAfter(answer.retryAfter, nowMs));
-  if (status >= 500) return new LwaServerError(status, parseRetryAfter(answer.retryAfter, nowMs));
-  if (status === 403) return new LwaForbiddenError(endpoint, { upstreamStatus: status });
+  if (status === 429)
+    return new LwaRateLimitedError(parseRetryAfter(answer.retryAfter, nowMs));
+  if (status >= 500)
+    return new LwaServerError(
+      status,
+      parseRetryAfter(answer.retryAfter, nowMs),
+    );
+  if (status === 403)
+    return new LwaForbiddenError(endpoint, { upstreamStatus: status });
   // Redirects are not followed (a token POST must not wander) and 1xx never reaches us.
-  if (status < 400) return new LwaMalformedResponseError(`unexpected HTTP ${status}`, { upstreamStatus: status });
+  if (status < 400)
+    return new LwaMalformedResponseError(`unexpected HTTP ${status}`, {
+      upstreamStatus: status,
+    });
   return undefined;
 }
 
@@ -104,22 +122,35 @@ export function tokenErrorFor(
   if (shared) return shared;
   const json = parseJson(answer.body);
   const error = isRecord(json) ? json['error'] : undefined;
-  const description = isRecord(json) ? amazonDescription(json['error_description'], secrets) : undefined;
+  const description = isRecord(json)
+    ? amazonDescription(json['error_description'], secrets)
+    : undefined;
   const details = { upstreamStatus: answer.status };
-  if (error === 'invalid_grant') return new LwaInvalidGrantError(grantType, description, details);
+  if (error === 'invalid_grant')
+    return new LwaInvalidGrantError(grantType, description, details);
   if (error === 'invalid_client' || error === 'unauthorized_client') {
     return new LwaInvalidClientError(error, description, details);
   }
   // RFC 6749 section 5.2: a 401 from the token endpoint is client authentication failing.
-  if (answer.status === 401) return new LwaInvalidClientError('invalid_client', description, details);
-  return new LwaRequestRejectedError(answer.status, identifier(error), description);
+  if (answer.status === 401)
+    return new LwaInvalidClientError('invalid_client', description, details);
+  return new LwaRequestRejectedError(
+    answer.status,
+    identifier(error),
+    description,
+  );
 }
 
 /** Maps a non-2xx answer of the Ads API to its typed error (Ads API errors are `{ code, details }`). */
-export function profilesErrorFor(answer: LwaHttpAnswer, secrets: readonly string[], nowMs: number): LwaError {
+export function profilesErrorFor(
+  answer: LwaHttpAnswer,
+  secrets: readonly string[],
+  nowMs: number,
+): LwaError {
   const shared = sharedErrorFor(answer, 'profiles', nowMs);
   if (shared) return shared;
-  if (answer.status === 401) return new LwaUnauthorizedError({ upstreamStatus: 401 });
+  if (answer.status === 401)
+    return new LwaUnauthorizedError({ upstreamStatus: 401 });
   const json = parseJson(answer.body);
   return new LwaRequestRejectedError(
     answer.status,
@@ -133,14 +164,25 @@ export function profilesErrorFor(answer: LwaHttpAnswer, secrets: readonly string
  * (`bearer`), `expires_in` a whole number of seconds from 1 to 86400, and a non-empty
  * `refresh_token` when `requireRefreshToken` (an absent or `null` one is fine otherwise).
  */
-export function parseTokenResponse(body: string, requireRefreshToken: true): LwaTokenSet & { refreshToken: string };
-export function parseTokenResponse(body: string, requireRefreshToken: false): LwaTokenSet;
-export function parseTokenResponse(body: string, requireRefreshToken: boolean): LwaTokenSet {
-  const malformed = (reason: string) => new LwaMalformedResponseError(reason, { upstreamStatus: 200 });
+export function parseTokenResponse(
+  body: string,
+  requireRefreshToken: true,
+): LwaTokenSet & { refreshToken: string };
+export function parseTokenResponse(
+  body: string,
+  requireRefreshToken: false,
+): LwaTokenSet;
+export function parseTokenResponse(
+  body: string,
+  requireRefreshToken: boolean,
+): LwaTokenSet {
+  const malformed = (reason: string) =>
+    new LwaMalformedResponseError(reason, { upstreamStatus: 200 });
   const json = parseJson(body);
   if (!isRecord(json)) throw malformed('token response is not a JSON object');
   const { access_token, refresh_token, token_type, expires_in } = json;
-  if (!isNonEmptyString(access_token)) throw malformed('access_token is missing or empty');
+  if (!isNonEmptyString(access_token))
+    throw malformed('access_token is missing or empty');
   if (!isNonEmptyString(token_type) || token_type.toLowerCase() !== 'bearer') {
     throw malformed('token_type is missing or not bearer');
   }
@@ -150,7 +192,9 @@ export function parseTokenResponse(body: string, requireRefreshToken: boolean): 
     expires_in <= 0 ||
     expires_in > MAX_EXPIRES_IN_SECONDS
   ) {
-    throw malformed(`expires_in is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_SECONDS}`);
+    throw malformed(
+      `expires_in is not a whole number of seconds from 1 to ${MAX_EXPIRES_IN_SECONDS}`,
+    );
   }
   let refreshToken: string | undefined;
   if (refresh_token === undefined || refresh_token === null) {
@@ -160,7 +204,12 @@ export function parseTokenResponse(body: string, requireRefreshToken: boolean): 
   } else {
     throw malformed('refresh_token is not a non-empty string');
   }
-  return { accessToken: access_token, refreshToken, tokenType: 'bearer', expiresInSeconds: expires_in };
+  return {
+    accessToken: access_token,
+    refreshToken,
+    tokenType: 'bearer',
+    expiresInSeconds: expires_in,
+  };
 }
 
 // Profile ids reach 16 digits and more; JSON.parse would round those past 2^53. Quoting the
@@ -171,24 +220,41 @@ const PROFILE_ID = /^(0|[1-9]\d{0,19})$/;
 
 /** Reads a 200 from `GET /v2/profiles` strictly into {@link AdsProfileDto}s. */
 export function parseProfiles(body: string): AdsProfileDto[] {
-  const malformed = (reason: string) => new LwaMalformedResponseError(reason, { upstreamStatus: 200 });
+  const malformed = (reason: string) =>
+    new LwaMalformedResponseError(reason, { upstreamStatus: 200 });
   const json = parseJson(body.replace(PROFILE_ID_NUMBER, '$1"$2"'));
-  if (!Array.isArray(json)) throw malformed('profiles response is not a JSON array');
+  if (!Array.isArray(json))
+    throw malformed('profiles response is not a JSON array');
   return json.map((item: unknown, index) => {
     if (!isRecord(item)) throw malformed(`profile #${index} is not an object`);
-    const { profileId, countryCode, currencyCode, timezone, accountInfo } = item;
+    const { profileId, countryCode, currencyCode, timezone, accountInfo } =
+      item;
     if (typeof profileId !== 'string' || !PROFILE_ID.test(profileId)) {
       throw malformed(`profile #${index}: profileId is not a whole number`);
     }
-    if (!isNonEmptyString(countryCode) || !isNonEmptyString(currencyCode) || !isNonEmptyString(timezone)) {
-      throw malformed(`profile #${index}: countryCode, currencyCode or timezone is missing`);
+    if (
+      !isNonEmptyString(countryCode) ||
+      !isNonEmptyString(currencyCode) ||
+      !isNonEmptyString(timezone)
+    ) {
+      throw malformed(
+        `profile #${index}: countryCode, currencyCode or timezone is missing`,
+      );
     }
-    if (!isRecord(accountInfo)) throw malformed(`profile #${index}: accountInfo is missing`);
+    if (!isRecord(accountInfo))
+      throw malformed(`profile #${index}: accountInfo is missing`);
     const { marketplaceStringId, id, type, name } = accountInfo;
-    if (!isNonEmptyString(marketplaceStringId) || !isNonEmptyString(id) || !isNonEmptyString(type)) {
-      throw malformed(`profile #${index}: accountInfo.marketplaceStringId, id or type is missing`);
+    if (
+      !isNonEmptyString(marketplaceStringId) ||
+      !isNonEmptyString(id) ||
+      !isNonEmptyString(type)
+    ) {
+      throw malformed(
+        `profile #${index}: accountInfo.marketplaceStringId, id or type is missing`,
+      );
     }
-    if (typeof name !== 'string') throw malformed(`profile #${index}: accountInfo.name is missing`);
+    if (typeof name !== 'string')
+      throw malformed(`profile #${index}: accountInfo.name is missing`);
     return {
       profileId,
       countryCode,
@@ -209,12 +275,17 @@ const UNREADABLE_BODY_CODES = new Set([BODY_TOO_LARGE]);
  * Maps a failed exchange that got no HTTP answer (timeout, reset, refused, DNS, a body too
  * large). Anything that is not an {@link HttpTransportError} is a bug and is rethrown by the caller.
  */
-export function transportErrorFor(error: unknown, timeoutMs: number): LwaError | undefined {
+export function transportErrorFor(
+  error: unknown,
+  timeoutMs: number,
+): LwaError | undefined {
   if (!(error instanceof HttpTransportError)) return undefined;
   const code = error.code;
   if (code && TIMEOUT_CODES.has(code)) return new LwaTimeoutError(timeoutMs);
   if (code && UNREADABLE_BODY_CODES.has(code)) {
-    return new LwaMalformedResponseError('response body could not be read (too large)');
+    return new LwaMalformedResponseError(
+      'response body could not be read (too large)',
+    );
   }
   return new LwaNetworkError(code);
 }

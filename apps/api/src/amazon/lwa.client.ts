@@ -1,5 +1,11 @@
 import type { AdsProfileDto, Region } from '@keeper/contracts';
-import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { amazonEndpointsFor, AmazonEndpoints } from './amazon-regions';
@@ -13,8 +19,20 @@ import {
   tokenErrorFor,
   transportErrorFor,
 } from './lwa-response.parser';
-import { LwaAbortedError, LwaEndpointKind, LwaError, LwaErrorKind, LwaTimeoutError } from './lwa.errors';
-import { BackoffOptions, DEFAULT_BACKOFF, nextDelay, realSleep, Sleep } from './retry-policy';
+import {
+  LwaAbortedError,
+  LwaEndpointKind,
+  LwaError,
+  LwaErrorKind,
+  LwaTimeoutError,
+} from './lwa.errors';
+import {
+  BackoffOptions,
+  DEFAULT_BACKOFF,
+  nextDelay,
+  realSleep,
+  Sleep,
+} from './retry-policy';
 
 export type { LwaTokenSet } from './lwa-response.parser';
 
@@ -96,7 +114,8 @@ const PROFILES_RESPONSE_LIMIT = 8 * 1024 * 1024;
 const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 function requireValue(value: string, what: string): void {
-  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${what} must be a non-empty string`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new TypeError(`${what} must be a non-empty string`);
 }
 
 /**
@@ -119,11 +138,15 @@ export class LwaClient implements OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional() @Inject(LWA_CLIENT_OPTIONS) options: LwaClientOptions | null = null,
+    @Optional()
+    @Inject(LWA_CLIENT_OPTIONS)
+    options: LwaClientOptions | null = null,
   ) {
-    this.timeoutMs = options?.timeoutMs ?? config.amazon?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs =
+      options?.timeoutMs ?? config.amazon?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.backoff = { ...DEFAULT_BACKOFF, ...options?.backoff };
-    this.maxRetryAfterMs = options?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    this.maxRetryAfterMs =
+      options?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.sleep = options?.sleep ?? realSleep;
     this.now = options?.now ?? Date.now;
   }
@@ -143,9 +166,13 @@ export class LwaClient implements OnApplicationShutdown {
   }
 
   /** The consent page to send the admin's browser to (authorization code grant with PKCE S256). */
-  authorizationUrl(region: Region, { state, codeChallenge }: AuthorizationRequest): string {
+  authorizationUrl(
+    region: Region,
+    { state, codeChallenge }: AuthorizationRequest,
+  ): string {
     requireValue(state, 'state');
-    if (!PKCE_VALUE.test(codeChallenge)) throw new TypeError('codeChallenge must be a base64url S256 challenge');
+    if (!PKCE_VALUE.test(codeChallenge))
+      throw new TypeError('codeChallenge must be a base64url S256 challenge');
     const url = new URL(this.endpoints(region).consentUrl);
     url.searchParams.set('client_id', this.config.amazon.clientId);
     url.searchParams.set('scope', LWA_SCOPE);
@@ -161,9 +188,16 @@ export class LwaClient implements OnApplicationShutdown {
    * Trades the consent redirect's code for tokens. A code is single-use: if a request timed out
    * after Amazon took it, a retry gets `invalid_grant`, so interactive callers pass few retries.
    */
-  async exchangeCode(region: Region, { code, codeVerifier }: CodeExchange, options: LwaCallOptions = {}): Promise<LwaTokens> {
+  async exchangeCode(
+    region: Region,
+    { code, codeVerifier }: CodeExchange,
+    options: LwaCallOptions = {},
+  ): Promise<LwaTokens> {
     requireValue(code, 'code');
-    if (!PKCE_VALUE.test(codeVerifier)) throw new TypeError('codeVerifier must be a PKCE verifier (43 to 128 characters)');
+    if (!PKCE_VALUE.test(codeVerifier))
+      throw new TypeError(
+        'codeVerifier must be a PKCE verifier (43 to 128 characters)',
+      );
     const { clientId, clientSecret, redirectUri } = this.config.amazon;
     const secrets = [code, codeVerifier, clientSecret];
     const form = new URLSearchParams({
@@ -181,7 +215,8 @@ export class LwaClient implements OnApplicationShutdown {
         request: this.tokenRequest(region, form),
         maxContentLength: TOKEN_RESPONSE_LIMIT,
         parse: (body) => parseTokenResponse(body, true),
-        errorFor: (answer, nowMs) => tokenErrorFor(answer, 'authorization_code', secrets, nowMs),
+        errorFor: (answer, nowMs) =>
+          tokenErrorFor(answer, 'authorization_code', secrets, nowMs),
       },
       options,
     );
@@ -191,7 +226,11 @@ export class LwaClient implements OnApplicationShutdown {
    * New access token from a refresh token. `refreshToken` in the result is set only when Amazon
    * rotated it (sent one that differs from `refreshToken`): store it then, keep the old one otherwise.
    */
-  async refresh(region: Region, refreshToken: string, options: LwaCallOptions = {}): Promise<LwaTokenSet> {
+  async refresh(
+    region: Region,
+    refreshToken: string,
+    options: LwaCallOptions = {},
+  ): Promise<LwaTokenSet> {
     requireValue(refreshToken, 'refreshToken');
     const { clientId, clientSecret } = this.config.amazon;
     const secrets = [refreshToken, clientSecret];
@@ -209,9 +248,12 @@ export class LwaClient implements OnApplicationShutdown {
         maxContentLength: TOKEN_RESPONSE_LIMIT,
         parse: (body) => {
           const tokens = parseTokenResponse(body, false);
-          return tokens.refreshToken === refreshToken ? { ...tokens, refreshToken: undefined } : tokens;
+          return tokens.refreshToken === refreshToken
+            ? { ...tokens, refreshToken: undefined }
+            : tokens;
         },
-        errorFor: (answer, nowMs) => tokenErrorFor(answer, 'refresh_token', secrets, nowMs),
+        errorFor: (answer, nowMs) =>
+          tokenErrorFor(answer, 'refresh_token', secrets, nowMs),
       },
       options,
     );
@@ -221,7 +263,11 @@ export class LwaClient implements OnApplicationShutdown {
    * The Ads profiles the access token reaches (`GET /v2/profiles`). A 401 here is
    * {@link LwaUnauthorizedError}: the access token, not the grant, was refused.
    */
-  async listProfiles(region: Region, accessToken: string, options: LwaCallOptions = {}): Promise<AdsProfileDto[]> {
+  async listProfiles(
+    region: Region,
+    accessToken: string,
+    options: LwaCallOptions = {},
+  ): Promise<AdsProfileDto[]> {
     requireValue(accessToken, 'accessToken');
     const secrets = [accessToken, this.config.amazon.clientSecret];
     return this.call(
@@ -245,7 +291,10 @@ export class LwaClient implements OnApplicationShutdown {
     );
   }
 
-  private tokenRequest(region: Region, form: URLSearchParams): HttpExchangeRequest {
+  private tokenRequest(
+    region: Region,
+    form: URLSearchParams,
+  ): HttpExchangeRequest {
     return {
       method: 'POST',
       url: this.endpoints(region).tokenUrl,
@@ -257,8 +306,14 @@ export class LwaClient implements OnApplicationShutdown {
     };
   }
 
-  private async call<T>(call: AmazonCall<T>, options: LwaCallOptions): Promise<T> {
-    const maxRetries = Math.max(0, Math.floor(options.maxRetries ?? this.config.refresh.maxRetries));
+  private async call<T>(
+    call: AmazonCall<T>,
+    options: LwaCallOptions,
+  ): Promise<T> {
+    const maxRetries = Math.max(
+      0,
+      Math.floor(options.maxRetries ?? this.config.refresh.maxRetries),
+    );
     for (let retries = 0; ; retries++) {
       if (options.signal?.aborted) throw new LwaAbortedError();
       const started = performance.now();
@@ -269,7 +324,12 @@ export class LwaClient implements OnApplicationShutdown {
         status = answer.status;
         if (answer.status >= 200 && answer.status < 300) {
           const result = call.parse(answer.body);
-          this.report(call, options, { attempt: retries + 1, outcome: 'ok', durationMs: elapsed(started), status });
+          this.report(call, options, {
+            attempt: retries + 1,
+            outcome: 'ok',
+            durationMs: elapsed(started),
+            status,
+          });
           return result;
         }
         failure = call.errorFor(answer, this.now());
@@ -279,8 +339,12 @@ export class LwaClient implements OnApplicationShutdown {
       }
 
       const retry =
-        failure.transient && retries < maxRetries && (failure.retryAfterMs ?? 0) <= this.maxRetryAfterMs;
-      const delayMs = retry ? nextDelay(failure, retries, this.backoff) : undefined;
+        failure.transient &&
+        retries < maxRetries &&
+        (failure.retryAfterMs ?? 0) <= this.maxRetryAfterMs;
+      const delayMs = retry
+        ? nextDelay(failure, retries, this.backoff)
+        : undefined;
       this.report(call, options, {
         attempt: retries + 1,
         outcome: failure.kind,
@@ -298,7 +362,10 @@ export class LwaClient implements OnApplicationShutdown {
   }
 
   /** One HTTP exchange; a status is an answer (mapped by the caller), a transport failure throws. */
-  private async send(call: AmazonCall<unknown>, signal: AbortSignal | undefined): Promise<LwaHttpAnswer> {
+  private async send(
+    call: AmazonCall<unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<LwaHttpAnswer> {
     // One deadline covers the whole exchange (connect, send, the whole body) and tells a
     // timeout apart from the caller's abort.
     const controller = new AbortController();
@@ -310,7 +377,10 @@ export class LwaClient implements OnApplicationShutdown {
     const forwardAbort = () => controller.abort();
     signal?.addEventListener('abort', forwardAbort, { once: true });
     try {
-      return await this.http.send(call.request, { signal: controller.signal, maxBodyBytes: call.maxContentLength });
+      return await this.http.send(call.request, {
+        signal: controller.signal,
+        maxBodyBytes: call.maxContentLength,
+      });
     } catch (error) {
       if (signal?.aborted) throw new LwaAbortedError();
       if (timedOut) throw new LwaTimeoutError(this.timeoutMs);
@@ -323,9 +393,17 @@ export class LwaClient implements OnApplicationShutdown {
     }
   }
 
-  private report(call: AmazonCall<unknown>, options: LwaCallOptions, attempt: LwaAttempt): void {
-    const status = attempt.status === undefined ? '' : ` HTTP ${attempt.status}`;
-    const next = attempt.delayMs === undefined ? '' : `; retrying in ${attempt.delayMs} ms`;
+  private report(
+    call: AmazonCall<unknown>,
+    options: LwaCallOptions,
+    attempt: LwaAttempt,
+  ): void {
+    const status =
+      attempt.status === undefined ? '' : ` HTTP ${attempt.status}`;
+    const next =
+      attempt.delayMs === undefined
+        ? ''
+        : `; retrying in ${attempt.delayMs} ms`;
     const line = `Amazon ${call.endpoint} request (${call.region}) attempt ${attempt.attempt}: ${attempt.outcome}${status} in ${attempt.durationMs} ms${next}`;
     if (attempt.outcome === 'ok') this.logger.debug(line);
     else this.logger.warn(line);

@@ -111,7 +111,10 @@ export class LwaForbiddenError extends LwaError {
   readonly transient = false;
   readonly httpStatus = 502;
 
-  constructor(readonly endpoint: LwaEndpointKind, details: LwaErrorDetails = { upstreamStatus: 403 }) {
+  constructor(
+    readonly endpoint: LwaEndpointKind,
+    details: LwaErrorDetails = { upstreamStatus: 403 },
+  ) {
     super(
       endpoint === 'profiles'
         ? 'The Amazon Ads API refused access (403); the account may not be registered for Amazon Advertising or the client may lack Ads API access.'
@@ -132,7 +135,10 @@ export class LwaUnauthorizedError extends LwaError {
   readonly httpStatus = 502;
 
   constructor(details: LwaErrorDetails = { upstreamStatus: 401 }) {
-    super('The Amazon Ads API rejected the access token (401); refresh the connection and try again.', details);
+    super(
+      'The Amazon Ads API rejected the access token (401); refresh the connection and try again.',
+      details,
+    );
   }
 }
 
@@ -158,8 +164,14 @@ export class LwaServerError extends LwaError {
   readonly transient = true;
   readonly httpStatus = 502;
 
-  constructor(readonly status: number, retryAfterMs?: number) {
-    super(`Amazon answered with a server error (HTTP ${status}); try again shortly.`, { upstreamStatus: status, retryAfterMs });
+  constructor(
+    readonly status: number,
+    retryAfterMs?: number,
+  ) {
+    super(
+      `Amazon answered with a server error (HTTP ${status}); try again shortly.`,
+      { upstreamStatus: status, retryAfterMs },
+    );
   }
 }
 
@@ -194,7 +206,10 @@ export class LwaMalformedResponseError extends LwaError {
   readonly transient = true;
   readonly httpStatus = 502;
 
-  constructor(readonly reason: string, details: LwaErrorDetails = {}) {
+  constructor(
+    readonly reason: string,
+    details: LwaErrorDetails = {},
+  ) {
     super('Amazon’s answer was not in the expected format.', details);
   }
 }
@@ -215,7 +230,10 @@ export class LwaRequestRejectedError extends LwaError {
     readonly description?: string,
   ) {
     super(
-      withDescription(`Amazon rejected the request (HTTP ${status}${oauthError ? `, ${oauthError}` : ''}).`, description),
+      withDescription(
+        `Amazon rejected the request (HTTP ${status}${oauthError ? `, ${oauthError}` : ''}).`,
+        description,
+      ),
       { upstreamStatus: status },
     );
   }
@@ -232,7 +250,10 @@ export class LwaAbortedError extends LwaError {
   }
 }
 
-function withDescription(message: string, description: string | undefined): string {
+function withDescription(
+  message: string,
+  description: string | undefined,
+): string {
   return description ? `${message} Amazon said: “${description}”` : message;
 }
 

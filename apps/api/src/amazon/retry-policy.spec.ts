@@ -2,12 +2,19 @@ import { LwaRateLimitedError, LwaServerError } from './lwa.errors';
 import { delayForAttempt, nextDelay, parseRetryAfter } from './retry-policy';
 
 describe(delayForAttempt.name, () => {
-  const backoff = (random: number) => ({ baseMs: 100, capMs: 1_000, random: () => random });
+  const backoff = (random: number) => ({
+    baseMs: 100,
+    capMs: 1_000,
+    random: () => random,
+  });
 
   it('grows the ceiling exponentially from the base and stops at the cap', () => {
-    const sut = (attempt: number) => delayForAttempt(attempt, backoff(0.999999));
+    const sut = (attempt: number) =>
+      delayForAttempt(attempt, backoff(0.999999));
 
-    expect([0, 1, 2, 3, 4, 5, 30, 2_000].map(sut)).toEqual([99, 199, 399, 799, 999, 999, 999, 999]);
+    expect([0, 1, 2, 3, 4, 5, 30, 2_000].map(sut)).toEqual([
+      99, 199, 399, 799, 999, 999, 999, 999,
+    ]);
   });
 
   it('draws uniformly below the ceiling (full jitter), in whole milliseconds', () => {
@@ -41,12 +48,24 @@ describe(parseRetryAfter.name, () => {
 
   it('reads an HTTP-date, a past one as no wait', () => {
     expect(parseRetryAfter('Sat, 01 Mar 2025 12:00:05 GMT', now)).toBe(5_000);
-    expect(parseRetryAfter('Saturday, 01-Mar-25 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Saturday, 01-Mar-25 12:00:30 GMT', now)).toBe(
+      30_000,
+    );
     expect(parseRetryAfter('Sat, 01 Mar 2025 11:00:00 GMT', now)).toBe(0);
   });
 
   it('gives undefined for an absent or unreadable header', () => {
-    for (const header of [undefined, '', '  ', '-1', '1.5', 'soon', '2026-01-01', 'Sat, 99 Foo 2025 GMT', '9'.repeat(40)]) {
+    for (const header of [
+      undefined,
+      '',
+      '  ',
+      '-1',
+      '1.5',
+      'soon',
+      '2026-01-01',
+      'Sat, 99 Foo 2025 GMT',
+      '9'.repeat(40),
+    ]) {
       expect(parseRetryAfter(header, now)).toBeUndefined();
     }
   });

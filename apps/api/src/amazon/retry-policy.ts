@@ -10,13 +10,20 @@ export interface BackoffOptions {
   random: () => number;
 }
 
-export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = { baseMs: 500, capMs: 30_000, random: Math.random };
+export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
+  baseMs: 500,
+  capMs: 30_000,
+  random: Math.random,
+};
 
 /**
  * Full jitter: uniformly random in [0, min(cap, base · 2^attempt)), whole milliseconds.
  * `attempt` counts the retries already made: 0 before the first retry.
  */
-export function delayForAttempt(attempt: number, { baseMs, capMs, random }: BackoffOptions): number {
+export function delayForAttempt(
+  attempt: number,
+  { baseMs, capMs, random }: BackoffOptions,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
   return Math.floor(random() * ceiling);
 }
@@ -34,7 +41,10 @@ export function nextDelay(
  * Milliseconds to wait from a `Retry-After` header: delta-seconds or an HTTP-date (RFC 9110
  * section 10.2.3). A date in the past means 0. `undefined` when absent or unreadable.
  */
-export function parseRetryAfter(header: string | undefined, nowMs: number): number | undefined {
+export function parseRetryAfter(
+  header: string | undefined,
+  nowMs: number,
+): number | undefined {
   const value = header?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) {

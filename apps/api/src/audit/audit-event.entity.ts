@@ -1,11 +1,19 @@
 import type { AuditDetailValue, AuditEventType } from '@keeper/contracts';
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
 
 /** Append-only record of everything done to a connection, a key or the admin session. */
 @Entity({ name: 'audit_events' })
 export class AuditEventEntity {
   /** A bigint sequence: newest first by id, and the cursor of `GET /audit-events`. */
-  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
+  @PrimaryGeneratedColumn('identity', {
+    type: 'bigint',
+    generatedIdentity: 'ALWAYS',
+  })
   id!: string;
 
   @Column({ name: 'connection_id', type: 'uuid', nullable: true })

@@ -1,9 +1,23 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiCookieAuth, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCookieAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AUDIT_EVENT_TYPES } from '@keeper/contracts';
 import type { AuditEventPageDto, AuditEventType } from '@keeper/contracts';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsUUID,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 import { SESSION_COOKIE } from '../auth/session.service';
 import { AuditLogReader } from './audit-log.reader';
 
@@ -15,12 +29,19 @@ class AuditEventsQuery {
 
   @ApiPropertyOptional({ enum: AUDIT_EVENT_TYPES })
   @IsOptional()
-  @IsIn(AUDIT_EVENT_TYPES, { message: `type must be one of ${AUDIT_EVENT_TYPES.join(', ')}` })
+  @IsIn(AUDIT_EVENT_TYPES, {
+    message: `type must be one of ${AUDIT_EVENT_TYPES.join(', ')}`,
+  })
   type?: AuditEventType;
 
-  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page', example: '1042' })
+  @ApiPropertyOptional({
+    description: 'The `nextCursor` of the previous page',
+    example: '1042',
+  })
   @IsOptional()
-  @Matches(/^[1-9]\d{0,17}$/, { message: 'before must be a cursor from a previous page' })
+  @Matches(/^[1-9]\d{0,17}$/, {
+    message: 'before must be a cursor from a previous page',
+  })
   before?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
@@ -39,7 +60,10 @@ export class AuditEventsController {
   constructor(private readonly auditLog: AuditLogReader) {}
 
   @Get()
-  @ApiOperation({ summary: 'The audit log, newest first, a page at a time (pass nextCursor as before)' })
+  @ApiOperation({
+    summary:
+      'The audit log, newest first, a page at a time (pass nextCursor as before)',
+  })
   @ApiOkResponse({
     schema: {
       example: {

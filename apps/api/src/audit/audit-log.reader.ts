@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { AuditEventDto, AuditEventPageDto, AuditEventType } from '@keeper/contracts';
+import type {
+  AuditEventDto,
+  AuditEventPageDto,
+  AuditEventType,
+} from '@keeper/contracts';
 import { DataSourceProvider } from '../database/data-source-provider';
 import { AuditEventEntity } from './audit-event.entity';
 
@@ -34,11 +38,19 @@ export class AuditLogReader {
       .createQueryBuilder('event')
       .orderBy('event.id', 'DESC')
       .limit(query.limit + 1);
-    if (query.connectionId) builder.andWhere('event.connection_id = :connectionId', { connectionId: query.connectionId });
-    if (query.type) builder.andWhere('event.type = :type', { type: query.type });
-    if (query.before) builder.andWhere('event.id < :before', { before: query.before });
+    if (query.connectionId)
+      builder.andWhere('event.connection_id = :connectionId', {
+        connectionId: query.connectionId,
+      });
+    if (query.type)
+      builder.andWhere('event.type = :type', { type: query.type });
+    if (query.before)
+      builder.andWhere('event.id < :before', { before: query.before });
     const rows = await builder.getMany();
     const items = rows.slice(0, query.limit).map(toAuditEventDto);
-    return { items, nextCursor: rows.length > query.limit ? items[items.length - 1].id : null };
+    return {
+      items,
+      nextCursor: rows.length > query.limit ? items[items.length - 1].id : null,
+    };
   }
 }

@@ -22,30 +22,58 @@ describe(AuditService.name, () => {
   });
 
   it('appends an event', async () => {
-    const event = await sut.record({ type: 'key_rotated', actor: 'cli', details: { rowsReEncrypted: 3 } });
+    const event = await sut.record({
+      type: 'key_rotated',
+      actor: 'cli',
+      details: { rowsReEncrypted: 3 },
+    });
 
-    expect(event).toMatchObject({ id: expect.any(String), connectionId: null, correlationId: null, createdAt: expect.any(Date) });
-    expect(await database.query('SELECT type, actor, details FROM audit_events WHERE id = $1', [event.id])).toEqual([
+    expect(event).toMatchObject({
+      id: expect.any(String),
+      connectionId: null,
+      correlationId: null,
+      createdAt: expect.any(Date),
+    });
+    expect(
+      await database.query(
+        'SELECT type, actor, details FROM audit_events WHERE id = $1',
+        [event.id],
+      ),
+    ).toEqual([
       { type: 'key_rotated', actor: 'cli', details: { rowsReEncrypted: 3 } },
     ]);
   });
 
-  it('announces the event on the schema\'s channel with exactly the ids listeners read, once committed', async () => {
+  it("announces the event on the schema's channel with exactly the ids listeners read, once committed", async () => {
     const listener = new Client({ connectionString: database.url });
     await listener.connect();
     try {
       const heard: string[] = [];
-      listener.on('notification', (message) => heard.push(message.payload ?? ''));
+      listener.on('notification', (message) =>
+        heard.push(message.payload ?? ''),
+      );
       await listener.query(`LISTEN "${eventsChannel(database.schema)}"`);
 
-      const event = await sut.record({ type: 'disconnected', actor: 'admin', connectionId: null });
-      await dataSource.transaction(async (manager) => {
-        await sut.record({ type: 'login_failed', actor: 'anonymous' }, manager);
-        throw new Error('roll back');
-      }).catch(() => undefined);
+      const event = await sut.record({
+        type: 'disconnected',
+        actor: 'admin',
+        connectionId: null,
+      });
+      await dataSource
+        .transaction(async (manager) => {
+          await sut.record(
+            { type: 'login_failed', actor: 'anonymous' },
+            manager,
+          );
+          throw new Error('roll back');
+        })
+        .catch(() => undefined);
       await listener.query('SELECT 1');
 
-      const expected: AuditNotification = { auditEventId: event.id, connectionId: null };
+      const expected: AuditNotification = {
+        auditEventId: event.id,
+        connectionId: null,
+      };
       expect(heard.map((payload) => JSON.parse(payload))).toEqual([expected]);
     } finally {
       await listener.end();
@@ -55,11 +83,18 @@ describe(AuditService.name, () => {
   it("writes inside the caller's transaction, so a rolled-back change leaves no event", async () => {
     await expect(
       dataSource.transaction(async (manager) => {
-        await sut.record({ type: 'login_failed', actor: 'admin', correlationId: 'corr-1' }, manager);
+        await sut.record(
+          { type: 'login_failed', actor: 'admin', correlationId: 'corr-1' },
+          manager,
+        );
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
 
-    expect(await database.query("SELECT id FROM audit_events WHERE correlation_id = 'corr-1'")).toEqual([]);
+    expect(
+      await database.query(
+        "SELECT id FROM audit_events WHERE correlation_id = 'corr-1'",
+      ),
+    ).toEqual([]);
   });
 });

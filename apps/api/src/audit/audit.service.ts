@@ -28,7 +28,10 @@ export class AuditService {
    * exists exactly when the change it records does), and announces it in the same statement:
    * every refresh and connect writes one, so one round trip instead of two.
    */
-  async record(event: AuditEventInput, manager?: EntityManager): Promise<AuditEventEntity> {
+  async record(
+    event: AuditEventInput,
+    manager?: EntityManager,
+  ): Promise<AuditEventEntity> {
     const entityManager = manager ?? this.database.dataSource.manager;
     const fields = {
       type: event.type,
@@ -39,8 +42,9 @@ export class AuditService {
     };
     // The notification carries ids only (AuditNotification); it is delivered to every replica
     // when (and only if) the surrounding transaction commits.
-    const [appended]: { id: string; created_at: Date }[] = await entityManager.query(
-      `WITH appended AS (
+    const [appended]: { id: string; created_at: Date }[] =
+      await entityManager.query(
+        `WITH appended AS (
          INSERT INTO audit_events (type, actor, connection_id, correlation_id, details)
          VALUES ($1, $2, $3, $4, $5::jsonb)
          RETURNING id, connection_id, created_at
@@ -48,15 +52,20 @@ export class AuditService {
        SELECT id, created_at,
               pg_notify($6, json_build_object('auditEventId', id::text, 'connectionId', connection_id)::text)
          FROM appended`,
-      [
-        fields.type,
-        fields.actor,
-        fields.connectionId,
-        fields.correlationId,
-        JSON.stringify(fields.details),
-        eventsChannel((entityManager.connection.options as { schema?: string }).schema),
-      ],
-    );
-    return Object.assign(new AuditEventEntity(), fields, { id: String(appended.id), createdAt: appended.created_at });
+        [
+          fields.type,
+          fields.actor,
+          fields.connectionId,
+          fields.correlationId,
+          JSON.stringify(fields.details),
+          eventsChannel(
+            (entityManager.connection.options as { schema?: string }).schema,
+          ),
+        ],
+      );
+    return Object.assign(new AuditEventEntity(), fields, {
+      id: String(appended.id),
+      createdAt: appended.created_at,
+    });
   }
 }

@@ -1,4 +1,8 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import {
+  createParamDecorator,
+  ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { ActiveSession } from './session.service';
 
@@ -7,10 +11,12 @@ export type Access = 'admin' | 'service' | 'public';
 export const ACCESS_METADATA = 'atk:access';
 
 /** Anyone may call it (health checks, login, the OAuth callback). */
-export const Public = () => SetMetadata(ACCESS_METADATA, 'public' satisfies Access);
+export const Public = () =>
+  SetMetadata(ACCESS_METADATA, 'public' satisfies Access);
 
 /** Downstream jobs with a service API key, not the admin. */
-export const ServiceKeyOnly = () => SetMetadata(ACCESS_METADATA, 'service' satisfies Access);
+export const ServiceKeyOnly = () =>
+  SetMetadata(ACCESS_METADATA, 'service' satisfies Access);
 
 /** What the access guard found out about the caller. */
 export interface CallerContext {
@@ -22,7 +28,8 @@ export type KeeperRequest = FastifyRequest & CallerContext;
 
 /** The request's correlation id (from `x-request-id` or made at arrival). */
 export const CorrelationId = createParamDecorator(
-  (_: unknown, context: ExecutionContext): string => String(context.switchToHttp().getRequest<FastifyRequest>().id),
+  (_: unknown, context: ExecutionContext): string =>
+    String(context.switchToHttp().getRequest<FastifyRequest>().id),
 );
 
 /** The admin session the guard resolved; only on admin routes. */

@@ -1,9 +1,18 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Access, ACCESS_METADATA, KeeperRequest } from './access.decorators';
-import { CrossSiteRequestError, LoginRequiredError, ServiceKeyRequiredError } from './auth.errors';
+import {
+  CrossSiteRequestError,
+  LoginRequiredError,
+  ServiceKeyRequiredError,
+} from './auth.errors';
 import { ServiceKeyVerifier } from './service-key.verifier';
 import { SESSION_COOKIE, SessionService } from './session.service';
 
@@ -24,17 +33,23 @@ export class AccessGuard implements CanActivate {
     private readonly serviceKeys: ServiceKeyVerifier,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.allowedOrigins = new Set([new URL(config.consoleUrl).origin, new URL(config.amazon.redirectUri).origin]);
+    this.allowedOrigins = new Set([
+      new URL(config.consoleUrl).origin,
+      new URL(config.amazon.redirectUri).origin,
+    ]);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const access =
-      this.reflector.getAllAndOverride<Access | undefined>(ACCESS_METADATA, [context.getHandler(), context.getClass()]) ??
-      'admin';
+      this.reflector.getAllAndOverride<Access | undefined>(ACCESS_METADATA, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? 'admin';
     const request = context.switchToHttp().getRequest<KeeperRequest>();
     if (access === 'public') {
       // The login is the one public route that changes state: refused from another site too.
-      if (!SAFE_METHODS.has(request.method) && this.isCrossSite(request)) throw new CrossSiteRequestError();
+      if (!SAFE_METHODS.has(request.method) && this.isCrossSite(request))
+        throw new CrossSiteRequestError();
       return true;
     }
 
@@ -45,16 +60,24 @@ export class AccessGuard implements CanActivate {
       return true;
     }
 
-    const session = await this.sessions.resolve(request.cookies?.[SESSION_COOKIE]);
+    const session = await this.sessions.resolve(
+      request.cookies?.[SESSION_COOKIE],
+    );
     if (!session) throw new LoginRequiredError();
-    if (!SAFE_METHODS.has(request.method) && this.isCrossSite(request)) throw new CrossSiteRequestError();
+    if (!SAFE_METHODS.has(request.method) && this.isCrossSite(request))
+      throw new CrossSiteRequestError();
     request.adminSession = session;
     return true;
   }
 
   private isCrossSite(request: KeeperRequest): boolean {
     const fetchSite = request.headers['sec-fetch-site'];
-    if (typeof fetchSite === 'string' && fetchSite !== 'same-origin' && fetchSite !== 'none') return true;
+    if (
+      typeof fetchSite === 'string' &&
+      fetchSite !== 'same-origin' &&
+      fetchSite !== 'none'
+    )
+      return true;
     const origin = request.headers.origin;
     if (typeof origin !== 'string') return false;
     const ownOrigin = `${request.protocol}://${request.headers.host ?? ''}`;

@@ -21,11 +21,14 @@ export const ADMIN_PASSWORD = Symbol('ADMIN_PASSWORD');
 export async function resolveAdminPassword(
   config: Pick<AppConfig, 'adminPassword' | 'dataDir'>,
 ): Promise<AdminPassword> {
-  if (config.adminPassword) return { value: config.adminPassword, generatedFile: undefined };
+  if (config.adminPassword)
+    return { value: config.adminPassword, generatedFile: undefined };
   const file = join(config.dataDir, 'admin-password');
   if (!existsSync(file)) {
     await mkdir(config.dataDir, { recursive: true });
-    await writeFile(file, `${randomBytes(12).toString('base64url')}\n`, { mode: 0o600 });
+    await writeFile(file, `${randomBytes(12).toString('base64url')}\n`, {
+      mode: 0o600,
+    });
   }
   return { value: (await readFile(file, 'utf8')).trim(), generatedFile: file };
 }

@@ -1,5 +1,20 @@
-import { Controller, Get, Inject, Logger, Query, Req, Res } from '@nestjs/common';
-import { ApiCookieAuth, ApiFoundResponse, ApiOperation, ApiProperty, ApiSeeOtherResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Controller,
+  Get,
+  Inject,
+  Logger,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiCookieAuth,
+  ApiFoundResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiSeeOtherResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { REGIONS } from '@keeper/contracts';
 import type { Region } from '@keeper/contracts';
 import { IsIn } from 'class-validator';
@@ -7,8 +22,17 @@ import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { API_PREFIX } from '../common/api-prefix';
-import { AdminSession, CorrelationId, KeeperRequest, Public } from './access.decorators';
-import { AmazonConnectService, ConnectResult, OAUTH_STATE_LIFETIME_MS } from './amazon-connect.service';
+import {
+  AdminSession,
+  CorrelationId,
+  KeeperRequest,
+  Public,
+} from './access.decorators';
+import {
+  AmazonConnectService,
+  ConnectResult,
+  OAUTH_STATE_LIFETIME_MS,
+} from './amazon-connect.service';
 import { SESSION_COOKIE } from './session.service';
 import type { ActiveSession } from './session.service';
 
@@ -17,7 +41,11 @@ export const OAUTH_BINDING_COOKIE = 'atk_oauth';
 const CALLBACK_PATH = `/${API_PREFIX}/auth/amazon/callback`;
 
 class StartQuery {
-  @ApiProperty({ enum: REGIONS, example: 'na', description: 'na: North America, eu: Europe, fe: Far East' })
+  @ApiProperty({
+    enum: REGIONS,
+    example: 'na',
+    description: 'na: North America, eu: Europe, fe: Far East',
+  })
   @IsIn(REGIONS, { message: `region must be one of ${REGIONS.join(', ')}` })
   region!: Region;
 }
@@ -34,8 +62,14 @@ export class AmazonAuthController {
 
   @Get('start')
   @ApiCookieAuth(SESSION_COOKIE)
-  @ApiOperation({ summary: "Send the admin's browser to Amazon's consent page for a region (PKCE S256, single-use state)" })
-  @ApiFoundResponse({ description: 'Location: the consent page with client_id, scope, response_type=code, redirect_uri, state, code_challenge' })
+  @ApiOperation({
+    summary:
+      "Send the admin's browser to Amazon's consent page for a region (PKCE S256, single-use state)",
+  })
+  @ApiFoundResponse({
+    description:
+      'Location: the consent page with client_id, scope, response_type=code, redirect_uri, state, code_challenge',
+  })
   async start(
     @Query() query: StartQuery,
     @AdminSession() session: ActiveSession,
@@ -59,10 +93,15 @@ export class AmazonAuthController {
   @Get('callback')
   @Public()
   @ApiOperation({
-    summary: "Amazon's redirect back: checks the state, exchanges the code, stores the tokens encrypted, finds the Ads profiles",
-    description: 'Always answers 303 to the console (`/connections?connect=<outcome>`), never an error page and never a token in a URL.',
+    summary:
+      "Amazon's redirect back: checks the state, exchanges the code, stores the tokens encrypted, finds the Ads profiles",
+    description:
+      'Always answers 303 to the console (`/connections?connect=<outcome>`), never an error page and never a token in a URL.',
   })
-  @ApiSeeOtherResponse({ description: 'Location: the console, with connect=connected|reconnected|access_denied|state_invalid|state_expired|amazon_error' })
+  @ApiSeeOtherResponse({
+    description:
+      'Location: the console, with connect=connected|reconnected|access_denied|state_invalid|state_expired|amazon_error',
+  })
   async callback(
     @Query() query: Record<string, unknown>,
     @Req() request: KeeperRequest,
@@ -78,14 +117,22 @@ export class AmazonAuthController {
       keepBinding = await this.connect.bindingStillNeeded(binding);
     } catch (error) {
       // The admin's browser is mid-flow: it gets a way back, never a 5xx page.
-      this.logger.error({ err: error, correlationId }, 'The Amazon callback failed');
-      result = { outcome: 'amazon_error', reason: 'Something went wrong on our side; try again in a minute.' };
+      this.logger.error(
+        { err: error, correlationId },
+        'The Amazon callback failed',
+      );
+      result = {
+        outcome: 'amazon_error',
+        reason: 'Something went wrong on our side; try again in a minute.',
+      };
     }
     const target = new URL('/connections', this.config.consoleUrl);
     target.searchParams.set('connect', result.outcome);
-    if (result.connectionId) target.searchParams.set('connectionId', result.connectionId);
+    if (result.connectionId)
+      target.searchParams.set('connectionId', result.connectionId);
     if (result.reason) target.searchParams.set('reason', result.reason);
-    if (binding !== undefined && !keepBinding) void reply.clearCookie(OAUTH_BINDING_COOKIE, { path: CALLBACK_PATH });
+    if (binding !== undefined && !keepBinding)
+      void reply.clearCookie(OAUTH_BINDING_COOKIE, { path: CALLBACK_PATH });
     void reply
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'no-referrer')

@@ -60,7 +60,9 @@ function sha256Hex(value: string): string {
 }
 
 function singleString(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 && value.length <= 2048 ? value : undefined;
+  return typeof value === 'string' && value.length > 0 && value.length <= 2048
+    ? value
+    : undefined;
 }
 
 /**
@@ -84,21 +86,23 @@ export class AmazonConnectService {
    * loop: the repository's insert() spent more CPU building the statement than PostgreSQL
    * spent running it. The verifier is encrypted exactly as its column does it (the key id by hand).
    */
-  private readonly stateInsert = new BatchedQuery<NewOAuthState, void>(async (states) => {
-    await this.database.dataSource.query(
-      `INSERT INTO oauth_states (state_hash, code_verifier_ciphertext, key_id, region, session_binding_hash, expires_at)
+  private readonly stateInsert = new BatchedQuery<NewOAuthState, void>(
+    async (states) => {
+      await this.database.dataSource.query(
+        `INSERT INTO oauth_states (state_hash, code_verifier_ciphertext, key_id, region, session_binding_hash, expires_at)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
-      [
-        states.map((row) => row.stateHash),
-        states.map((row) => row.codeVerifierCiphertext),
-        states.map((row) => row.keyId),
-        states.map((row) => row.region),
-        states.map((row) => row.sessionBindingHash),
-        states.map((row) => row.expiresAt),
-      ],
-    );
-    return states.map(() => undefined);
-  });
+        [
+          states.map((row) => row.stateHash),
+          states.map((row) => row.codeVerifierCiphertext),
+          states.map((row) => row.keyId),
+          states.map((row) => row.region),
+          states.map((row) => row.sessionBindingHash),
+          states.map((row) => row.expiresAt),
+        ],
+      );
+      return states.map(() => undefined);
+    },
+  );
 
   /** Derives the browser binding from the admin session (a key of its own, from the password). */
   private readonly bindingKey: SecretDigest;
@@ -109,7 +113,10 @@ export class AmazonConnectService {
     private readonly audit: AuditService,
     @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
   ) {
-    this.bindingKey = new SecretDigest(adminPassword.value, 'oauth-browser-binding');
+    this.bindingKey = new SecretDigest(
+      adminPassword.value,
+      'oauth-browser-binding',
+    );
   }
 
   /** `sessionIdHash`: the admin session that starts the consent (see `ActiveSession`). */
@@ -117,8 +124,12 @@ export class AmazonConnectService {
     const state = randomToken();
     const codeVerifier = randomToken();
     // 32 bytes, base64url: shaped like a random token, and the same for the whole session.
-    const browserBinding = this.bindingKey.digest(sessionIdHash).toString('base64url');
-    const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url');
+    const browserBinding = this.bindingKey
+      .digest(sessionIdHash)
+      .toString('base64url');
+    const codeChallenge = createHash('sha256')
+      .update(codeVerifier)
+      .digest('base64url');
     const keyRing = columnKeyRing.current();
     await this.stateInsert.run({
       stateHash: sha256Hex(state),
@@ -128,13 +139,27 @@ export class AmazonConnectService {
       sessionBindingHash: sha256Hex(browserBinding),
       expiresAt: new Date(Date.now() + OAUTH_STATE_LIFETIME_MS),
     });
-    return { authorizationUrl: this.lwa.authorizationUrl(region, { state, codeChallenge }), browserBinding };
+    return {
+      authorizationUrl: this.lwa.authorizationUrl(region, {
+        state,
+        codeChallenge,
+      }),
+      browserBinding,
+    };
   }
 
-  async complete(query: CallbackQuery, browserBinding: string | undefined, correlationId: string): Promise<ConnectResult> {
+  async complete(
+    query: CallbackQuery,
+    browserBinding: string | undefined,
+    correlationId: string,
+  ): Promise<ConnectResult> {
     const state = singleString(query.state);
     if (!state || !RANDOM_TOKEN.test(state)) {
-      return { outcome: 'state_invalid', reason: 'The sign-in came back without a valid state. Start again from the console.' };
+      return {
+        outcome: 'state_invalid',
+        reason:
+          'The sign-in came back without a valid state. Start again from the console.',
+      };
     }
     const claimed = await this.claimState(state, browserBinding);
     if ('outcome' in claimed) return claimed;
@@ -142,12 +167,22 @@ export class AmazonConnectService {
     const error = singleString(query.error);
     if (error) {
       return error === 'access_denied'
-        ? { outcome: 'access_denied', reason: 'Access was denied on the Amazon consent page.' }
-        : { outcome: 'amazon_error', reason: `Amazon refused the request (${error.replace(/[^a-z_]/gi, '').slice(0, 40)}).` };
+        ? {
+            outcome: 'access_denied',
+            reason: 'Access was denied on the Amazon consent page.',
+          }
+        : {
+            outcome: 'amazon_error',
+            reason: `Amazon refused the request (${error.replace(/[^a-z_]/gi, '').slice(0, 40)}).`,
+          };
     }
     const code = singleString(query.code);
     // Blank counts as missing: the LWA client refuses to send one (found by the fuzz suite).
-    if (!code?.trim()) return { outcome: 'amazon_error', reason: 'Amazon sent no authorization code.' };
+    if (!code?.trim())
+      return {
+        outcome: 'amazon_error',
+        reason: 'Amazon sent no authorization code.',
+      };
 
     const region = claimed.region;
     let tokens;
@@ -159,19 +194,30 @@ export class AmazonConnectService {
       );
     } catch (caught) {
       if (!(caught instanceof LwaError)) throw caught;
-      this.logger.warn({ correlationId, region, kind: caught.kind }, 'Exchanging the authorization code failed');
-      return { outcome: 'amazon_error', reason: `Amazon did not issue tokens: ${caught.message}` };
+      this.logger.warn(
+        { correlationId, region, kind: caught.kind },
+        'Exchanging the authorization code failed',
+      );
+      return {
+        outcome: 'amazon_error',
+        reason: `Amazon did not issue tokens: ${caught.message}`,
+      };
     }
 
     let profiles: AdsProfileDto[] = [];
     let profilesStale = false;
     try {
-      profiles = await this.lwa.listProfiles(region, tokens.accessToken, { maxRetries: CALLBACK_MAX_RETRIES });
+      profiles = await this.lwa.listProfiles(region, tokens.accessToken, {
+        maxRetries: CALLBACK_MAX_RETRIES,
+      });
     } catch (caught) {
       if (!(caught instanceof LwaError)) throw caught;
       // The connection is still worth saving; the refresh sweep fetches the profiles later.
       profilesStale = true;
-      this.logger.warn({ correlationId, region, kind: caught.kind }, 'Reading the Ads profiles failed; saved without them');
+      this.logger.warn(
+        { correlationId, region, kind: caught.kind },
+        'Reading the Ads profiles failed; saved without them',
+      );
     }
 
     const now = new Date();
@@ -180,13 +226,17 @@ export class AmazonConnectService {
       status: 'active',
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken,
-      accessTokenExpiresAt: new Date(now.getTime() + tokens.expiresInSeconds * 1000),
+      accessTokenExpiresAt: new Date(
+        now.getTime() + tokens.expiresInSeconds * 1000,
+      ),
       lastRefreshedAt: now,
       nextAttemptAt: null,
       failureCount: 0,
       lastError: null,
       disconnectedAt: null,
-      amazonAccountIds: [...new Set(profiles.map((profile) => profile.accountId))].sort(),
+      amazonAccountIds: [
+        ...new Set(profiles.map((profile) => profile.accountId)),
+      ].sort(),
       profiles,
       profilesStale,
     };
@@ -198,7 +248,12 @@ export class AmazonConnectService {
       const repository = manager.getRepository(ConnectionEntity);
       const saved = existing
         ? await repository.save(repository.merge(existing, fields))
-        : await repository.save(repository.create({ ...fields, label: this.defaultLabel(region, profiles) }));
+        : await repository.save(
+            repository.create({
+              ...fields,
+              label: this.defaultLabel(region, profiles),
+            }),
+          );
       const outcome = existing ? 'reconnected' : 'connected';
       await this.audit.record(
         {
@@ -212,7 +267,14 @@ export class AmazonConnectService {
       );
       // Twins that share these account ids (left by earlier versions) are closed into this one,
       // the oldest live. A new account has none: the lookup above would have found it.
-      if (existing) await mergeTwins(manager, this.audit, { connectionId: saved.id, region, accountIds, actor: 'admin', correlationId });
+      if (existing)
+        await mergeTwins(manager, this.audit, {
+          connectionId: saved.id,
+          region,
+          accountIds,
+          actor: 'admin',
+          correlationId,
+        });
       return { outcome, connectionId: saved.id };
     });
   }
@@ -228,9 +290,15 @@ export class AmazonConnectService {
     browserBinding: string | undefined,
   ): Promise<{ region: Region; codeVerifier: string } | ConnectResult> {
     const stateHash = sha256Hex(state);
-    const bindingHash = browserBinding && RANDOM_TOKEN.test(browserBinding) ? sha256Hex(browserBinding) : '';
+    const bindingHash =
+      browserBinding && RANDOM_TOKEN.test(browserBinding)
+        ? sha256Hex(browserBinding)
+        : '';
     // TypeORM answers an UPDATE's RETURNING rows as [rows, affected count].
-    const [[claimed]]: [{ region: Region; code_verifier_ciphertext: string | null }[], number] = await this.database.dataSource.query(
+    const [[claimed]]: [
+      { region: Region; code_verifier_ciphertext: string | null }[],
+      number,
+    ] = await this.database.dataSource.query(
       `WITH claimable AS (
          SELECT id, region, code_verifier_ciphertext FROM oauth_states
           WHERE state_hash = $1 AND consumed_at IS NULL AND expires_at > now() AND session_binding_hash = $2
@@ -244,23 +312,49 @@ export class AmazonConnectService {
       [stateHash, bindingHash],
     );
     if (claimed) {
-      if (!claimed.code_verifier_ciphertext) return { outcome: 'state_invalid', reason: 'This sign-in was already used.' };
-      return { region: claimed.region, codeVerifier: columnKeyRing.current().decrypt(claimed.code_verifier_ciphertext) };
+      if (!claimed.code_verifier_ciphertext)
+        return {
+          outcome: 'state_invalid',
+          reason: 'This sign-in was already used.',
+        };
+      return {
+        region: claimed.region,
+        codeVerifier: columnKeyRing
+          .current()
+          .decrypt(claimed.code_verifier_ciphertext),
+      };
     }
     const repository = this.database.repository(OAuthStateEntity);
     const found = await repository.findOneBy({ stateHash });
-    if (!found) return { outcome: 'state_invalid', reason: 'This sign-in was not started here. Start again from the console.' };
-    if (found.consumedAt) return { outcome: 'state_invalid', reason: 'This sign-in was already used.' };
+    if (!found)
+      return {
+        outcome: 'state_invalid',
+        reason:
+          'This sign-in was not started here. Start again from the console.',
+      };
+    if (found.consumedAt)
+      return {
+        outcome: 'state_invalid',
+        reason: 'This sign-in was already used.',
+      };
     if (found.expiresAt.getTime() <= Date.now()) {
-      return { outcome: 'state_expired', reason: 'The sign-in took longer than 10 minutes. Start again.' };
+      return {
+        outcome: 'state_expired',
+        reason: 'The sign-in took longer than 10 minutes. Start again.',
+      };
     }
     if (!bindingHash) {
       return {
         outcome: 'state_invalid',
-        reason: 'This browser did not bring back the sign-in cookie (cookies blocked, or started in another browser). Start again from the console.',
+        reason:
+          'This browser did not bring back the sign-in cookie (cookies blocked, or started in another browser). Start again from the console.',
       };
     }
-    return { outcome: 'state_invalid', reason: 'This sign-in was started in another browser (or before you logged in again). Start again from the console.' };
+    return {
+      outcome: 'state_invalid',
+      reason:
+        'This sign-in was started in another browser (or before you logged in again). Start again from the console.',
+    };
   }
 
   /**
@@ -268,7 +362,9 @@ export class AmazonConnectService {
    * the callback then keeps the cookie, so one tab's answer (or a forged callback) never
    * strands the consent of another.
    */
-  async bindingStillNeeded(browserBinding: string | undefined): Promise<boolean> {
+  async bindingStillNeeded(
+    browserBinding: string | undefined,
+  ): Promise<boolean> {
     if (!browserBinding || !RANDOM_TOKEN.test(browserBinding)) return false;
     const [row]: { pending: boolean }[] = await this.database.dataSource.query(
       `SELECT EXISTS (
@@ -285,19 +381,27 @@ export class AmazonConnectService {
    * reconnect brings back). Plain SQL for the lookup (usually it finds nothing: a new account);
    * the entity is read only when there is one to update.
    */
-  private async findSameAccount(manager: EntityManager, region: Region, accountIds: string[]): Promise<ConnectionEntity | null> {
+  private async findSameAccount(
+    manager: EntityManager,
+    region: Region,
+    accountIds: string[],
+  ): Promise<ConnectionEntity | null> {
     if (accountIds.length === 0) return null;
     const [same]: { id: string }[] = await manager.query(
       `SELECT id FROM connections WHERE region = $1 AND amazon_account_ids && $2::text[]
         ORDER BY status = 'disconnected', created_at ASC LIMIT 1 FOR UPDATE`,
       [region, accountIds],
     );
-    return same ? manager.getRepository(ConnectionEntity).findOneByOrFail({ id: same.id }) : null;
+    return same
+      ? manager.getRepository(ConnectionEntity).findOneByOrFail({ id: same.id })
+      : null;
   }
 
   private defaultLabel(region: Region, profiles: AdsProfileDto[]): string {
     const name = profiles.find((profile) => profile.accountName)?.accountName;
-    return name ? `${name} (${region.toUpperCase()})` : `Amazon Ads account (${REGION_NAMES[region]})`;
+    return name
+      ? `${name} (${region.toUpperCase()})`
+      : `Amazon Ads account (${REGION_NAMES[region]})`;
   }
 
   /** Pending states are kept 10 minutes; older ones are only clutter (the refresh sweep calls this). */

@@ -20,7 +20,9 @@ export class ServiceKeyRequiredError extends DomainError {
   readonly httpStatus = 401;
 
   constructor() {
-    super('This route needs a service API key: send it as "Authorization: Bearer <key>".');
+    super(
+      'This route needs a service API key: send it as "Authorization: Bearer <key>".',
+    );
   }
 }
 
@@ -28,6 +30,8 @@ export class CrossSiteRequestError extends DomainError {
   readonly httpStatus = 403;
 
   constructor() {
-    super('Cross-site requests may not change anything: use the console on its own site.');
+    super(
+      'Cross-site requests may not change anything: use the console on its own site.',
+    );
   }
 }

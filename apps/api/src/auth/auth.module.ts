@@ -17,7 +17,11 @@ import { SessionService } from './session.service';
   imports: [AmazonModule],
   controllers: [SessionController, AmazonAuthController],
   providers: [
-    { provide: ADMIN_PASSWORD, useFactory: (config: AppConfig) => resolveAdminPassword(config), inject: [APP_CONFIG] },
+    {
+      provide: ADMIN_PASSWORD,
+      useFactory: (config: AppConfig) => resolveAdminPassword(config),
+      inject: [APP_CONFIG],
+    },
     SessionService,
     // Failed logins, counted in PostgreSQL across replicas.
     LoginLimiter,

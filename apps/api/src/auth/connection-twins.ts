@@ -20,7 +20,11 @@ const LOCK_PREFIX = 'atk-connection-account';
  * Transaction-level advisory locks on the account ids (one each, taken in a fixed order so
  * two transactions cannot deadlock on them), held until the transaction ends.
  */
-export async function lockAccounts(manager: EntityManager, region: Region, accountIds: readonly string[]): Promise<void> {
+export async function lockAccounts(
+  manager: EntityManager,
+  region: Region,
+  accountIds: readonly string[],
+): Promise<void> {
   if (accountIds.length === 0) return;
   await manager.query(
     `SELECT pg_advisory_xact_lock(key) FROM (
@@ -52,7 +56,13 @@ export interface TwinMerge {
 export async function mergeTwins(
   manager: EntityManager,
   audit: AuditService,
-  input: { connectionId: string; region: Region; accountIds: readonly string[]; actor: string; correlationId: string },
+  input: {
+    connectionId: string;
+    region: Region;
+    accountIds: readonly string[];
+    actor: string;
+    correlationId: string;
+  },
 ): Promise<TwinMerge | undefined> {
   if (input.accountIds.length === 0) return undefined;
   const rows: { id: string }[] = await manager.query(
@@ -62,7 +72,8 @@ export async function mergeTwins(
       FOR UPDATE`,
     [input.region, input.connectionId, [...input.accountIds]],
   );
-  if (rows.length < 2 || !rows.some((row) => row.id === input.connectionId)) return undefined;
+  if (rows.length < 2 || !rows.some((row) => row.id === input.connectionId))
+    return undefined;
   const survivorId = rows[0].id;
   const closedIds = rows.slice(1).map((row) => row.id);
   if (survivorId !== input.connectionId) {
@@ -102,7 +113,12 @@ export async function mergeTwins(
         actor: input.actor,
         connectionId: survivorId,
         correlationId: input.correlationId,
-        details: { survivorId, closedId, region: input.region, tokensFrom: input.connectionId },
+        details: {
+          survivorId,
+          closedId,
+          region: input.region,
+          tokensFrom: input.connectionId,
+        },
       },
       manager,
     );

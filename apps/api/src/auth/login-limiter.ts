@@ -31,14 +31,24 @@ interface LimitRule {
  * - which has its own limit instead: 5 a minute.
  */
 export const LOGIN_LIMITS = {
-  address: { failures: 5, windowSeconds: 60, message: 'Too many login attempts from this address: wait a minute and try again.' },
+  address: {
+    failures: 5,
+    windowSeconds: 60,
+    message:
+      'Too many login attempts from this address: wait a minute and try again.',
+  },
   account: {
     failures: 10,
     windowSeconds: 300,
     message:
       'Too many failed logins from browsers that have not logged in before: wait a few minutes, or use a browser that has logged in before.',
   },
-  device: { failures: 5, windowSeconds: 60, message: 'Too many login attempts from this browser: wait a minute and try again.' },
+  device: {
+    failures: 5,
+    windowSeconds: 60,
+    message:
+      'Too many login attempts from this browser: wait a minute and try again.',
+  },
 } as const satisfies Record<string, LimitRule>;
 
 type LimitName = keyof typeof LOGIN_LIMITS;
@@ -77,7 +87,11 @@ export function addressBucket(address: string): string {
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === '' ? [] : tail.split(':');
   const groups = plain.includes('::')
-    ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups]
+    ? [
+        ...headGroups,
+        ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'),
+        ...tailGroups,
+      ]
     : headGroups;
   return `address:${groups
     .slice(0, 4)
@@ -101,20 +115,26 @@ export class LoginLimiter {
     @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
     private readonly database: DatabaseService,
   ) {
-    this.deviceSigner = new SecretDigest(adminPassword.value, 'known-device-cookie');
+    this.deviceSigner = new SecretDigest(
+      adminPassword.value,
+      'known-device-cookie',
+    );
   }
 
   /** Counts one attempt; throws {@link TooManyLoginAttemptsError} (counting nothing) over a limit. */
   async reserve(client: LoginClient): Promise<Reservation> {
     await this.pruneNowAndThen();
     const device = this.knownDevice(client.deviceCookie);
-    const limits = new Map<string, LimitName>([[addressBucket(client.address), 'address']]);
+    const limits = new Map<string, LimitName>([
+      [addressBucket(client.address), 'address'],
+    ]);
     if (device) limits.set(`device:${device}`, 'device');
     else limits.set(`account:${ACCOUNT}`, 'account');
     // Always the same order, so two attempts never wait on each other's rows crosswise.
     const buckets = [...limits.keys()].sort();
-    const rows: { bucket: string; failures: number; retry_after: number }[] = await this.database.dataSource.query(
-      `INSERT INTO login_attempts AS a (bucket, window_started_at, window_seconds, failures)
+    const rows: { bucket: string; failures: number; retry_after: number }[] =
+      await this.database.dataSource.query(
+        `INSERT INTO login_attempts AS a (bucket, window_started_at, window_seconds, failures)
        SELECT bucket, now(), window_seconds, 1 FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS t(bucket, window_seconds, n)
        ORDER BY n
        ON CONFLICT (bucket) DO UPDATE SET
@@ -123,16 +143,28 @@ export class LoginLimiter {
          window_seconds = EXCLUDED.window_seconds
        RETURNING bucket, failures,
          GREATEST(1, CEIL(EXTRACT(EPOCH FROM a.window_started_at + make_interval(secs => a.window_seconds) - now())))::int AS retry_after`,
-      [buckets, buckets.map((bucket) => LOGIN_LIMITS[limits.get(bucket) as LimitName].windowSeconds)],
-    );
+        [
+          buckets,
+          buckets.map(
+            (bucket) =>
+              LOGIN_LIMITS[limits.get(bucket) as LimitName].windowSeconds,
+          ),
+        ],
+      );
     const over = rows
-      .map((row) => ({ ...row, rule: LOGIN_LIMITS[limits.get(row.bucket) as LimitName] }))
+      .map((row) => ({
+        ...row,
+        rule: LOGIN_LIMITS[limits.get(row.bucket) as LimitName],
+      }))
       .filter((row) => row.failures > row.rule.failures)
       .sort((a, b) => b.retry_after - a.retry_after);
     const reservation = { buckets };
     if (over.length > 0) {
       await this.refund(reservation);
-      throw new TooManyLoginAttemptsError(over[0].rule.message, over[0].retry_after);
+      throw new TooManyLoginAttemptsError(
+        over[0].rule.message,
+        over[0].retry_after,
+      );
     }
     return reservation;
   }
@@ -156,12 +188,14 @@ export class LoginLimiter {
 
   /** The device's bucket name (a hash of its id) when the cookie is authentic. */
   private knownDevice(cookieValue: string | undefined): string | undefined {
-    if (typeof cookieValue !== 'string' || cookieValue.length > 200) return undefined;
+    if (typeof cookieValue !== 'string' || cookieValue.length > 200)
+      return undefined;
     const [id, signature, extra] = cookieValue.split('.');
     if (!id || !signature || extra !== undefined) return undefined;
     const given = Buffer.from(signature, 'base64url');
     const expected = this.deviceSigner.digest(id);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return undefined;
     return createHash('sha256').update(id).digest('hex').slice(0, 32);
   }
 
@@ -177,7 +211,9 @@ export class LoginLimiter {
            FOR UPDATE SKIP LOCKED)`,
       );
     } catch (error) {
-      this.logger.warn(`Pruning old login attempts failed: ${(error as Error).message}`);
+      this.logger.warn(
+        `Pruning old login attempts failed: ${(error as Error).message}`,
+      );
     }
   }
 }

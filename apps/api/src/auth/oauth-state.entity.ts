@@ -1,5 +1,10 @@
 import type { Region } from '@keeper/contracts';
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
 import { EncryptedColumn, KeyIdColumn } from '../crypto/encrypted-column';
 
 /**

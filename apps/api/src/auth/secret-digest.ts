@@ -9,7 +9,9 @@ export class SecretDigest {
   private readonly key: Buffer;
 
   constructor(keyMaterial: string, purpose: string) {
-    this.key = Buffer.from(hkdfSync('sha256', keyMaterial, 'ads-token-keeper', purpose, 32));
+    this.key = Buffer.from(
+      hkdfSync('sha256', keyMaterial, 'ads-token-keeper', purpose, 32),
+    );
   }
 
   digest(value: string): Buffer {

@@ -11,7 +11,10 @@ import { SecretDigest } from './secret-digest';
  */
 @Injectable()
 export class ServiceKeyVerifier {
-  private readonly digest = new SecretDigest(randomBytes(32).toString('hex'), 'service-keys');
+  private readonly digest = new SecretDigest(
+    randomBytes(32).toString('hex'),
+    'service-keys',
+  );
   private readonly keys: { id: string; digest: Buffer }[];
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -28,7 +31,8 @@ export class ServiceKeyVerifier {
     const presented = this.digest.digest(match[1]);
     let found: string | undefined;
     for (const key of this.keys) {
-      if (timingSafeEqual(presented, key.digest) && found === undefined) found = key.id;
+      if (timingSafeEqual(presented, key.digest) && found === undefined)
+        found = key.id;
     }
     return found;
   }

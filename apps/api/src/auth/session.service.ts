@@ -54,7 +54,10 @@ export class SessionService {
   private readonly passwordDigest: SecretDigest;
   private readonly expectedPassword: Buffer;
   private readonly cookieSigner: SecretDigest;
-  private readonly sessionLookup = new BatchedQuery<string, StoredSession | undefined>((idHashes) => this.lookUpSessions(idHashes));
+  private readonly sessionLookup = new BatchedQuery<
+    string,
+    StoredSession | undefined
+  >((idHashes) => this.lookUpSessions(idHashes));
   private readonly idleMs: number;
 
   constructor(
@@ -64,12 +67,18 @@ export class SessionService {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.idleMs = config.sessionIdleMs;
-    this.passwordDigest = new SecretDigest(randomBytes(32).toString('hex'), 'admin-password');
+    this.passwordDigest = new SecretDigest(
+      randomBytes(32).toString('hex'),
+      'admin-password',
+    );
     this.expectedPassword = this.passwordDigest.digest(adminPassword.value);
     this.cookieSigner = new SecretDigest(adminPassword.value, 'session-cookie');
   }
 
-  async login(password: string, context: RequestContext): Promise<IssuedSession> {
+  async login(
+    password: string,
+    context: RequestContext,
+  ): Promise<IssuedSession> {
     if (!this.passwordDigest.matches(password, this.expectedPassword)) {
       await this.audit.record({
         type: 'login_failed',
@@ -81,9 +90,15 @@ export class SessionService {
     }
     const id = randomBytes(32).toString('base64url');
     const now = new Date();
-    const session: ActiveSession = { idHash: hashId(id), expiresAt: new Date(now.getTime() + SESSION_LIFETIME_MS) };
+    const session: ActiveSession = {
+      idHash: hashId(id),
+      expiresAt: new Date(now.getTime() + SESSION_LIFETIME_MS),
+    };
     const sessions = this.database.repository(AdminSessionEntity);
-    await sessions.delete([{ expiresAt: LessThan(now) }, { lastSeenAt: LessThan(new Date(now.getTime() - this.idleMs)) }]);
+    await sessions.delete([
+      { expiresAt: LessThan(now) },
+      { lastSeenAt: LessThan(new Date(now.getTime() - this.idleMs)) },
+    ]);
     await sessions.insert({ ...session, lastSeenAt: now });
     await this.audit.record({
       type: 'login',
@@ -91,14 +106,19 @@ export class SessionService {
       correlationId: context.correlationId,
       details: { ip: context.ip },
     });
-    return { ...session, cookieValue: `${id}.${this.cookieSigner.digest(id).toString('base64url')}` };
+    return {
+      ...session,
+      cookieValue: `${id}.${this.cookieSigner.digest(id).toString('base64url')}`,
+    };
   }
 
   /**
    * The session a cookie stands for, if it is authentic, known, not expired and not idle for
    * longer than SESSION_IDLE_MINUTES. Resolving it counts as activity.
    */
-  async resolve(cookieValue: string | undefined): Promise<ActiveSession | undefined> {
+  async resolve(
+    cookieValue: string | undefined,
+  ): Promise<ActiveSession | undefined> {
     const id = this.verifiedId(cookieValue);
     if (!id) return undefined;
     const idHash = hashId(id);
@@ -118,11 +138,16 @@ export class SessionService {
       [[...new Set(idHashes)]],
     );
     const now = Date.now();
-    return new Set(rows.filter((row) => this.isLive(row, now)).map((row) => row.id_hash));
+    return new Set(
+      rows.filter((row) => this.isLive(row, now)).map((row) => row.id_hash),
+    );
   }
 
   private isLive(session: StoredSession, now: number): boolean {
-    return session.expires_at.getTime() > now && now - session.last_seen_at.getTime() < this.idleMs;
+    return (
+      session.expires_at.getTime() > now &&
+      now - session.last_seen_at.getTime() < this.idleMs
+    );
   }
 
   /**
@@ -130,7 +155,9 @@ export class SessionService {
    * of the event loop (TypeORM's findOneBy() cost more CPU than the query), then one UPDATE of
    * `last_seen_at` for the live ones not seen for a minute (an idle-expired session stays dead).
    */
-  private async lookUpSessions(idHashes: readonly string[]): Promise<(StoredSession | undefined)[]> {
+  private async lookUpSessions(
+    idHashes: readonly string[],
+  ): Promise<(StoredSession | undefined)[]> {
     const dataSource = this.database.dataSource;
     const rows: StoredSession[] = await dataSource.query(
       'SELECT id_hash, expires_at, last_seen_at FROM admin_sessions WHERE id_hash = ANY($1::text[])',
@@ -138,26 +165,38 @@ export class SessionService {
     );
     const now = Date.now();
     const unseen = rows
-      .filter((row) => this.isLive(row, now) && now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS)
+      .filter(
+        (row) =>
+          this.isLive(row, now) &&
+          now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS,
+      )
       .map((row) => row.id_hash);
     if (unseen.length > 0) {
-      await dataSource.query('UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = ANY($1::text[])', [unseen, new Date(now)]);
+      await dataSource.query(
+        'UPDATE admin_sessions SET last_seen_at = $2 WHERE id_hash = ANY($1::text[])',
+        [unseen, new Date(now)],
+      );
     }
     const byHash = new Map(rows.map((row) => [row.id_hash, row]));
     return idHashes.map((idHash) => byHash.get(idHash));
   }
 
   async logout(session: ActiveSession, correlationId: string): Promise<void> {
-    await this.database.repository(AdminSessionEntity).delete({ idHash: session.idHash });
+    await this.database
+      .repository(AdminSessionEntity)
+      .delete({ idHash: session.idHash });
     await this.audit.record({ type: 'logout', actor: 'admin', correlationId });
   }
 
   private verifiedId(cookieValue: string | undefined): string | undefined {
-    if (typeof cookieValue !== 'string' || cookieValue.length > 200) return undefined;
+    if (typeof cookieValue !== 'string' || cookieValue.length > 200)
+      return undefined;
     const [id, signature, extra] = cookieValue.split('.');
     if (!id || !signature || extra !== undefined) return undefined;
     const given = Buffer.from(signature, 'base64url');
     const expected = this.cookieSigner.digest(id);
-    return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
+    return given.length === expected.length && timingSafeEqual(given, expected)
+      ? id
+      : undefined;
   }
 }

@@ -1,4 +1,10 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
 import type { ApiErrorDto } from '@keeper/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
@@ -25,9 +31,15 @@ function isClientError(exception: unknown): exception is FastifyLikeError {
 }
 
 function isHealthCheckFailure(exception: unknown): exception is HttpException {
-  if (!(exception instanceof HttpException) || exception.getStatus() !== 503) return false;
+  if (!(exception instanceof HttpException) || exception.getStatus() !== 503)
+    return false;
   const body = exception.getResponse();
-  return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    'details' in body &&
+    'status' in body
+  );
 }
 
 /**
@@ -37,27 +49,39 @@ function isHealthCheckFailure(exception: unknown): exception is HttpException {
  * Turns every failure into `{ statusCode, error, message, correlationId }`. An error we did
  * not expect is logged with its stack and answered with a generic 500, never its message.
  */
-function toApiError(exception: unknown, correlationId: string, logger: Logger): ApiErrorDto {
+function toApiError(
+  exception: unknown,
+  correlationId: string,
+  logger: Logger,
+): ApiErrorDto {
   let statusCode = 500;
   let message = 'Internal server error';
   if (exception instanceof HttpException) {
     statusCode = exception.getStatus();
     message = messageOf(exception);
     // Nest's "Cannot GET /path?query" would echo the query (an OAuth code, say) back.
-    if (statusCode === 404 && message.startsWith('Cannot ')) message = message.split('?')[0];
+    if (statusCode === 404 && message.startsWith('Cannot '))
+      message = message.split('?')[0];
   } else if (exception instanceof DomainError) {
     statusCode = exception.httpStatus;
     message = exception.message;
   } else if (isClientError(exception)) {
     statusCode = exception.statusCode ?? 400;
-    message = exception.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(exception.message)
-      ? 'The request body is not valid JSON.'
-      : exception.message;
+    message =
+      exception.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      /JSON/.test(exception.message)
+        ? 'The request body is not valid JSON.'
+        : exception.message;
   }
   if (statusCode >= 500 && !(exception instanceof DomainError)) {
     logger.error({ err: exception, correlationId }, 'Unhandled error');
   }
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, correlationId };
+  return {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    correlationId,
+  };
 }
 
 @Catch()
@@ -70,10 +94,16 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     if (isHealthCheckFailure(exception)) {
       // Probes and operators read Terminus' own body: which check is down and why.
-      void reply.status(503).header('cache-control', 'no-store').send(exception.getResponse());
+      void reply
+        .status(503)
+        .header('cache-control', 'no-store')
+        .send(exception.getResponse());
       return;
     }
     const body = toApiError(exception, String(request.id), this.logger);
-    void reply.status(body.statusCode).header('cache-control', 'no-store').send(body);
+    void reply
+      .status(body.statusCode)
+      .header('cache-control', 'no-store')
+      .send(body);
   }
 }

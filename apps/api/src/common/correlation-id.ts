@@ -8,5 +8,7 @@ const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Fastify's `genReqId`: the caller's `x-request-id`, or a new UUID. */
 export function correlationIdFor(request: IncomingMessage): string {
   const offered = request.headers[CORRELATION_HEADER];
-  return typeof offered === 'string' && ACCEPTABLE_ID.test(offered) ? offered : randomUUID();
+  return typeof offered === 'string' && ACCEPTABLE_ID.test(offered)
+    ? offered
+    : randomUUID();
 }

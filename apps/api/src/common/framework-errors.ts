@@ -8,13 +8,24 @@ import { STATUS_CODES } from 'node:http';
  * percent-encoding (`/connections/%`) and a path parameter over 100 characters. Its own body
  * has another shape, no correlation id, and echoes the path; this one is ours and echoes nothing.
  */
-export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
   const statusCode = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
   const body: ApiErrorDto = {
     statusCode,
     error: STATUS_CODES[statusCode] ?? 'Error',
-    message: statusCode === 414 ? 'A path parameter is too long.' : 'The request URL is malformed.',
+    message:
+      statusCode === 414
+        ? 'A path parameter is too long.'
+        : 'The request URL is malformed.',
     correlationId: String(request.id),
   };
-  void reply.code(statusCode).header(CORRELATION_HEADER, request.id).header('cache-control', 'no-store').send(body);
+  void reply
+    .code(statusCode)
+    .header(CORRELATION_HEADER, request.id)
+    .header('cache-control', 'no-store')
+    .send(body);
 }

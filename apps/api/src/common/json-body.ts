@@ -29,7 +29,11 @@ export class JsonBodyShapeError extends Error {
  * stopping at the first level too deep: a 60 kB `[[[[…` costs 32 steps, not a parse.
  * Malformed text passes here and is refused by the parser after it.
  */
-export function jsonShapeProblem(text: Buffer, maxDepth = MAX_JSON_DEPTH, maxValues = MAX_JSON_VALUES): string | undefined {
+export function jsonShapeProblem(
+  text: Buffer,
+  maxDepth = MAX_JSON_DEPTH,
+  maxValues = MAX_JSON_VALUES,
+): string | undefined {
   let depth = 0;
   let values = 0;
   let inString = false;
@@ -45,13 +49,15 @@ export function jsonShapeProblem(text: Buffer, maxDepth = MAX_JSON_DEPTH, maxVal
     } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
       depth += 1;
       values += 1;
-      if (depth > maxDepth) return `The request body is nested too deeply: at most ${maxDepth} levels.`;
+      if (depth > maxDepth)
+        return `The request body is nested too deeply: at most ${maxDepth} levels.`;
     } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
       depth -= 1;
     } else if (byte === COMMA) {
       values += 1;
     }
-    if (values > maxValues) return `The request body holds too many values: at most ${maxValues}.`;
+    if (values > maxValues)
+      return `The request body holds too many values: at most ${maxValues}.`;
   }
   return undefined;
 }
@@ -64,15 +70,26 @@ type Done = (error: Error | null, body?: unknown) => void;
  * recursively, so without the depth limit a deeply nested body overflowed the stack (a 500
  * and a stack trace per request) and slowed every other request down.
  */
-export function jsonBodyParser(fastify: FastifyInstance): (request: FastifyRequest, body: Buffer, done: Done) => void {
+export function jsonBodyParser(
+  fastify: FastifyInstance,
+): (request: FastifyRequest, body: Buffer, done: Done) => void {
   const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
-  const parse = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+  const parse = fastify.getDefaultJsonParser(
+    onProtoPoisoning ?? 'error',
+    onConstructorPoisoning ?? 'error',
+  );
   return (request, body, done) => {
     const problem = jsonShapeProblem(body);
     if (problem) {
       done(new JsonBodyShapeError(problem), undefined);
       return;
     }
-    (parse as unknown as (request: FastifyRequest, body: Buffer, done: Done) => void)(request, body, done);
+    (
+      parse as unknown as (
+        request: FastifyRequest,
+        body: Buffer,
+        done: Done,
+      ) => void
+    )(request, body, done);
   };
 }

@@ -32,14 +32,21 @@ describe('log redaction', () => {
   });
 
   it('scrubs LWA tokens and Fernet ciphertexts out of free text and errors', () => {
-    const text = 'got Atza|IwEBIExample-123 and Atzr|IwEBIRefresh_456 then gAAAAABnExampleCiphertextValue1234567890==';
+    const text =
+      'got Atza|IwEBIExample-123 and Atzr|IwEBIRefresh_456 then gAAAAABnExampleCiphertextValue1234567890==';
 
-    expect(scrubString(text)).toBe('got Atza|[Redacted] and Atzr|[Redacted] then [Redacted]');
-    expect(redactSecrets(new Error('bad Atza|secret'))).toMatchObject({ message: 'bad Atza|[Redacted]' });
+    expect(scrubString(text)).toBe(
+      'got Atza|[Redacted] and Atzr|[Redacted] then [Redacted]',
+    );
+    expect(redactSecrets(new Error('bad Atza|secret'))).toMatchObject({
+      message: 'bad Atza|[Redacted]',
+    });
   });
 
   it('masks secret query parameters in URLs', () => {
-    expect(redactUrl('/api/v1/auth/amazon/callback?code=ANxyz&state=abc&scope=x')).toBe(
+    expect(
+      redactUrl('/api/v1/auth/amazon/callback?code=ANxyz&state=abc&scope=x'),
+    ).toBe(
       '/api/v1/auth/amazon/callback?code=[Redacted]&state=[Redacted]&scope=x',
     );
     expect(redactUrl('/health/live')).toBe('/health/live');
@@ -71,9 +78,17 @@ describe('log redaction', () => {
     const linkToken = 'q7Hk2pXv9LmN4sR8tY1wZ3aB6cD0eF5gJ';
     const id = '6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12';
 
-    expect(redactUrl(`/api/v1/connect/${linkToken}?region=na`)).toBe('/api/v1/connect/[Redacted]?region=na');
-    expect(redactUrl(`/api/v1/connections/${id}/access-token`)).toBe(`/api/v1/connections/${id}/access-token`);
-    expect(redactUrl('/api/v1/audit-events/12345')).toBe('/api/v1/audit-events/12345');
-    expect(redactUrl('/api/docs/swagger-ui-standalone-preset.js')).toBe('/api/docs/swagger-ui-standalone-preset.js');
+    expect(redactUrl(`/api/v1/connect/${linkToken}?region=na`)).toBe(
+      '/api/v1/connect/[Redacted]?region=na',
+    );
+    expect(redactUrl(`/api/v1/connections/${id}/access-token`)).toBe(
+      `/api/v1/connections/${id}/access-token`,
+    );
+    expect(redactUrl('/api/v1/audit-events/12345')).toBe(
+      '/api/v1/audit-events/12345',
+    );
+    expect(redactUrl('/api/docs/swagger-ui-standalone-preset.js')).toBe(
+      '/api/docs/swagger-ui-standalone-preset.js',
+    );
   });
 });

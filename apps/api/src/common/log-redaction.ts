@@ -7,7 +7,8 @@ const SENSITIVE_KEY =
   /^(code|.*_code|authorizationcode|.*(token|secret|password|passwd|verifier|cookie|authorization|apikey|api_key|credential|state).*)$/i;
 
 /** LWA access (`Atza|…`) and refresh (`Atzr|…`) tokens, and Fernet ciphertexts. */
-const TOKEN_SHAPES = /\b(Atz[ar])\|[A-Za-z0-9\-_.~+/=|%]+|\bgAAAAA[A-Za-z0-9\-_=]{20,}/g;
+const TOKEN_SHAPES =
+  /\b(Atz[ar])\|[A-Za-z0-9\-_.~+/=|%]+|\bgAAAAA[A-Za-z0-9\-_=]{20,}/g;
 
 const REDACTED = '[Redacted]';
 
@@ -16,7 +17,9 @@ export function isSensitiveKey(key: string): boolean {
 }
 
 export function scrubString(text: string): string {
-  return text.replace(TOKEN_SHAPES, (match, prefix?: string) => (prefix ? `${prefix}|${REDACTED}` : REDACTED));
+  return text.replace(TOKEN_SHAPES, (match, prefix?: string) =>
+    prefix ? `${prefix}|${REDACTED}` : REDACTED,
+  );
 }
 
 /**
@@ -26,9 +29,20 @@ export function scrubString(text: string): string {
  * what was asked.
  */
 const LOGGABLE_QUERY_PARAMS = new Set(
-  ['region', 'status', 'type', 'limit', 'page', 'cursor', 'before', 'sort', 'order', 'connectionId', 'scope', 'error'].map(
-    (name) => name.toLowerCase(),
-  ),
+  [
+    'region',
+    'status',
+    'type',
+    'limit',
+    'page',
+    'cursor',
+    'before',
+    'sort',
+    'order',
+    'connectionId',
+    'scope',
+    'error',
+  ].map((name) => name.toLowerCase()),
 );
 
 export function isLoggableQueryParam(name: string): boolean {
@@ -45,7 +59,9 @@ const ROUTE_WORD = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/;
  * account owner, a key pasted into the wrong place) are masked; ids and routes are kept.
  */
 function isSecretLikeSegment(segment: string): boolean {
-  return segment.length >= 20 && !UUID.test(segment) && !ROUTE_WORD.test(segment);
+  return (
+    segment.length >= 20 && !UUID.test(segment) && !ROUTE_WORD.test(segment)
+  );
 }
 
 function redactPath(path: string): string {
@@ -65,7 +81,10 @@ export function redactUrl(url: string): string {
   for (const [key, value] of params) {
     const loggable = isLoggableQueryParam(key) && !isSensitiveKey(key);
     // A name can be the secret too (`?<key>` with no value).
-    kept.append(loggable || !isSecretLikeSegment(key) ? key : REDACTED, loggable ? value : REDACTED);
+    kept.append(
+      loggable || !isSecretLikeSegment(key) ? key : REDACTED,
+      loggable ? value : REDACTED,
+    );
   }
   const query = kept.toString().replace(/%5BRedacted%5D/g, REDACTED);
   return scrubString(`${path}?${query}`);
@@ -75,12 +94,20 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubString(value);
   if (value === null || typeof value !== 'object' || depth > 8) return value;
   if (value instanceof Error) {
-    return { type: value.name, message: scrubString(value.message), stack: value.stack && scrubString(value.stack) };
+    return {
+      type: value.name,
+      message: scrubString(value.message),
+      stack: value.stack && scrubString(value.stack),
+    };
   }
-  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
+  if (Array.isArray(value))
+    return value.map((item) => redactSecrets(item, depth + 1));
   const result: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
-    result[key] = isSensitiveKey(key) && item !== null && item !== undefined ? REDACTED : redactSecrets(item, depth + 1);
+    result[key] =
+      isSensitiveKey(key) && item !== null && item !== undefined
+        ? REDACTED
+        : redactSecrets(item, depth + 1);
   }
   return result;
 }

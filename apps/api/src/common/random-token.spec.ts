@@ -14,7 +14,9 @@ describe('randomToken', () => {
 
   it('spreads its bytes evenly (no zeroed or reused part of the pool leaks out)', () => {
     const counts = new Array<number>(256).fill(0);
-    for (let i = 0; i < 2_000; i += 1) for (const byte of Buffer.from(randomToken(), 'base64url')) counts[byte] += 1;
+    for (let i = 0; i < 2_000; i += 1)
+      for (const byte of Buffer.from(randomToken(), 'base64url'))
+        counts[byte] += 1;
     // 64,000 bytes: about 250 per value; a pool handing out zeros would pile them on 0.
     expect(Math.max(...counts)).toBeLessThan(400);
     expect(Math.min(...counts)).toBeGreaterThan(130);

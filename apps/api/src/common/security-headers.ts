@@ -20,11 +20,15 @@ export const SECURITY_HEADER_OPTIONS: Readonly<HelmetOptions> = {
  * (and re-parsed the CSP directives) on every request, a tenth of the CPU of `/health/live`
  * in the profile, for headers that never change (we use no CSP nonces).
  */
-export function securityHeaders(options: Readonly<HelmetOptions> = SECURITY_HEADER_OPTIONS): Record<string, string> {
+export function securityHeaders(
+  options: Readonly<HelmetOptions> = SECURITY_HEADER_OPTIONS,
+): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader(name: string, value: string | number | readonly string[]) {
-      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+      headers[name.toLowerCase()] = Array.isArray(value)
+        ? value.join(', ')
+        : String(value);
     },
     removeHeader(name: string) {
       delete headers[name.toLowerCase()];
@@ -40,7 +44,10 @@ export function securityHeaders(options: Readonly<HelmetOptions> = SECURITY_HEAD
 }
 
 /** Adds the security headers to every answer of `fastify` (one synchronous hook). */
-export function addSecurityHeaders(fastify: FastifyInstance, headers = securityHeaders()): void {
+export function addSecurityHeaders(
+  fastify: FastifyInstance,
+  headers = securityHeaders(),
+): void {
   fastify.addHook('onRequest', (_request, reply, done) => {
     void reply.headers(headers);
     done();

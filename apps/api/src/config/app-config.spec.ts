@@ -1,5 +1,9 @@
 import { Fernet } from '@keeper/fernet';
-import { InvalidConfigError, loadAppConfig, SANDBOX_CLIENT_ID } from './app-config';
+import {
+  InvalidConfigError,
+  loadAppConfig,
+  SANDBOX_CLIENT_ID,
+} from './app-config';
 
 function problemsOf(environment: Record<string, string>): string[] {
   try {
@@ -40,7 +44,10 @@ describe(loadAppConfig.name, () => {
   });
 
   it('uses real Amazon, with per-region URLs, once a client id and secret are set', () => {
-    const sut = loadAppConfig({ AMAZON_CLIENT_ID: 'amzn1.application-oa2-client.x', AMAZON_CLIENT_SECRET: 's3cret' });
+    const sut = loadAppConfig({
+      AMAZON_CLIENT_ID: 'amzn1.application-oa2-client.x',
+      AMAZON_CLIENT_SECRET: 's3cret',
+    });
 
     expect(sut.amazon).toMatchObject({
       usingSandbox: false,
@@ -67,11 +74,15 @@ describe(loadAppConfig.name, () => {
     expect(sut.migrateOnStart).toBe(false);
   });
 
-  it('refuses a refresh window so close to the tokens\' 3600 s lifetime that every token would always be due, and says why', () => {
-    expect(loadAppConfig({ REFRESH_WINDOW_SECONDS: '1800' }).refresh.windowSeconds).toBe(1800);
+  it("refuses a refresh window so close to the tokens' 3600 s lifetime that every token would always be due, and says why", () => {
+    expect(
+      loadAppConfig({ REFRESH_WINDOW_SECONDS: '1800' }).refresh.windowSeconds,
+    ).toBe(1800);
     for (const window of ['1801', '3300', '3600']) {
       expect(problemsOf({ REFRESH_WINDOW_SECONDS: window })).toEqual([
-        expect.stringMatching(/^REFRESH_WINDOW_SECONDS must be a whole number of seconds from 30 to 1800 \(half the 3600 s an Amazon access token lives/),
+        expect.stringMatching(
+          /^REFRESH_WINDOW_SECONDS must be a whole number of seconds from 30 to 1800 \(half the 3600 s an Amazon access token lives/,
+        ),
       ]);
     }
   });
@@ -108,7 +119,10 @@ describe(loadAppConfig.name, () => {
   it('requires real secrets in production and never prints a value', () => {
     const error = (() => {
       try {
-        loadAppConfig({ NODE_ENV: 'production', SERVICE_API_KEYS: 'short-secret-value' });
+        loadAppConfig({
+          NODE_ENV: 'production',
+          SERVICE_API_KEYS: 'short-secret-value',
+        });
       } catch (caught) {
         return caught as InvalidConfigError;
       }
@@ -129,7 +143,9 @@ describe(loadAppConfig.name, () => {
     const good = Fernet.generateKey();
     const error = (() => {
       try {
-        loadAppConfig({ FERNET_KEYS: `${good},not-a-key-canary,${good.replace(/=$/, '')},${'A'.repeat(44)}` });
+        loadAppConfig({
+          FERNET_KEYS: `${good},not-a-key-canary,${good.replace(/=$/, '')},${'A'.repeat(44)}`,
+        });
       } catch (caught) {
         return caught as InvalidConfigError;
       }
@@ -150,35 +166,58 @@ describe(loadAppConfig.name, () => {
     expect(loadAppConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);
     expect(loadAppConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
     expect(loadAppConfig({ TRUST_PROXY: ' 2 ' }).trustProxy).toBe(2);
-    expect(loadAppConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,::1, uniquelocal' }).trustProxy).toEqual([
-      '10.0.0.0/8',
-      '192.168.1.7',
-      'fd00::/8',
-      '::1',
-      'uniquelocal',
-    ]);
+    expect(
+      loadAppConfig({
+        TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,::1, uniquelocal',
+      }).trustProxy,
+    ).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1', 'uniquelocal']);
   });
 
   it.each([
-    ['true', 'TRUST_PROXY=true would believe X-Forwarded-For from any client: give the number of proxies in front of the API (1 for one) or their addresses'],
-    ['11', 'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal)'],
-    ['10.0.0.0/33,nginx', 'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal); not understood: 10.0.0.0/33, nginx'],
-    ['-1', 'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal); not understood: -1'],
+    [
+      'true',
+      'TRUST_PROXY=true would believe X-Forwarded-For from any client: give the number of proxies in front of the API (1 for one) or their addresses',
+    ],
+    [
+      '11',
+      'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal)',
+    ],
+    [
+      '10.0.0.0/33,nginx',
+      'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal); not understood: 10.0.0.0/33, nginx',
+    ],
+    [
+      '-1',
+      'TRUST_PROXY must be off, a hop count from 1 to 10, or a comma-separated list of proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal); not understood: -1',
+    ],
   ])('refuses TRUST_PROXY=%s with one clear line', (value, line) => {
     expect(problemsOf({ TRUST_PROXY: value })).toEqual([line]);
   });
 
   it('treats blank values as unset', () => {
-    expect(loadAppConfig({ DATABASE_URL: '  ', PORT: '' }).databaseUrl).toBeUndefined();
+    expect(
+      loadAppConfig({ DATABASE_URL: '  ', PORT: '' }).databaseUrl,
+    ).toBeUndefined();
   });
 
   it('reads the session idle timeout (default 30 minutes) and an optional metrics token, never printing it', () => {
-    expect(loadAppConfig({})).toMatchObject({ sessionIdleMs: 30 * 60_000, metricsToken: undefined });
-    expect(loadAppConfig({ SESSION_IDLE_MINUTES: '5', METRICS_TOKEN: 'm'.repeat(24) })).toMatchObject({
+    expect(loadAppConfig({})).toMatchObject({
+      sessionIdleMs: 30 * 60_000,
+      metricsToken: undefined,
+    });
+    expect(
+      loadAppConfig({
+        SESSION_IDLE_MINUTES: '5',
+        METRICS_TOKEN: 'm'.repeat(24),
+      }),
+    ).toMatchObject({
       sessionIdleMs: 5 * 60_000,
       metricsToken: 'm'.repeat(24),
     });
-    const problems = problemsOf({ SESSION_IDLE_MINUTES: '0', METRICS_TOKEN: 'short-metrics-canary' });
+    const problems = problemsOf({
+      SESSION_IDLE_MINUTES: '0',
+      METRICS_TOKEN: 'short-metrics-canary',
+    });
     expect(problems).toEqual([
       'SESSION_IDLE_MINUTES must be a whole number of minutes from 1 to 720',
       'METRICS_TOKEN must be at least 24 characters',

@@ -17,7 +17,15 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { MAX_REFRESH_WINDOW_SECONDS } from '../refresh/refresh-policy';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -43,103 +51,175 @@ const PORT_RANGE = 'must be a whole number from 0 to 65535';
 const WINDOW_RANGE = `must be a whole number of seconds from 30 to ${MAX_REFRESH_WINDOW_SECONDS} (half the 3600 s an Amazon access token lives; a longer window would refresh every token again soon after its refresh)`;
 const RETRIES_RANGE = 'must be a whole number from 0 to 10';
 // At most 30 s: a refresh lease (90 s) must outlast three HTTP timeouts.
-const TIMEOUT_RANGE = 'must be a whole number of milliseconds from 100 to 30000';
+const TIMEOUT_RANGE =
+  'must be a whole number of milliseconds from 100 to 30000';
 const IDLE_RANGE = 'must be a whole number of minutes from 1 to 720';
 
-const HTTP_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+const HTTP_URL = {
+  require_tld: false,
+  require_protocol: true,
+  protocols: ['http', 'https'],
+};
 
 /**
  * The environment as the API accepts it (the README's Configuration section and `.env.example`). Every rule carries the message an
  * operator reads when the value is wrong, so a bad start prints one clear line per variable.
  */
 class EnvironmentVariables {
-  @IsOptional() @trimmed() @IsIn(NODE_ENVS, { message: `must be one of ${NODE_ENVS.join(', ')}` })
+  @IsOptional()
+  @trimmed()
+  @IsIn(NODE_ENVS, { message: `must be one of ${NODE_ENVS.join(', ')}` })
   NODE_ENV?: NodeEnv;
 
-  @IsOptional() @integer() @IsInt({ message: PORT_RANGE })
-  @Min(0, { message: PORT_RANGE }) @Max(65535, { message: PORT_RANGE })
+  @IsOptional()
+  @integer()
+  @IsInt({ message: PORT_RANGE })
+  @Min(0, { message: PORT_RANGE })
+  @Max(65535, { message: PORT_RANGE })
   PORT?: number;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   HOST?: string;
 
-  @IsOptional() @trimmed()
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['postgres', 'postgresql'] }, {
-    message: 'must be a postgres:// or postgresql:// URL (or unset for the embedded database)',
-  })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(
+    {
+      require_tld: false,
+      require_protocol: true,
+      protocols: ['postgres', 'postgresql'],
+    },
+    {
+      message:
+        'must be a postgres:// or postgresql:// URL (or unset for the embedded database)',
+    },
+  )
   DATABASE_URL?: string;
 
-  @IsOptional() @trimmed() @IsIn(['true', 'false'], { message: 'must be true or false' })
+  @IsOptional()
+  @trimmed()
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
   DB_MIGRATE?: string;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   DATA_DIR?: string;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   FERNET_KEYS?: string;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   AMAZON_CLIENT_ID?: string;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   AMAZON_CLIENT_SECRET?: string;
 
-  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   AMAZON_REDIRECT_URI?: string;
 
-  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   AMAZON_AUTHORIZE_URL?: string;
 
-  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   AMAZON_TOKEN_URL?: string;
 
-  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   AMAZON_ADS_API_URL?: string;
 
-  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   SANDBOX_URL?: string;
 
-  @IsOptional() @integer() @IsInt({ message: TIMEOUT_RANGE })
-  @Min(100, { message: TIMEOUT_RANGE }) @Max(30_000, { message: TIMEOUT_RANGE })
+  @IsOptional()
+  @integer()
+  @IsInt({ message: TIMEOUT_RANGE })
+  @Min(100, { message: TIMEOUT_RANGE })
+  @Max(30_000, { message: TIMEOUT_RANGE })
   AMAZON_TIMEOUT_MS?: number;
 
-  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   CONSOLE_URL?: string;
 
-  @IsOptional() @trimmed() @IsString() @MinLength(12, { message: 'must be at least 12 characters' })
+  @IsOptional()
+  @trimmed()
+  @IsString()
+  @MinLength(12, { message: 'must be at least 12 characters' })
   ADMIN_PASSWORD?: string;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   SERVICE_API_KEYS?: string;
 
-  @IsOptional() @integer() @IsInt({ message: IDLE_RANGE })
-  @Min(1, { message: IDLE_RANGE }) @Max(720, { message: IDLE_RANGE })
+  @IsOptional()
+  @integer()
+  @IsInt({ message: IDLE_RANGE })
+  @Min(1, { message: IDLE_RANGE })
+  @Max(720, { message: IDLE_RANGE })
   SESSION_IDLE_MINUTES?: number;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   METRICS_TOKEN?: string;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   REFRESH_CRON?: string;
 
-  @IsOptional() @integer() @IsInt({ message: WINDOW_RANGE })
-  @Min(30, { message: WINDOW_RANGE }) @Max(MAX_REFRESH_WINDOW_SECONDS, { message: WINDOW_RANGE })
+  @IsOptional()
+  @integer()
+  @IsInt({ message: WINDOW_RANGE })
+  @Min(30, { message: WINDOW_RANGE })
+  @Max(MAX_REFRESH_WINDOW_SECONDS, { message: WINDOW_RANGE })
   REFRESH_WINDOW_SECONDS?: number;
 
-  @IsOptional() @integer() @IsInt({ message: RETRIES_RANGE })
-  @Min(0, { message: RETRIES_RANGE }) @Max(10, { message: RETRIES_RANGE })
+  @IsOptional()
+  @integer()
+  @IsInt({ message: RETRIES_RANGE })
+  @Min(0, { message: RETRIES_RANGE })
+  @Max(10, { message: RETRIES_RANGE })
   REFRESH_MAX_RETRIES?: number;
 
-  @IsOptional() @trimmed() @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
+  @IsOptional()
+  @trimmed()
+  @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   ALERT_WEBHOOK_URL?: string;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   ALERT_WEBHOOK_SECRET?: string;
 
-  @IsOptional() @trimmed() @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  @IsOptional()
+  @trimmed()
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL?: LogLevel;
 
-  @IsOptional() @trimmed() @IsString()
+  @IsOptional()
+  @trimmed()
+  @IsString()
   TRUST_PROXY?: string;
 }
 
@@ -196,19 +276,24 @@ export interface AppConfig {
 /** Thrown with one line per bad variable; `main.ts` prints it and exits without a stack trace. */
 export class InvalidConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid environment variables:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `Invalid environment variables:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = InvalidConfigError.name;
   }
 }
 
 export const SANDBOX_CLIENT_ID = 'amzn1.application-oa2-client.sandbox';
 export const SANDBOX_CLIENT_SECRET = 'sandbox-client-secret';
-const DEFAULT_REDIRECT_URI = 'http://localhost:3000/api/v1/auth/amazon/callback';
+const DEFAULT_REDIRECT_URI =
+  'http://localhost:3000/api/v1/auth/amazon/callback';
 const DEFAULT_SANDBOX_URL = 'http://localhost:4010';
 
 function describe(errors: ValidationError[]): string[] {
   return errors.flatMap((error) =>
-    Object.values(error.constraints ?? {}).map((message) => `${error.property} ${message}`),
+    Object.values(error.constraints ?? {}).map(
+      (message) => `${error.property} ${message}`,
+    ),
   );
 }
 
@@ -227,10 +312,13 @@ function fernetKeyProblems(keys: string[]): string[] {
     try {
       keyId = keyIdOf(key);
     } catch {
-      return [`FERNET_KEYS key #${index + 1} is not a valid Fernet key (32 bytes, url-safe base64)`];
+      return [
+        `FERNET_KEYS key #${index + 1} is not a valid Fernet key (32 bytes, url-safe base64)`,
+      ];
     }
     const first = seen.get(keyId);
-    if (first !== undefined) return [`FERNET_KEYS key #${index + 1} repeats key #${first}`];
+    if (first !== undefined)
+      return [`FERNET_KEYS key #${index + 1} repeats key #${first}`];
     seen.set(keyId, index + 1);
     return [];
   });
@@ -249,16 +337,22 @@ function isProxyRange(item: string): boolean {
   const family = isIP(address);
   if (family === 0 || extra !== undefined) return false;
   if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  return (
+    /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
+  );
 }
 
 /** `TRUST_PROXY`: off by default, since believing X-Forwarded-For from anyone lets a client pick its address. */
-function parseTrustProxy(value: string | undefined, problems: string[]): AppConfig['trustProxy'] {
+function parseTrustProxy(
+  value: string | undefined,
+  problems: string[],
+): AppConfig['trustProxy'] {
   const text = (value ?? '').toLowerCase();
   if (['', 'off', 'false', 'no', '0'].includes(text)) return false;
   if (/^\d+$/.test(text)) {
     const hops = Number(text);
-    if (hops > MAX_PROXY_HOPS) problems.push(`TRUST_PROXY ${TRUST_PROXY_FORMS}`);
+    if (hops > MAX_PROXY_HOPS)
+      problems.push(`TRUST_PROXY ${TRUST_PROXY_FORMS}`);
     return hops;
   }
   if (text === 'true' || text === 'on' || text === 'yes') {
@@ -269,7 +363,10 @@ function parseTrustProxy(value: string | undefined, problems: string[]): AppConf
   }
   const items = commaList(value);
   const bad = items.filter((item) => !isProxyRange(item));
-  if (bad.length > 0) problems.push(`TRUST_PROXY ${TRUST_PROXY_FORMS}; not understood: ${bad.join(', ')}`);
+  if (bad.length > 0)
+    problems.push(
+      `TRUST_PROXY ${TRUST_PROXY_FORMS}; not understood: ${bad.join(', ')}`,
+    );
   return items;
 }
 
@@ -277,43 +374,66 @@ function parseTrustProxy(value: string | undefined, problems: string[]): AppConf
  * Checks and parses the environment. Throws {@link InvalidConfigError} listing every problem,
  * never a secret's value.
  */
-export function loadAppConfig(environment: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
-  const env = plainToInstance(EnvironmentVariables, environment, { excludeExtraneousValues: false });
-  const problems = describe(validateSync(env, { skipMissingProperties: false, stopAtFirstError: true }));
+export function loadAppConfig(
+  environment: Record<string, string | undefined>,
+  cwd = process.cwd(),
+): AppConfig {
+  const env = plainToInstance(EnvironmentVariables, environment, {
+    excludeExtraneousValues: false,
+  });
+  const problems = describe(
+    validateSync(env, { skipMissingProperties: false, stopAtFirstError: true }),
+  );
 
   const nodeEnv = env.NODE_ENV ?? 'development';
   const isProduction = nodeEnv === 'production';
   const refreshCron = env.REFRESH_CRON ?? '0 * * * * *';
   if (!validateCronExpression(refreshCron).valid) {
-    problems.push('REFRESH_CRON must be a cron expression such as "0 * * * * *" (every minute)');
+    problems.push(
+      'REFRESH_CRON must be a cron expression such as "0 * * * * *" (every minute)',
+    );
   }
   if (Boolean(env.AMAZON_CLIENT_ID) !== Boolean(env.AMAZON_CLIENT_SECRET)) {
-    problems.push('AMAZON_CLIENT_ID and AMAZON_CLIENT_SECRET must be set together');
+    problems.push(
+      'AMAZON_CLIENT_ID and AMAZON_CLIENT_SECRET must be set together',
+    );
   }
   if (env.ALERT_WEBHOOK_URL && !env.ALERT_WEBHOOK_SECRET) {
-    problems.push('ALERT_WEBHOOK_SECRET must be set when ALERT_WEBHOOK_URL is set');
+    problems.push(
+      'ALERT_WEBHOOK_SECRET must be set when ALERT_WEBHOOK_URL is set',
+    );
   }
   const fernetKeys = commaList(env.FERNET_KEYS);
   problems.push(...fernetKeyProblems(fernetKeys));
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
   const serviceApiKeys = commaList(env.SERVICE_API_KEYS);
   serviceApiKeys.forEach((key, index) => {
-    if (key.length < 24) problems.push(`SERVICE_API_KEYS key #${index + 1} must be at least 24 characters`);
+    if (key.length < 24)
+      problems.push(
+        `SERVICE_API_KEYS key #${index + 1} must be at least 24 characters`,
+      );
   });
   if (env.METRICS_TOKEN !== undefined && env.METRICS_TOKEN.length < 24) {
     problems.push('METRICS_TOKEN must be at least 24 characters');
   }
   if (isProduction) {
-    if (fernetKeys.length === 0) problems.push('FERNET_KEYS is required when NODE_ENV=production');
-    if (!env.ADMIN_PASSWORD) problems.push('ADMIN_PASSWORD is required when NODE_ENV=production');
+    if (fernetKeys.length === 0)
+      problems.push('FERNET_KEYS is required when NODE_ENV=production');
+    if (!env.ADMIN_PASSWORD)
+      problems.push('ADMIN_PASSWORD is required when NODE_ENV=production');
     if (!env.AMAZON_CLIENT_ID) {
-      problems.push('AMAZON_CLIENT_ID is required when NODE_ENV=production (the LWA sandbox is for development)');
+      problems.push(
+        'AMAZON_CLIENT_ID is required when NODE_ENV=production (the LWA sandbox is for development)',
+      );
     }
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
 
   const usingSandbox = !env.AMAZON_CLIENT_ID;
-  const sandboxUrl = (env.SANDBOX_URL ?? DEFAULT_SANDBOX_URL).replace(/\/+$/, '');
+  const sandboxUrl = (env.SANDBOX_URL ?? DEFAULT_SANDBOX_URL).replace(
+    /\/+$/,
+    '',
+  );
   return {
     nodeEnv,
     isProduction,
@@ -329,11 +449,19 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
       clientSecret: env.AMAZON_CLIENT_SECRET ?? SANDBOX_CLIENT_SECRET,
       redirectUri: env.AMAZON_REDIRECT_URI ?? DEFAULT_REDIRECT_URI,
       timeoutMs: env.AMAZON_TIMEOUT_MS ?? 10_000,
-      authorizeUrlOverride: env.AMAZON_AUTHORIZE_URL ?? (usingSandbox ? `${sandboxUrl}/ap/oa` : undefined),
-      tokenUrlOverride: env.AMAZON_TOKEN_URL ?? (usingSandbox ? `${sandboxUrl}/auth/o2/token` : undefined),
-      adsApiUrlOverride: env.AMAZON_ADS_API_URL ?? (usingSandbox ? sandboxUrl : undefined),
+      authorizeUrlOverride:
+        env.AMAZON_AUTHORIZE_URL ??
+        (usingSandbox ? `${sandboxUrl}/ap/oa` : undefined),
+      tokenUrlOverride:
+        env.AMAZON_TOKEN_URL ??
+        (usingSandbox ? `${sandboxUrl}/auth/o2/token` : undefined),
+      adsApiUrlOverride:
+        env.AMAZON_ADS_API_URL ?? (usingSandbox ? sandboxUrl : undefined),
     },
-    consoleUrl: (env.CONSOLE_URL ?? 'http://localhost:4200').replace(/\/+$/, ''),
+    consoleUrl: (env.CONSOLE_URL ?? 'http://localhost:4200').replace(
+      /\/+$/,
+      '',
+    ),
     adminPassword: env.ADMIN_PASSWORD,
     serviceApiKeys,
     sessionIdleMs: (env.SESSION_IDLE_MINUTES ?? 30) * 60_000,
@@ -344,7 +472,10 @@ export function loadAppConfig(environment: Record<string, string | undefined>, c
       maxRetries: env.REFRESH_MAX_RETRIES ?? 5,
     },
     alerts: env.ALERT_WEBHOOK_URL
-      ? { webhookUrl: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET ?? '' }
+      ? {
+          webhookUrl: env.ALERT_WEBHOOK_URL,
+          secret: env.ALERT_WEBHOOK_SECRET ?? '',
+        }
       : undefined,
     logLevel: env.LOG_LEVEL ?? 'info',
     trustProxy,

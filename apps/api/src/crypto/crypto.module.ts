@@ -11,7 +11,11 @@ import {
 import { DatabaseUnavailableError } from '../common/domain-errors';
 import { columnKeyRing } from './encrypted-column';
 import { KeyRing } from './key-ring';
-import { assertStoredKeysConfigured, devKeyWarning, LoadedKeyRing } from './key-ring.loader';
+import {
+  assertStoredKeysConfigured,
+  devKeyWarning,
+  LoadedKeyRing,
+} from './key-ring.loader';
 import { KeyUsage, KeyUsageService } from './key-usage.service';
 
 const LOADED_KEY_RING = Symbol('LOADED_KEY_RING');
@@ -23,7 +27,9 @@ const LOADED_KEY_RING = Symbol('LOADED_KEY_RING');
  */
 @Global()
 @Module({})
-export class CryptoModule implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+export class CryptoModule
+  implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger('Crypto');
   private readonly releaseColumnKeyRing: () => void;
 
@@ -49,7 +55,8 @@ export class CryptoModule implements OnModuleInit, OnApplicationBootstrap, OnApp
   }
 
   onModuleInit(): void {
-    if (this.loaded.devKeyFile) this.logger.warn(devKeyWarning(this.loaded.devKeyFile));
+    if (this.loaded.devKeyFile)
+      this.logger.warn(devKeyWarning(this.loaded.devKeyFile));
   }
 
   /**
@@ -64,11 +71,16 @@ export class CryptoModule implements OnModuleInit, OnApplicationBootstrap, OnApp
     } catch (error) {
       // Away, or not migrated yet (DB_MIGRATE=false): readiness says so; this start goes on.
       if (!(error instanceof DatabaseUnavailableError)) {
-        this.logger.warn(`Could not count the stored rows per key id at start: ${(error as Error).message}`);
+        this.logger.warn(
+          `Could not count the stored rows per key id at start: ${(error as Error).message}`,
+        );
       }
       return;
     }
-    assertStoredKeysConfigured(usage, this.loaded.devKeyFile ? this.loaded.devKeyFile.path : 'FERNET_KEYS');
+    assertStoredKeysConfigured(
+      usage,
+      this.loaded.devKeyFile ? this.loaded.devKeyFile.path : 'FERNET_KEYS',
+    );
   }
 
   onApplicationShutdown(): void {

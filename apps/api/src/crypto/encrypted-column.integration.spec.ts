@@ -4,7 +4,11 @@ import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { openTestDataSource } from '../../test/test-data-source';
 import { OAuthStateEntity } from '../auth/oauth-state.entity';
 import { ConnectionEntity } from '../token/connection.entity';
-import { columnKeyRing, ENCRYPTED_TEXT, EncryptedColumn } from './encrypted-column';
+import {
+  columnKeyRing,
+  ENCRYPTED_TEXT,
+  EncryptedColumn,
+} from './encrypted-column';
 import { PartialSecretUpdateError } from './encrypted-columns.subscriber';
 import { KeyRing } from './key-ring';
 import { UnreadableSecretError } from './unreadable-secret.error';
@@ -16,13 +20,18 @@ interface StoredConnection extends Record<string, unknown> {
 }
 
 describe(EncryptedColumn.name, () => {
-  const [oldKey, newKey, foreignKey] = [Fernet.generateKey(), Fernet.generateKey(), Fernet.generateKey()];
+  const [oldKey, newKey, foreignKey] = [
+    Fernet.generateKey(),
+    Fernet.generateKey(),
+    Fernet.generateKey(),
+  ];
   let database: TestDatabase;
   let dataSource: DataSource;
   let connections: Repository<ConnectionEntity>;
   let release: (() => void)[] = [];
 
-  const useKeys = (...keys: string[]) => release.push(columnKeyRing.register(new KeyRing(keys)));
+  const useKeys = (...keys: string[]) =>
+    release.push(columnKeyRing.register(new KeyRing(keys)));
   const stored = async (id: string) =>
     (
       await database.query<StoredConnection>(
@@ -32,7 +41,14 @@ describe(EncryptedColumn.name, () => {
     )[0];
   const newConnection = (fields: Partial<ConnectionEntity> = {}) =>
     connections.save(
-      connections.create({ label: 'Brand', region: 'na', status: 'active', accessToken: 'Atza|a1', refreshToken: 'Atzr|r1', ...fields }),
+      connections.create({
+        label: 'Brand',
+        region: 'na',
+        status: 'active',
+        accessToken: 'Atza|a1',
+        refreshToken: 'Atzr|r1',
+        ...fields,
+      }),
     );
 
   beforeAll(async () => {
@@ -59,9 +75,15 @@ describe(EncryptedColumn.name, () => {
 
     expect(saved.keyId).toBe(keyIdOf(newKey));
     expect(row.key_id).toBe(keyIdOf(newKey));
-    expect(new Fernet(newKey).decrypt(row.access_token_ciphertext ?? '').toString()).toBe('Atza|a1');
-    expect(new Fernet(newKey).decrypt(row.refresh_token_ciphertext ?? '').toString()).toBe('Atzr|r1');
-    await expect(connections.findOneByOrFail({ id: saved.id })).resolves.toMatchObject({
+    expect(
+      new Fernet(newKey).decrypt(row.access_token_ciphertext ?? '').toString(),
+    ).toBe('Atza|a1');
+    expect(
+      new Fernet(newKey).decrypt(row.refresh_token_ciphertext ?? '').toString(),
+    ).toBe('Atzr|r1');
+    await expect(
+      connections.findOneByOrFail({ id: saved.id }),
+    ).resolves.toMatchObject({
       accessToken: 'Atza|a1',
       refreshToken: 'Atzr|r1',
       keyId: keyIdOf(newKey),
@@ -78,8 +100,12 @@ describe(EncryptedColumn.name, () => {
     const row = await stored(id);
 
     expect(row.key_id).toBe(keyIdOf(newKey));
-    expect(new Fernet(newKey).decrypt(row.refresh_token_ciphertext ?? '').toString()).toBe('Atzr|r1');
-    expect(new Fernet(newKey).decrypt(row.access_token_ciphertext ?? '').toString()).toBe('Atza|a2');
+    expect(
+      new Fernet(newKey).decrypt(row.refresh_token_ciphertext ?? '').toString(),
+    ).toBe('Atzr|r1');
+    expect(
+      new Fernet(newKey).decrypt(row.access_token_ciphertext ?? '').toString(),
+    ).toBe('Atza|a2');
   });
 
   it('re-encrypts both secrets under the primary when a loaded entity is saved', async () => {
@@ -92,7 +118,10 @@ describe(EncryptedColumn.name, () => {
     await connections.save(loaded);
 
     expect((await stored(id)).key_id).toBe(keyIdOf(newKey));
-    await expect(connections.findOneByOrFail({ id })).resolves.toMatchObject({ accessToken: 'Atza|a1', refreshToken: 'Atzr|r1' });
+    await expect(connections.findOneByOrFail({ id })).resolves.toMatchObject({
+      accessToken: 'Atza|a1',
+      refreshToken: 'Atzr|r1',
+    });
   });
 
   it('keeps the key id right through update() and QueryBuilder updates that set every secret', async () => {
@@ -100,7 +129,10 @@ describe(EncryptedColumn.name, () => {
     const { id } = await newConnection();
     useKeys(newKey, oldKey);
 
-    await connections.update({ id }, { accessToken: 'Atza|u1', refreshToken: 'Atzr|u1' });
+    await connections.update(
+      { id },
+      { accessToken: 'Atza|u1', refreshToken: 'Atzr|u1' },
+    );
     expect((await stored(id)).key_id).toBe(keyIdOf(newKey));
 
     useKeys(oldKey);
@@ -122,19 +154,33 @@ describe(EncryptedColumn.name, () => {
     useKeys(newKey);
     const { id } = await newConnection();
 
-    await connections.update({ id }, { accessToken: null, refreshToken: null, status: 'disconnected' });
+    await connections.update(
+      { id },
+      { accessToken: null, refreshToken: null, status: 'disconnected' },
+    );
 
-    expect(await stored(id)).toEqual({ access_token_ciphertext: null, refresh_token_ciphertext: null, key_id: null });
+    expect(await stored(id)).toEqual({
+      access_token_ciphertext: null,
+      refresh_token_ciphertext: null,
+      key_id: null,
+    });
   });
 
-  it('refuses an update() or QueryBuilder update that sets only some of a row\'s secrets, and changes nothing', async () => {
+  it("refuses an update() or QueryBuilder update that sets only some of a row's secrets, and changes nothing", async () => {
     useKeys(newKey);
     const { id } = await newConnection();
     const before = await stored(id);
 
-    await expect(connections.update({ id }, { accessToken: 'Atza|partial' })).rejects.toThrow(PartialSecretUpdateError);
     await expect(
-      connections.createQueryBuilder().update().set({ refreshToken: null }).where('id = :id', { id }).execute(),
+      connections.update({ id }, { accessToken: 'Atza|partial' }),
+    ).rejects.toThrow(PartialSecretUpdateError);
+    await expect(
+      connections
+        .createQueryBuilder()
+        .update()
+        .set({ refreshToken: null })
+        .where('id = :id', { id })
+        .execute(),
     ).rejects.toThrow(/must also set accessToken/);
     expect(await stored(id)).toEqual(before);
   });
@@ -145,7 +191,12 @@ describe(EncryptedColumn.name, () => {
     useKeys(newKey, oldKey);
 
     await connections.update({ id }, { label: 'Label only' });
-    await connections.createQueryBuilder().update().set({ failureCount: () => 'failure_count + 1' }).where({ id }).execute();
+    await connections
+      .createQueryBuilder()
+      .update()
+      .set({ failureCount: () => 'failure_count + 1' })
+      .where({ id })
+      .execute();
 
     expect((await stored(id)).key_id).toBe(keyIdOf(oldKey));
   });
@@ -157,8 +208,20 @@ describe(EncryptedColumn.name, () => {
       .createQueryBuilder()
       .insert()
       .values([
-        { label: 'qb-1', region: 'eu', status: 'active', accessToken: 'Atza|qb1', refreshToken: 'Atzr|qb1' },
-        { label: 'qb-2', region: 'fe', status: 'needs_reauth', accessToken: null, refreshToken: null },
+        {
+          label: 'qb-1',
+          region: 'eu',
+          status: 'active',
+          accessToken: 'Atza|qb1',
+          refreshToken: 'Atzr|qb1',
+        },
+        {
+          label: 'qb-2',
+          region: 'fe',
+          status: 'needs_reauth',
+          accessToken: null,
+          refreshToken: null,
+        },
       ])
       .returning(['id'])
       .execute();
@@ -166,8 +229,18 @@ describe(EncryptedColumn.name, () => {
 
     expect((await stored(ids[0])).key_id).toBe(keyIdOf(newKey));
     expect((await stored(ids[1])).key_id).toBeNull();
-    const read = await connections.createQueryBuilder('c').where('c.id IN (:...ids)', { ids }).orderBy('c.label').getMany();
-    expect(read.map(({ label, accessToken, refreshToken }) => ({ label, accessToken, refreshToken }))).toEqual([
+    const read = await connections
+      .createQueryBuilder('c')
+      .where('c.id IN (:...ids)', { ids })
+      .orderBy('c.label')
+      .getMany();
+    expect(
+      read.map(({ label, accessToken, refreshToken }) => ({
+        label,
+        accessToken,
+        refreshToken,
+      })),
+    ).toEqual([
       { label: 'qb-1', accessToken: 'Atza|qb1', refreshToken: 'Atzr|qb1' },
       { label: 'qb-2', accessToken: null, refreshToken: null },
     ]);
@@ -186,28 +259,41 @@ describe(EncryptedColumn.name, () => {
         expiresAt: new Date(Date.now() + 600_000),
       }),
     );
-    const [row] = await database.query<{ code_verifier_ciphertext: string; key_id: string }>(
+    const [row] = await database.query<{
+      code_verifier_ciphertext: string;
+      key_id: string;
+    }>(
       'SELECT code_verifier_ciphertext, key_id FROM oauth_states WHERE id = $1',
       [state.id],
     );
 
     expect(row.key_id).toBe(keyIdOf(newKey));
     expect(row.code_verifier_ciphertext).not.toContain('vvvv');
-    await expect(states.findOneByOrFail({ id: state.id })).resolves.toMatchObject({ codeVerifier: 'v'.repeat(43) });
+    await expect(
+      states.findOneByOrFail({ id: state.id }),
+    ).resolves.toMatchObject({ codeVerifier: 'v'.repeat(43) });
     await states.update({ id: state.id }, { codeVerifier: null });
     expect((await states.findOneByOrFail({ id: state.id })).keyId).toBeNull();
   });
 
   it('answers a row under a key that is no longer configured with a domain error, not a crash', async () => {
     useKeys(foreignKey);
-    const { id } = await newConnection({ accessToken: 'Atza|canary', refreshToken: 'Atzr|canary' });
+    const { id } = await newConnection({
+      accessToken: 'Atza|canary',
+      refreshToken: 'Atzr|canary',
+    });
     useKeys(newKey);
 
     const failure = connections.findOneByOrFail({ id });
 
     await expect(failure).rejects.toBeInstanceOf(UnreadableSecretError);
     await expect(failure).rejects.not.toThrow(/canary|gAAAA/);
-    await expect(connections.findOne({ where: { id }, select: { id: true, label: true, keyId: true } })).resolves.toEqual({
+    await expect(
+      connections.findOne({
+        where: { id },
+        select: { id: true, label: true, keyId: true },
+      }),
+    ).resolves.toEqual({
       id,
       label: 'Brand',
       keyId: keyIdOf(foreignKey),
@@ -216,7 +302,10 @@ describe(EncryptedColumn.name, () => {
 });
 
 describe('columnKeyRing', () => {
-  const rings = [new KeyRing([Fernet.generateKey()]), new KeyRing([Fernet.generateKey()])];
+  const rings = [
+    new KeyRing([Fernet.generateKey()]),
+    new KeyRing([Fernet.generateKey()]),
+  ];
 
   it('uses the newest registration and falls back when it is released, whatever the order', () => {
     const releaseFirst = columnKeyRing.register(rings[0]);

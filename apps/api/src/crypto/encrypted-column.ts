@@ -30,7 +30,9 @@ export const columnKeyRing = {
   current(): KeyRing {
     const keyRing = registrations.at(-1)?.keyRing;
     if (!keyRing) {
-      throw new Error('No key ring is registered for encrypted columns: start the Crypto module (or call columnKeyRing.register) first.');
+      throw new Error(
+        'No key ring is registered for encrypted columns: start the Crypto module (or call columnKeyRing.register) first.',
+      );
     }
     return keyRing;
   },
@@ -43,7 +45,8 @@ export const columnKeyRing = {
 export const ENCRYPTED_TEXT: ValueTransformer = {
   to(plaintext: unknown): unknown {
     if (plaintext === null || plaintext === undefined) return plaintext;
-    if (typeof plaintext !== 'string') throw new TypeError('An encrypted column holds text or null.');
+    if (typeof plaintext !== 'string')
+      throw new TypeError('An encrypted column holds text or null.');
     return columnKeyRing.current().encrypt(plaintext);
   },
   from(ciphertext: unknown): unknown {
@@ -58,7 +61,12 @@ export const ENCRYPTED_TEXT: ValueTransformer = {
  * `EncryptedColumnsSubscriber` keeps it right on every write.
  */
 export function EncryptedColumn(name: string): PropertyDecorator {
-  return Column({ name, type: 'text', nullable: true, transformer: ENCRYPTED_TEXT });
+  return Column({
+    name,
+    type: 'text',
+    nullable: true,
+    transformer: ENCRYPTED_TEXT,
+  });
 }
 
 const keyIdProperties = new WeakMap<object, string>();
@@ -81,18 +89,33 @@ export interface EncryptedColumns {
   keyId: ColumnMetadata;
 }
 
-const encryptedColumnsCache = new WeakMap<EntityMetadata, EncryptedColumns | null>();
+const encryptedColumnsCache = new WeakMap<
+  EntityMetadata,
+  EncryptedColumns | null
+>();
 
 /** `undefined` for an entity without encrypted columns. */
-export function encryptedColumnsOf(metadata: EntityMetadata): EncryptedColumns | undefined {
+export function encryptedColumnsOf(
+  metadata: EntityMetadata,
+): EncryptedColumns | undefined {
   const cached = encryptedColumnsCache.get(metadata);
   if (cached !== undefined) return cached ?? undefined;
-  const secrets = metadata.columns.filter((column) => column.transformer === ENCRYPTED_TEXT);
+  const secrets = metadata.columns.filter(
+    (column) => column.transformer === ENCRYPTED_TEXT,
+  );
   let found: EncryptedColumns | null = null;
   if (secrets.length > 0) {
-    const keyIdProperty = typeof metadata.target === 'function' ? keyIdProperties.get(metadata.target) : undefined;
-    const keyId = keyIdProperty ? metadata.findColumnWithPropertyName(keyIdProperty) : undefined;
-    if (!keyId) throw new Error(`${metadata.name} has encrypted columns but no @KeyIdColumn()`);
+    const keyIdProperty =
+      typeof metadata.target === 'function'
+        ? keyIdProperties.get(metadata.target)
+        : undefined;
+    const keyId = keyIdProperty
+      ? metadata.findColumnWithPropertyName(keyIdProperty)
+      : undefined;
+    if (!keyId)
+      throw new Error(
+        `${metadata.name} has encrypted columns but no @KeyIdColumn()`,
+      );
     found = { secrets, keyId };
   }
   encryptedColumnsCache.set(metadata, found);
@@ -117,7 +140,9 @@ export interface EncryptedTable {
  */
 export function encryptedTables(dataSource: DataSource): EncryptedTable[] {
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  const metadatas = [...dataSource.entityMetadatas].sort((a, b) => a.tableName.localeCompare(b.tableName));
+  const metadatas = [...dataSource.entityMetadatas].sort((a, b) =>
+    a.tableName.localeCompare(b.tableName),
+  );
   return metadatas.flatMap((metadata) => {
     const columns = encryptedColumnsOf(metadata);
     if (!columns) return [];
@@ -125,10 +150,17 @@ export function encryptedTables(dataSource: DataSource): EncryptedTable[] {
     return [
       {
         entityName: metadata.name,
-        sqlName: metadata.schema ? `${quote(metadata.schema)}.${quote(metadata.tableName)}` : quote(metadata.tableName),
+        sqlName: metadata.schema
+          ? `${quote(metadata.schema)}.${quote(metadata.tableName)}`
+          : quote(metadata.tableName),
         tableName: metadata.tableName,
-        primaryColumn: { sqlName: quote(primary.databaseName), type: String(primary.type) },
-        secretColumns: columns.secrets.map((column) => quote(column.databaseName)),
+        primaryColumn: {
+          sqlName: quote(primary.databaseName),
+          type: String(primary.type),
+        },
+        secretColumns: columns.secrets.map((column) =>
+          quote(column.databaseName),
+        ),
         keyIdColumn: quote(columns.keyId.databaseName),
       },
     ];

@@ -1,5 +1,15 @@
-import { EntitySubscriberInterface, EventSubscriber, InsertEvent, ObjectLiteral, UpdateEvent } from 'typeorm';
-import { columnKeyRing, EncryptedColumns, encryptedColumnsOf } from './encrypted-column';
+import {
+  EntitySubscriberInterface,
+  EventSubscriber,
+  InsertEvent,
+  ObjectLiteral,
+  UpdateEvent,
+} from 'typeorm';
+import {
+  columnKeyRing,
+  EncryptedColumns,
+  encryptedColumnsOf,
+} from './encrypted-column';
 
 /**
  * An `update()` or QueryBuilder update set some of a row's secrets but not all. Every secret
@@ -34,7 +44,9 @@ export class PartialSecretUpdateError extends Error {
  * on entities with encrypted columns.
  */
 @EventSubscriber()
-export class EncryptedColumnsSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
+export class EncryptedColumnsSubscriber
+  implements EntitySubscriberInterface<ObjectLiteral>
+{
   beforeInsert(event: InsertEvent<ObjectLiteral>): void {
     const columns = encryptedColumnsOf(event.metadata);
     if (!columns || !event.entity) return;
@@ -48,33 +60,52 @@ export class EncryptedColumnsSubscriber implements EntitySubscriberInterface<Obj
     const values = secretValues(columns, entity);
     if (values.every((value) => value === undefined)) return;
 
-    const missing = columns.secrets.filter((_, index) => values[index] === undefined);
+    const missing = columns.secrets.filter(
+      (_, index) => values[index] === undefined,
+    );
     if (missing.length > 0) {
       const databaseEntity: ObjectLiteral | undefined = event.databaseEntity;
       if (!databaseEntity) {
         throw new PartialSecretUpdateError(
           event.metadata.name,
-          columns.secrets.filter((_, index) => values[index] !== undefined).map((column) => column.propertyName),
+          columns.secrets
+            .filter((_, index) => values[index] !== undefined)
+            .map((column) => column.propertyName),
           missing.map((column) => column.propertyName),
         );
       }
-      for (const column of missing) column.setEntityValue(entity, column.getEntityValue(databaseEntity));
+      for (const column of missing)
+        column.setEntityValue(entity, column.getEntityValue(databaseEntity));
     }
     setKeyId(columns, entity, secretValues(columns, entity));
   }
 }
 
-function secretValues(columns: EncryptedColumns, entity: ObjectLiteral): unknown[] {
+function secretValues(
+  columns: EncryptedColumns,
+  entity: ObjectLiteral,
+): unknown[] {
   return columns.secrets.map((column) => {
     const value: unknown = column.getEntityValue(entity);
     if (typeof value === 'function') {
-      throw new TypeError(`${column.propertyName} is encrypted: give it a value, not an SQL expression.`);
+      throw new TypeError(
+        `${column.propertyName} is encrypted: give it a value, not an SQL expression.`,
+      );
     }
     return value;
   });
 }
 
-function setKeyId(columns: EncryptedColumns, entity: ObjectLiteral, values: unknown[]): void {
-  const holdsSecret = values.some((value) => value !== null && value !== undefined);
-  columns.keyId.setEntityValue(entity, holdsSecret ? columnKeyRing.current().primaryKeyId : null);
+function setKeyId(
+  columns: EncryptedColumns,
+  entity: ObjectLiteral,
+  values: unknown[],
+): void {
+  const holdsSecret = values.some(
+    (value) => value !== null && value !== undefined,
+  );
+  columns.keyId.setEntityValue(
+    entity,
+    holdsSecret ? columnKeyRing.current().primaryKeyId : null,
+  );
 }

@@ -28,8 +28,10 @@ export interface LoadedKeyRing {
 export async function loadKeyRing(
   config: Pick<AppConfig, 'fernetKeys' | 'isProduction' | 'dataDir'>,
 ): Promise<LoadedKeyRing> {
-  if (config.fernetKeys.length > 0) return { keyRing: new KeyRing(config.fernetKeys) };
-  if (config.isProduction) throw new KeyRingError('FERNET_KEYS is required when NODE_ENV=production');
+  if (config.fernetKeys.length > 0)
+    return { keyRing: new KeyRing(config.fernetKeys) };
+  if (config.isProduction)
+    throw new KeyRingError('FERNET_KEYS is required when NODE_ENV=production');
 
   const path = join(config.dataDir, DEV_KEY_FILE_NAME);
   const created = await createDevKeyFile(path);
@@ -37,9 +39,14 @@ export async function loadKeyRing(
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new KeyRingError(`Cannot read ${path} (${(error as NodeJS.ErrnoException).code}); set FERNET_KEYS instead.`);
+    throw new KeyRingError(
+      `Cannot read ${path} (${(error as NodeJS.ErrnoException).code}); set FERNET_KEYS instead.`,
+    );
   }
-  return { keyRing: new KeyRing(keysInFile(text, path)), devKeyFile: { path, created } };
+  return {
+    keyRing: new KeyRing(keysInFile(text, path)),
+    devKeyFile: { path, created },
+  };
 }
 
 /**
@@ -48,10 +55,15 @@ export async function loadKeyRing(
  * always readable); nothing readable at all is a typo (or a wrong key), and starting anyway
  * would store every new connection under it. Names key ids (short hashes), never keys.
  */
-export function assertStoredKeysConfigured(usage: Pick<KeyUsage, 'keys'>, source = 'FERNET_KEYS'): void {
+export function assertStoredKeysConfigured(
+  usage: Pick<KeyUsage, 'keys'>,
+  source = 'FERNET_KEYS',
+): void {
   const stored = usage.keys.filter((key) => key.rows > 0);
   if (stored.length === 0 || stored.some((key) => key.configured)) return;
-  const configured = usage.keys.filter((key) => key.configured).map((key) => key.keyId);
+  const configured = usage.keys
+    .filter((key) => key.configured)
+    .map((key) => key.keyId);
   const rows = stored.reduce((sum, key) => sum + key.rows, 0);
   throw new KeyRingError(
     `None of the ${rows} stored secret(s) is under a key in ${source}: they are under key id(s) ` +
@@ -62,7 +74,10 @@ export function assertStoredKeysConfigured(usage: Pick<KeyUsage, 'keys'>, source
 }
 
 /** What to tell the operator when the development key file stands in for FERNET_KEYS. */
-export function devKeyWarning(devKeyFile: { path: string; created: boolean }): string {
+export function devKeyWarning(devKeyFile: {
+  path: string;
+  created: boolean;
+}): string {
   return (
     `FERNET_KEYS is not set: ${devKeyFile.created ? 'generated a development key into' : 'using the development key in'} ` +
     `${devKeyFile.path}. Set FERNET_KEYS (\`npm run keys -- generate\`) before storing real tokens; ` +
@@ -76,14 +91,19 @@ async function createDevKeyFile(path: string): Promise<boolean> {
   // Written aside, then linked into place: link() fails when the file exists, so two processes
   // starting at once (the API and the CLI) agree on one key, and no reader sees a half-written file.
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, `${Fernet.generateKey()}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(temporary, `${Fernet.generateKey()}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
   try {
     await link(temporary, path);
     return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
-    throw new KeyRingError(`Cannot create ${path} (${code}); set FERNET_KEYS instead.`);
+    throw new KeyRingError(
+      `Cannot create ${path} (${code}); set FERNET_KEYS instead.`,
+    );
   } finally {
     await rm(temporary, { force: true });
   }
@@ -108,7 +128,9 @@ function keysInFile(text: string, path: string): string[] {
     try {
       keyIdOf(key);
     } catch {
-      throw new KeyRingError(`${path}: key #${index + 1} is not a valid Fernet key (32 bytes, url-safe base64)`);
+      throw new KeyRingError(
+        `${path}: key #${index + 1} is not a valid Fernet key (32 bytes, url-safe base64)`,
+      );
     }
   });
   return keys;

@@ -4,7 +4,11 @@ import { KeyRing } from './key-ring';
 import { UnreadableSecretError } from './unreadable-secret.error';
 
 describe(KeyRing.name, () => {
-  const [primary, old, foreign] = [Fernet.generateKey(), Fernet.generateKey(), Fernet.generateKey()];
+  const [primary, old, foreign] = [
+    Fernet.generateKey(),
+    Fernet.generateKey(),
+    Fernet.generateKey(),
+  ];
 
   it('encrypts under the primary key and reads any configured key', () => {
     const sut = new KeyRing([primary, old]);
@@ -22,19 +26,26 @@ describe(KeyRing.name, () => {
 
   it('never expires a stored secret', () => {
     const sut = new KeyRing([primary]);
-    const tenYearsOld = new Fernet(primary).encrypt('Atzr|old', { now: Math.floor(Date.now() / 1000) - 10 * 365 * 86_400 });
+    const tenYearsOld = new Fernet(primary).encrypt('Atzr|old', {
+      now: Math.floor(Date.now() / 1000) - 10 * 365 * 86_400,
+    });
 
     expect(sut.decrypt(tenYearsOld)).toBe('Atzr|old');
   });
 
   it('rotates to the primary key, keeping the Fernet timestamp', () => {
     const sut = new KeyRing([primary, old]);
-    const token = new Fernet(old).encrypt('Atzr|refresh', { now: 1_700_000_000 });
+    const token = new Fernet(old).encrypt('Atzr|refresh', {
+      now: 1_700_000_000,
+    });
 
     const rotated = sut.rotate(token);
 
-    expect(new Fernet(primary).decrypt(rotated).toString()).toBe('Atzr|refresh');
-    const timestamp = (fernetToken: string) => Buffer.from(fernetToken, 'base64url').subarray(1, 9).toString('hex');
+    expect(new Fernet(primary).decrypt(rotated).toString()).toBe(
+      'Atzr|refresh',
+    );
+    const timestamp = (fernetToken: string) =>
+      Buffer.from(fernetToken, 'base64url').subarray(1, 9).toString('hex');
     expect(timestamp(rotated)).toBe(timestamp(token));
   });
 

@@ -39,7 +39,9 @@ export class KeyRing {
 
   /** @throws UnreadableSecretError when no configured key opens the ciphertext. */
   decrypt(ciphertext: string): string {
-    return this.#opening(() => this.#keyring.decrypt(ciphertext).toString('utf8'));
+    return this.#opening(() =>
+      this.#keyring.decrypt(ciphertext).toString('utf8'),
+    );
   }
 
   /**
@@ -54,7 +56,8 @@ export class KeyRing {
     try {
       return open();
     } catch (error) {
-      if (error instanceof InvalidFernetToken) throw new UnreadableSecretError();
+      if (error instanceof InvalidFernetToken)
+        throw new UnreadableSecretError();
       throw error;
     }
   }

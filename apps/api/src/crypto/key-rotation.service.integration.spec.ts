@@ -30,7 +30,15 @@ describe(KeyRotationService.name, () => {
     const keyRing = new KeyRing(keys);
     const source = { dataSource };
     const usage = new KeyUsageService(source, keyRing);
-    return { sut: new KeyRotationService(source, keyRing, new AuditService(source), usage), usage };
+    return {
+      sut: new KeyRotationService(
+        source,
+        keyRing,
+        new AuditService(source),
+        usage,
+      ),
+      usage,
+    };
   };
   const rowsPerKeyId = async (table: string) =>
     Object.fromEntries(
@@ -66,8 +74,13 @@ describe(KeyRotationService.name, () => {
       },
     });
     await expect(crashed).rejects.toBeInstanceOf(SimulatedCrash);
-    expect(await rowsPerKeyId('connections')).toEqual({ [keyIdOf(newKey)]: 1_500, [keyIdOf(oldKey)]: 1_100 });
-    expect(await rowsPerKeyId('oauth_states')).toEqual({ [keyIdOf(oldKey)]: 600 });
+    expect(await rowsPerKeyId('connections')).toEqual({
+      [keyIdOf(newKey)]: 1_500,
+      [keyIdOf(oldKey)]: 1_100,
+    });
+    expect(await rowsPerKeyId('oauth_states')).toEqual({
+      [keyIdOf(oldKey)]: 600,
+    });
 
     const { sut, usage } = servicesWith([newKey, oldKey]);
     const summary = await sut.rotate({ batchSize: 250 });
@@ -82,11 +95,19 @@ describe(KeyRotationService.name, () => {
       rowsUnderMissingKeys: 0,
       complete: true,
     });
-    expect(await rowsPerKeyId('connections')).toEqual({ [keyIdOf(newKey)]: 2_600 });
-    expect(await rowsPerKeyId('oauth_states')).toEqual({ [keyIdOf(newKey)]: 600 });
+    expect(await rowsPerKeyId('connections')).toEqual({
+      [keyIdOf(newKey)]: 2_600,
+    });
+    expect(await rowsPerKeyId('oauth_states')).toEqual({
+      [keyIdOf(newKey)]: 600,
+    });
 
     const newOnly = new Fernet(newKey);
-    const connections = await database.query<{ label: string; access_token_ciphertext: string; refresh_token_ciphertext: string }>(
+    const connections = await database.query<{
+      label: string;
+      access_token_ciphertext: string;
+      refresh_token_ciphertext: string;
+    }>(
       'SELECT label, access_token_ciphertext, refresh_token_ciphertext FROM connections',
     );
     expect(connections).toHaveLength(2_600);
@@ -97,17 +118,21 @@ describe(KeyRotationService.name, () => {
       }).toEqual(seeded.connections.get(row.label));
       expect(timestampOf(row.access_token_ciphertext)).toBe(SEEDED_AT);
     }
-    const states = await database.query<{ state_hash: string; code_verifier_ciphertext: string }>(
-      'SELECT state_hash, code_verifier_ciphertext FROM oauth_states',
-    );
+    const states = await database.query<{
+      state_hash: string;
+      code_verifier_ciphertext: string;
+    }>('SELECT state_hash, code_verifier_ciphertext FROM oauth_states');
     expect(states).toHaveLength(600);
     for (const row of states) {
-      expect(newOnly.decrypt(row.code_verifier_ciphertext).toString()).toBe(seeded.oauthStates.get(row.state_hash));
+      expect(newOnly.decrypt(row.code_verifier_ciphertext).toString()).toBe(
+        seeded.oauthStates.get(row.state_hash),
+      );
     }
 
-    const audit = await database.query<{ actor: string; details: Record<string, unknown> }>(
-      "SELECT actor, details FROM audit_events WHERE type = 'key_rotated'",
-    );
+    const audit = await database.query<{
+      actor: string;
+      details: Record<string, unknown>;
+    }>("SELECT actor, details FROM audit_events WHERE type = 'key_rotated'");
     expect(audit).toEqual([
       {
         actor: 'cli',
@@ -124,13 +149,24 @@ describe(KeyRotationService.name, () => {
     ]);
 
     const status = await usage.usage();
-    expect(status).toMatchObject({ rowsUnderOldKeys: 0, rowsUnderMissingKeys: 0, removableKeyIds: [keyIdOf(oldKey)] });
-    expect(describeUsage(status)).toContain(`Key id(s) ${keyIdOf(oldKey)} hold no rows: remove them from FERNET_KEYS`);
+    expect(status).toMatchObject({
+      rowsUnderOldKeys: 0,
+      rowsUnderMissingKeys: 0,
+      removableKeyIds: [keyIdOf(oldKey)],
+    });
+    expect(describeUsage(status)).toContain(
+      `Key id(s) ${keyIdOf(oldKey)} hold no rows: remove them from FERNET_KEYS`,
+    );
 
-    const app = await startTestApp({ url: database.url, schema: database.schema }, { FERNET_KEYS: newKey });
+    const app = await startTestApp(
+      { url: database.url, schema: database.schema },
+      { FERNET_KEYS: newKey },
+    );
     try {
       const ready = await app.inject({ method: 'GET', url: '/health/ready' });
-      expect(ready.json()).toMatchObject({ details: { keys: { status: 'up' } } });
+      expect(ready.json()).toMatchObject({
+        details: { keys: { status: 'up' } },
+      });
       expect(ready.statusCode).toBe(200);
     } finally {
       await app.close();
@@ -143,8 +179,15 @@ describe(KeyRotationService.name, () => {
 
     beforeEach(async () => {
       await database.query('DELETE FROM connections');
-      await seedEncryptedRows(database, oldKey, { connections: 40, oauthStates: 0, prefix: 'locked' });
-      lockHolder = new Client({ connectionString: database.url, options: `-c search_path=${database.schema}` });
+      await seedEncryptedRows(database, oldKey, {
+        connections: 40,
+        oauthStates: 0,
+        prefix: 'locked',
+      });
+      lockHolder = new Client({
+        connectionString: database.url,
+        options: `-c search_path=${database.schema}`,
+      });
       await lockHolder.connect();
       await lockHolder.query('BEGIN');
       const { rows } = await lockHolder.query<{ id: string }>(
@@ -161,14 +204,26 @@ describe(KeyRotationService.name, () => {
     });
 
     it('re-encrypts the rest, waits a bounded time, and reports the row it could not take', async () => {
-      const summary = await servicesWith([newKey, oldKey]).sut.rotate({ batchSize: 7, lockWaitMs: 300 });
+      const summary = await servicesWith([newKey, oldKey]).sut.rotate({
+        batchSize: 7,
+        lockWaitMs: 300,
+      });
 
-      expect(summary).toMatchObject({ rowsReEncrypted: 39, rowsLeft: 1, complete: false });
-      expect(await rowsPerKeyId('connections')).toMatchObject({ [keyIdOf(oldKey)]: 1 });
+      expect(summary).toMatchObject({
+        rowsReEncrypted: 39,
+        rowsLeft: 1,
+        complete: false,
+      });
+      expect(await rowsPerKeyId('connections')).toMatchObject({
+        [keyIdOf(oldKey)]: 1,
+      });
     });
 
     it('picks the locked row up once the other transaction ends', async () => {
-      const rotation = servicesWith([newKey, oldKey]).sut.rotate({ batchSize: 7, lockWaitMs: 10_000 });
+      const rotation = servicesWith([newKey, oldKey]).sut.rotate({
+        batchSize: 7,
+        lockWaitMs: 10_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, 600));
       // Everything else is committed while the lock is still held.
       const meanwhile = await lockHolder.query<{ key_id: string }>(
@@ -180,8 +235,15 @@ describe(KeyRotationService.name, () => {
 
       const summary = await rotation;
 
-      expect(summary).toMatchObject({ rowsReEncrypted: 40, rowsLeft: 0, complete: true });
-      const [row] = await database.query<{ key_id: string }>('SELECT key_id FROM connections WHERE id = $1', [lockedId]);
+      expect(summary).toMatchObject({
+        rowsReEncrypted: 40,
+        rowsLeft: 0,
+        complete: true,
+      });
+      const [row] = await database.query<{ key_id: string }>(
+        'SELECT key_id FROM connections WHERE id = $1',
+        [lockedId],
+      );
       expect(row.key_id).toBe(keyIdOf(newKey));
     });
   });

@@ -83,15 +83,23 @@ export class KeyRotationService {
 
   async rotate(options: RotationOptions = {}): Promise<RotationSummary> {
     const batchSize = options.batchSize ?? DEFAULT_ROTATION_BATCH_SIZE;
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_ROTATION_BATCH_SIZE) {
-      throw new RangeError(`The batch size must be a whole number from 1 to ${MAX_ROTATION_BATCH_SIZE}.`);
+    if (
+      !Number.isInteger(batchSize) ||
+      batchSize < 1 ||
+      batchSize > MAX_ROTATION_BATCH_SIZE
+    ) {
+      throw new RangeError(
+        `The batch size must be a whole number from 1 to ${MAX_ROTATION_BATCH_SIZE}.`,
+      );
     }
     const dataSource = this.database.dataSource;
     const tables = encryptedTables(dataSource);
     const summary: RotationSummary = {
       toKeyId: this.keyRing.primaryKeyId,
       rowsReEncrypted: 0,
-      rowsByTable: Object.fromEntries(tables.map((table) => [table.tableName, 0])),
+      rowsByTable: Object.fromEntries(
+        tables.map((table) => [table.tableName, 0]),
+      ),
       rowsByFromKeyId: {},
       batchesCommitted: 0,
       rowsLeft: 0,
@@ -103,14 +111,20 @@ export class KeyRotationService {
 
     if (this.keyRing.oldKeyIds.length > 0) {
       for (const table of tables) {
-        summary.rowsLeft += await this.rotateTable(table, batchSize, options, summary);
+        summary.rowsLeft += await this.rotateTable(
+          table,
+          batchSize,
+          options,
+          summary,
+        );
       }
     }
 
     const usage = await this.keyUsage.usage();
     summary.missingKeyIds = usage.missingKeyIds;
     summary.rowsUnderMissingKeys = usage.rowsUnderMissingKeys;
-    summary.complete = usage.rowsUnderOldKeys === 0 && usage.rowsUnderMissingKeys === 0;
+    summary.complete =
+      usage.rowsUnderOldKeys === 0 && usage.rowsUnderMissingKeys === 0;
     await this.audit.record({
       type: 'key_rotated',
       actor: options.actor ?? 'cli',
@@ -120,7 +134,8 @@ export class KeyRotationService {
         rowsReEncrypted: summary.rowsReEncrypted,
         rowsByTable: describeCounts(summary.rowsByTable),
         rowsLeft: summary.rowsLeft,
-        rowsUnreadable: summary.unreadableRows.length + summary.rowsUnderMissingKeys,
+        rowsUnreadable:
+          summary.unreadableRows.length + summary.rowsUnderMissingKeys,
         complete: summary.complete,
       },
     });
@@ -148,7 +163,8 @@ export class KeyRotationService {
         summary.rowsReEncrypted += batch.rows;
         summary.rowsByTable[table.tableName] += batch.rows;
         for (const [keyId, count] of Object.entries(batch.rowsByFromKeyId)) {
-          summary.rowsByFromKeyId[keyId] = (summary.rowsByFromKeyId[keyId] ?? 0) + count;
+          summary.rowsByFromKeyId[keyId] =
+            (summary.rowsByFromKeyId[keyId] ?? 0) + count;
         }
         await options.onBatchCommitted?.({
           table: table.tableName,
@@ -164,12 +180,16 @@ export class KeyRotationService {
       if (left === 0) break;
       waitingSince ??= Date.now();
       if (Date.now() - waitingSince >= lockWaitMs) {
-        summary.unreadableRows.push(...unreadableIds.map((id) => ({ table: table.tableName, id })));
+        summary.unreadableRows.push(
+          ...unreadableIds.map((id) => ({ table: table.tableName, id })),
+        );
         return left;
       }
       await sleep(LOCKED_ROWS_POLL_MS);
     }
-    summary.unreadableRows.push(...unreadableIds.map((id) => ({ table: table.tableName, id })));
+    summary.unreadableRows.push(
+      ...unreadableIds.map((id) => ({ table: table.tableName, id })),
+    );
     return 0;
   }
 
@@ -178,10 +198,16 @@ export class KeyRotationService {
     table: EncryptedTable,
     batchSize: number,
     unreadableIds: string[],
-  ): Promise<{ selected: number; rows: number; rowsByFromKeyId: Record<string, number> }> {
+  ): Promise<{
+    selected: number;
+    rows: number;
+    rowsByFromKeyId: Record<string, number>;
+  }> {
     const id = table.primaryColumn.sqlName;
     const idType = table.primaryColumn.type;
-    const secrets = table.secretColumns.map((column, index) => `${column} AS s${index}`).join(', ');
+    const secrets = table.secretColumns
+      .map((column, index) => `${column} AS s${index}`)
+      .join(', ');
     const rows: StoredRow[] = await manager.query(
       `SELECT ${id}::text AS id, ${table.keyIdColumn} AS key_id, ${secrets} FROM ${table.sqlName} ` +
         `WHERE ${table.keyIdColumn} = ANY($1::text[]) AND NOT (${id} = ANY($2::${idType}[])) ` +
@@ -206,15 +232,27 @@ export class KeyRotationService {
         continue;
       }
       ids.push(row.id);
-      keyIds.push(rotated.some((ciphertext) => ciphertext !== null) ? this.keyRing.primaryKeyId : null);
-      rotated.forEach((ciphertext, index) => ciphertexts[index].push(ciphertext));
+      keyIds.push(
+        rotated.some((ciphertext) => ciphertext !== null)
+          ? this.keyRing.primaryKeyId
+          : null,
+      );
+      rotated.forEach((ciphertext, index) =>
+        ciphertexts[index].push(ciphertext),
+      );
       rowsByFromKeyId[row.key_id] = (rowsByFromKeyId[row.key_id] ?? 0) + 1;
     }
 
     if (ids.length > 0) {
-      const assignments = table.secretColumns.map((column, index) => `${column} = v.s${index}`).join(', ');
-      const arrays = table.secretColumns.map((_, index) => `$${index + 3}::text[]`).join(', ');
-      const names = table.secretColumns.map((_, index) => `s${index}`).join(', ');
+      const assignments = table.secretColumns
+        .map((column, index) => `${column} = v.s${index}`)
+        .join(', ');
+      const arrays = table.secretColumns
+        .map((_, index) => `$${index + 3}::text[]`)
+        .join(', ');
+      const names = table.secretColumns
+        .map((_, index) => `s${index}`)
+        .join(', ');
       await manager.query(
         `UPDATE ${table.sqlName} AS t SET ${assignments}, ${table.keyIdColumn} = v.key_id ` +
           `FROM unnest($1::${idType}[], $2::text[], ${arrays}) AS v(id, key_id, ${names}) WHERE t.${id} = v.id`,
@@ -224,9 +262,14 @@ export class KeyRotationService {
     return { selected: rows.length, rows: ids.length, rowsByFromKeyId };
   }
 
-  private async countLeft(table: EncryptedTable, unreadableIds: string[]): Promise<number> {
+  private async countLeft(
+    table: EncryptedTable,
+    unreadableIds: string[],
+  ): Promise<number> {
     const id = table.primaryColumn.sqlName;
-    const [{ count }] = await this.database.dataSource.query<{ count: number }[]>(
+    const [{ count }] = await this.database.dataSource.query<
+      { count: number }[]
+    >(
       `SELECT count(*)::int AS count FROM ${table.sqlName} ` +
         `WHERE ${table.keyIdColumn} = ANY($1::text[]) AND NOT (${id} = ANY($2::${table.primaryColumn.type}[]))`,
       [this.keyRing.oldKeyIds, unreadableIds],

@@ -45,7 +45,9 @@ export class KeyUsageService {
     const countsOf = (keyId: string) => {
       let rowsByTable = counts.get(keyId);
       if (!rowsByTable) {
-        rowsByTable = Object.fromEntries(tables.map((table) => [table.tableName, 0]));
+        rowsByTable = Object.fromEntries(
+          tables.map((table) => [table.tableName, 0]),
+        );
         counts.set(keyId, rowsByTable);
       }
       return rowsByTable;
@@ -53,7 +55,9 @@ export class KeyUsageService {
     for (const keyId of this.keyRing.keyIds) countsOf(keyId);
 
     if (tables.length > 0) {
-      const rows = await dataSource.query<{ table_name: string; key_id: string; rows: number }[]>(
+      const rows = await dataSource.query<
+        { table_name: string; key_id: string; rows: number }[]
+      >(
         tables
           .map(
             (table, index) =>
@@ -66,13 +70,15 @@ export class KeyUsageService {
       for (const row of rows) countsOf(row.key_id)[row.table_name] += row.rows;
     }
 
-    const keys = [...counts].map(([keyId, rowsByTable]): KeyIdUsage => ({
-      keyId,
-      primary: keyId === this.keyRing.primaryKeyId,
-      configured: this.keyRing.holds(keyId),
-      rowsByTable,
-      rows: Object.values(rowsByTable).reduce((sum, count) => sum + count, 0),
-    }));
+    const keys = [...counts].map(
+      ([keyId, rowsByTable]): KeyIdUsage => ({
+        keyId,
+        primary: keyId === this.keyRing.primaryKeyId,
+        configured: this.keyRing.holds(keyId),
+        rowsByTable,
+        rows: Object.values(rowsByTable).reduce((sum, count) => sum + count, 0),
+      }),
+    );
     const old = keys.filter((key) => key.configured && !key.primary);
     const missing = keys.filter((key) => !key.configured);
     return {
@@ -82,7 +88,9 @@ export class KeyUsageService {
       rowsUnderOldKeys: old.reduce((sum, key) => sum + key.rows, 0),
       missingKeyIds: missing.map((key) => key.keyId),
       rowsUnderMissingKeys: missing.reduce((sum, key) => sum + key.rows, 0),
-      removableKeyIds: old.filter((key) => key.rows === 0).map((key) => key.keyId),
+      removableKeyIds: old
+        .filter((key) => key.rows === 0)
+        .map((key) => key.keyId),
     };
   }
 }

@@ -20,7 +20,9 @@ async function dumpEveryTable(database: TestDatabase): Promise<string> {
   );
   const dumps: string[] = [];
   for (const { table_name } of tables) {
-    const rows = await database.query<{ row: string }>(`SELECT t::text AS row FROM "${database.schema}"."${table_name}" t`);
+    const rows = await database.query<{ row: string }>(
+      `SELECT t::text AS row FROM "${database.schema}"."${table_name}" t`,
+    );
     dumps.push(table_name, ...rows.map((row) => row.row));
   }
   return dumps.join('\n');
@@ -34,7 +36,9 @@ describe('secrets at rest', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startTestApp(database, { FERNET_KEYS: `${primaryKey},${oldKey}` });
+    app = await startTestApp(database, {
+      FERNET_KEYS: `${primaryKey},${oldKey}`,
+    });
   });
 
   afterAll(async () => {
@@ -49,14 +53,27 @@ describe('secrets at rest', () => {
     const fields = { region: 'na' as const, status: 'active' as const };
 
     const saved = await connections.save(
-      connections.create({ ...fields, label: 'saved', accessToken: `Atza|${canary}-a1`, refreshToken: `Atzr|${canary}-r1` }),
+      connections.create({
+        ...fields,
+        label: 'saved',
+        accessToken: `Atza|${canary}-a1`,
+        refreshToken: `Atzr|${canary}-r1`,
+      }),
     );
     await connections.save({ id: saved.id, accessToken: `Atza|${canary}-a2` });
-    await connections.update({ id: saved.id }, { accessToken: `Atza|${canary}-a3`, refreshToken: `Atzr|${canary}-r3` });
+    await connections.update(
+      { id: saved.id },
+      { accessToken: `Atza|${canary}-a3`, refreshToken: `Atzr|${canary}-r3` },
+    );
     await connections
       .createQueryBuilder()
       .insert()
-      .values({ ...fields, label: 'inserted', accessToken: `Atza|${canary}-a4`, refreshToken: `Atzr|${canary}-r4` })
+      .values({
+        ...fields,
+        label: 'inserted',
+        accessToken: `Atza|${canary}-a4`,
+        refreshToken: `Atzr|${canary}-r4`,
+      })
       .execute();
     const state = await states.save(
       states.create({
@@ -67,9 +84,16 @@ describe('secrets at rest', () => {
         expiresAt: new Date(Date.now() + 600_000),
       }),
     );
-    await states.update({ id: state.id }, { codeVerifier: `${canary}-verifier-2`.padEnd(43, 'v') });
+    await states.update(
+      { id: state.id },
+      { codeVerifier: `${canary}-verifier-2`.padEnd(43, 'v') },
+    );
     // Rows an older release wrote under the old key, then moved by a rotation (which writes audit).
-    const legacy = await seedEncryptedRows(database, oldKey, { connections: 20, oauthStates: 5, prefix: 'legacy' });
+    const legacy = await seedEncryptedRows(database, oldKey, {
+      connections: 20,
+      oauthStates: 5,
+      prefix: 'legacy',
+    });
     await new KeyRotationService(
       app.get(DataSourceProvider),
       app.get(KeyRing),
@@ -79,7 +103,9 @@ describe('secrets at rest', () => {
 
     const dump = await dumpEveryTable(database);
     const legacySecrets = [
-      ...[...legacy.connections.values()].flatMap(({ accessToken, refreshToken }) => [accessToken, refreshToken]),
+      ...[...legacy.connections.values()].flatMap(
+        ({ accessToken, refreshToken }) => [accessToken, refreshToken],
+      ),
       ...legacy.oauthStates.values(),
     ];
 
@@ -90,9 +116,12 @@ describe('secrets at rest', () => {
     expect(dump).not.toContain(Buffer.from(canary).toString('base64'));
     expect(legacySecrets.filter((secret) => dump.includes(secret))).toEqual([]);
     expect(dump).not.toMatch(/legacy-(access|refresh|verifier)/);
-    for (const key of [primaryKey, oldKey]) expect(dump).not.toContain(key.slice(0, 24));
+    for (const key of [primaryKey, oldKey])
+      expect(dump).not.toContain(key.slice(0, 24));
     // And the application still reads them.
-    await expect(connections.findOneByOrFail({ id: saved.id })).resolves.toMatchObject({
+    await expect(
+      connections.findOneByOrFail({ id: saved.id }),
+    ).resolves.toMatchObject({
       accessToken: `Atza|${canary}-a3`,
       refreshToken: `Atzr|${canary}-r3`,
     });

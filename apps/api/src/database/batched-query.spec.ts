@@ -51,10 +51,12 @@ describe(BatchedQuery.name, () => {
     const failed = await Promise.allSettled([sut.run(1), sut.run(2)]);
     fail = false;
 
-    expect(failed.map((result) => result.status === 'rejected' && (result.reason as Error).message)).toEqual([
-      'connection terminated',
-      'connection terminated',
-    ]);
+    expect(
+      failed.map(
+        (result) =>
+          result.status === 'rejected' && (result.reason as Error).message,
+      ),
+    ).toEqual(['connection terminated', 'connection terminated']);
     await expect(sut.run(3)).resolves.toBe(3);
   });
 
@@ -66,15 +68,23 @@ describe(BatchedQuery.name, () => {
     await expect(sut.run(1)).rejects.toThrow('the database is not connected');
   });
 
-  it('fails the batch rather than answer a call with another call\'s output', async () => {
-    const sut = new BatchedQuery<number, number>(async (inputs) => inputs.slice(1));
+  it("fails the batch rather than answer a call with another call's output", async () => {
+    const sut = new BatchedQuery<number, number>(async (inputs) =>
+      inputs.slice(1),
+    );
 
-    await expect(Promise.all([sut.run(1), sut.run(2)])).rejects.toThrow('answered 1 results for 2 calls');
+    await expect(Promise.all([sut.run(1), sut.run(2)])).rejects.toThrow(
+      'answered 1 results for 2 calls',
+    );
   });
 
   it('fails the batch, and never hangs a caller, when the query answers something other than a list', async () => {
-    const sut = new BatchedQuery<number, number>(async () => undefined as unknown as number[]);
+    const sut = new BatchedQuery<number, number>(
+      async () => undefined as unknown as number[],
+    );
 
-    await expect(sut.run(1)).rejects.toThrow('answered undefined results for 1 calls');
+    await expect(sut.run(1)).rejects.toThrow(
+      'answered undefined results for 1 calls',
+    );
   });
 });

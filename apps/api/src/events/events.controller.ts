@@ -1,5 +1,10 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
-import { ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCookieAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AdminSession } from '../auth/access.decorators';
 import { ActiveSession, SESSION_COOKIE } from '../auth/session.service';
@@ -16,13 +21,18 @@ export class EventsController {
 
   @Get()
   @ApiOperation({
-    summary: 'Server-sent events: connection.changed, connection.removed, audit.appended',
+    summary:
+      'Server-sent events: connection.changed, connection.removed, audit.appended',
     description:
       'Each `data:` line is one JSON ServerEventDto; a `: ping` comment every 15 s. The stream ends when its ' +
       'session does (logout, expiry, idle timeout); an open stream does not keep the session alive.',
   })
   @ApiOkResponse({ description: 'text/event-stream' })
-  stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @AdminSession() session: ActiveSession): void {
+  stream(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @AdminSession() session: ActiveSession,
+  ): void {
     // Written by hand on the raw response: headers for proxies, heartbeats, and a clean end.
     // The headers the hooks set (security headers, x-request-id) are copied over: hijack()
     // leaves them unsent.
@@ -41,7 +51,10 @@ export class EventsController {
       next: (event) => response.write(`data: ${JSON.stringify(event)}\n\n`),
       complete: () => response.end(),
     });
-    const heartbeat = setInterval(() => response.write(': ping\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(
+      () => response.write(': ping\n\n'),
+      HEARTBEAT_MS,
+    );
     request.raw.on('close', () => {
       clearInterval(heartbeat);
       subscription.unsubscribe();

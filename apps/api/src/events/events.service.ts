@@ -1,4 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
 import type { ServerEventDto } from '@keeper/contracts';
 import { Client, Notification } from 'pg';
 import { Observable, Subject, Subscriber } from 'rxjs';
@@ -32,12 +39,17 @@ export const SESSION_CHECK_INTERVAL_MS = 30_000;
  * stream is not activity: it never keeps its session alive.
  */
 @Injectable()
-export class EventsService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class EventsService
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(EventsService.name);
   private readonly events = new Subject<ServerEventDto>();
   private subscribers = 0;
   /** The open streams by the hash of the session that opened each. */
-  private readonly streamsBySession = new Map<string, Set<Subscriber<ServerEventDto>>>();
+  private readonly streamsBySession = new Map<
+    string,
+    Set<Subscriber<ServerEventDto>>
+  >();
   private sessionCheckTimer: NodeJS.Timeout | undefined;
   private client: Client | undefined;
   private reconnectAttempt = 0;
@@ -53,7 +65,10 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
 
   onModuleInit(): void {
     void this.listen();
-    this.sessionCheckTimer = setInterval(() => void this.endStreamsOfEndedSessions(), SESSION_CHECK_INTERVAL_MS);
+    this.sessionCheckTimer = setInterval(
+      () => void this.endStreamsOfEndedSessions(),
+      SESSION_CHECK_INTERVAL_MS,
+    );
     this.sessionCheckTimer.unref();
   }
 
@@ -93,12 +108,16 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
     try {
       live = await this.sessions.liveSessions(idHashes);
     } catch (error) {
-      this.logger.warn({ err: error }, 'Could not check the sessions of the open event streams');
+      this.logger.warn(
+        { err: error },
+        'Could not check the sessions of the open event streams',
+      );
       return;
     }
     for (const idHash of idHashes) {
       if (live.has(idHash)) continue;
-      for (const subscriber of [...(this.streamsBySession.get(idHash) ?? [])]) subscriber.complete();
+      for (const subscriber of [...(this.streamsBySession.get(idHash) ?? [])])
+        subscriber.complete();
     }
   }
 
@@ -124,7 +143,9 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
     const client = new Client({
       connectionString: this.target.url,
       connectionTimeoutMillis: 3_000,
-      ...(this.target.schema ? { options: `-c search_path=${this.target.schema}` } : {}),
+      ...(this.target.schema
+        ? { options: `-c search_path=${this.target.schema}` }
+        : {}),
     });
     client.on('notification', (message) => void this.forward(message));
     client.on('error', () => this.scheduleReconnect(client));
@@ -149,7 +170,10 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
     if (this.stopping || this.reconnectTimer) return;
     if (this.client === client) this.client = undefined;
     void client.end().catch(() => undefined);
-    const delay = RECONNECT_DELAYS_MS[Math.min(this.reconnectAttempt, RECONNECT_DELAYS_MS.length - 1)];
+    const delay =
+      RECONNECT_DELAYS_MS[
+        Math.min(this.reconnectAttempt, RECONNECT_DELAYS_MS.length - 1)
+      ];
     this.reconnectAttempt += 1;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
@@ -163,19 +187,33 @@ export class EventsService implements OnModuleInit, BeforeApplicationShutdown, O
     try {
       const notification = JSON.parse(message.payload) as AuditNotification;
       const dataSource = this.database.dataSource;
-      const event = await dataSource.getRepository(AuditEventEntity).findOneBy({ id: notification.auditEventId });
-      if (event) this.events.next({ type: 'audit.appended', event: toAuditEventDto(event) });
+      const event = await dataSource
+        .getRepository(AuditEventEntity)
+        .findOneBy({ id: notification.auditEventId });
+      if (event)
+        this.events.next({
+          type: 'audit.appended',
+          event: toAuditEventDto(event),
+        });
       // A logout on any replica: end the streams of the session it ended.
       if (event?.type === 'logout') await this.endStreamsOfEndedSessions();
       if (notification.connectionId) {
-        const connection = await dataSource.getRepository(ConnectionEntity).findOneBy({ id: notification.connectionId });
+        const connection = await dataSource
+          .getRepository(ConnectionEntity)
+          .findOneBy({ id: notification.connectionId });
         if (connection) {
           this.events.next({
             type: 'connection.changed',
-            connection: toConnectionDto(connection, this.config.refresh.windowSeconds),
+            connection: toConnectionDto(
+              connection,
+              this.config.refresh.windowSeconds,
+            ),
           });
         } else {
-          this.events.next({ type: 'connection.removed', connectionId: notification.connectionId });
+          this.events.next({
+            type: 'connection.removed',
+            connectionId: notification.connectionId,
+          });
         }
       }
     } catch (error) {

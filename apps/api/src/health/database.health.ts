@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { DatabaseService } from '../database/database.service';
 
 @Injectable()
@@ -15,7 +18,9 @@ export class DatabaseHealthIndicator {
       await this.database.ping();
       return check.up();
     } catch (error) {
-      return check.down({ message: this.database.unavailableReason ?? (error as Error).message });
+      return check.down({
+        message: this.database.unavailableReason ?? (error as Error).message,
+      });
     }
   }
 
@@ -23,6 +28,9 @@ export class DatabaseHealthIndicator {
     const check = this.health.check('migrations');
     return this.database.areMigrationsApplied
       ? check.up()
-      : check.down({ message: 'Migrations are not applied yet (run `npm run migrate`, or start with DB_MIGRATE=true).' });
+      : check.down({
+          message:
+            'Migrations are not applied yet (run `npm run migrate`, or start with DB_MIGRATE=true).',
+        });
   }
 }

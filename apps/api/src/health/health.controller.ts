@@ -1,7 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
 import { Public } from '../auth/access.decorators';
-import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import {
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+} from '@nestjs/terminus';
 import { DatabaseHealthIndicator } from './database.health';
 import { KeysHealthIndicator } from './keys.health';
 import { RefreshHealthIndicator } from './refresh.health';
@@ -19,7 +27,9 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Overall status: every readiness check (200 or 503)' })
+  @ApiOperation({
+    summary: 'Overall status: every readiness check (200 or 503)',
+  })
   overall(): Promise<HealthCheckResult> {
     return this.ready();
   }
@@ -32,7 +42,9 @@ export class HealthController {
     summary:
       'Readiness: the database answers, migrations are applied, every stored secret is under a configured key, the refresh scheduler ticks, Amazon accepts our client',
   })
-  @ApiServiceUnavailableResponse({ description: 'A check is down; the body says which and why' })
+  @ApiServiceUnavailableResponse({
+    description: 'A check is down; the body says which and why',
+  })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.database.isReachable(),

@@ -10,6 +10,10 @@ import { SystemController } from './system.controller';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), RefreshModule],
   controllers: [HealthController, SystemController],
-  providers: [DatabaseHealthIndicator, KeysHealthIndicator, RefreshHealthIndicator],
+  providers: [
+    DatabaseHealthIndicator,
+    KeysHealthIndicator,
+    RefreshHealthIndicator,
+  ],
 })
 export class HealthModule {}

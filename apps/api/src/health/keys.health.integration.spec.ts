@@ -16,8 +16,15 @@ describe(KeysHealthIndicator.name, () => {
   const readiness = async (fernetKeys: string) => {
     const app = await startTestApp(database, { FERNET_KEYS: fernetKeys });
     try {
-      const response = await app.inject({ method: 'GET', url: '/health/ready' });
-      return { statusCode: response.statusCode, body: response.body, json: response.json() };
+      const response = await app.inject({
+        method: 'GET',
+        url: '/health/ready',
+      });
+      return {
+        statusCode: response.statusCode,
+        body: response.body,
+        json: response.json(),
+      };
     } finally {
       await app.close();
     }
@@ -27,10 +34,18 @@ describe(KeysHealthIndicator.name, () => {
     database = await createTestDatabase();
     const app = await startTestApp(database, { FERNET_KEYS: removedKey });
     try {
-      const connections = app.get(DataSourceProvider).dataSource.getRepository(ConnectionEntity);
+      const connections = app
+        .get(DataSourceProvider)
+        .dataSource.getRepository(ConnectionEntity);
       for (const label of ['one', 'two']) {
         await connections.save(
-          connections.create({ label, region: 'na', status: 'active', accessToken: 'Atza|x', refreshToken: 'Atzr|x' }),
+          connections.create({
+            label,
+            region: 'na',
+            status: 'active',
+            accessToken: 'Atza|x',
+            refreshToken: 'Atzr|x',
+          }),
         );
       }
     } finally {
@@ -38,7 +53,11 @@ describe(KeysHealthIndicator.name, () => {
     }
     // One row the configured key reads, so the API starts (a key ring that reads no stored row
     // at all is refused at start: see below).
-    await seedEncryptedRows(database, currentKey, { connections: 1, oauthStates: 0, prefix: 'current' });
+    await seedEncryptedRows(database, currentKey, {
+      connections: 1,
+      oauthStates: 0,
+      prefix: 'current',
+    });
   });
 
   afterAll(async () => {
@@ -82,7 +101,10 @@ describe('starting with a key that reads none of the stored secrets', () => {
 
   /** Builds and initialises the API as main.ts does; the error it refuses to start with, if any. */
   const startError = async (fernetKeys: string): Promise<unknown> => {
-    const app = await createHttpApp(testConfig({ FERNET_KEYS: fernetKeys }), database);
+    const app = await createHttpApp(
+      testConfig({ FERNET_KEYS: fernetKeys }),
+      database,
+    );
     try {
       await app.init();
       return undefined;
@@ -96,7 +118,11 @@ describe('starting with a key that reads none of the stored secrets', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     await (await openTestDataSource(database)).destroy();
-    await seedEncryptedRows(database, storedKey, { connections: 2, oauthStates: 1, prefix: 'stored' });
+    await seedEncryptedRows(database, storedKey, {
+      connections: 2,
+      oauthStates: 1,
+      prefix: 'stored',
+    });
   });
 
   afterAll(async () => {
@@ -111,7 +137,9 @@ describe('starting with a key that reads none of the stored secrets', () => {
 
     expect(error).toBeInstanceOf(KeyRingError);
     const message = (error as Error).message;
-    expect(message).toContain('None of the 3 stored secret(s) is under a key in FERNET_KEYS');
+    expect(message).toContain(
+      'None of the 3 stored secret(s) is under a key in FERNET_KEYS',
+    );
     expect(message).toContain(`under key id(s) ${keyIdOf(storedKey)}`);
     expect(message).toContain(`FERNET_KEYS holds key id(s) ${keyIdOf(typo)}`);
     expect(message).toContain('a typo in a key, not a rotation');
@@ -124,14 +152,18 @@ describe('starting with a key that reads none of the stored secrets', () => {
   });
 
   it('starts during a rotation (the new key first, the stored one after it) and with the stored key alone', async () => {
-    expect(await startError(`${Fernet.generateKey()},${storedKey}`)).toBeUndefined();
+    expect(
+      await startError(`${Fernet.generateKey()},${storedKey}`),
+    ).toBeUndefined();
     expect(await startError(storedKey)).toBeUndefined();
   });
 
   it('starts with any key on an empty database', async () => {
     const empty = await createTestDatabase();
     try {
-      const app = await startTestApp(empty, { FERNET_KEYS: Fernet.generateKey() });
+      const app = await startTestApp(empty, {
+        FERNET_KEYS: Fernet.generateKey(),
+      });
       await app.close();
     } finally {
       await empty.drop();

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { KeyUsage, KeyUsageService } from '../crypto/key-usage.service';
 import { DatabaseService } from '../database/database.service';
 
@@ -18,8 +21,11 @@ export class KeysHealthIndicator {
     try {
       usage = await this.keyUsage.usage();
     } catch (error) {
-      const reason = this.database.unavailableReason ?? (error as Error).message;
-      return check.down({ message: `Cannot count the stored rows per key id: ${reason}` });
+      const reason =
+        this.database.unavailableReason ?? (error as Error).message;
+      return check.down({
+        message: `Cannot count the stored rows per key id: ${reason}`,
+      });
     }
     if (usage.rowsUnderMissingKeys === 0) return check.up();
     return check.down({

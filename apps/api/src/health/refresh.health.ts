@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RefreshPause } from '../refresh/refresh-pause';
@@ -22,14 +25,22 @@ export class RefreshHealthIndicator {
     const allowedMs = 2 * this.scheduler.periodMs;
     const last = this.scheduler.lastTickAt?.getTime() ?? this.startedAt;
     return Date.now() - last <= allowedMs
-      ? check.up({ lastTickAt: this.scheduler.lastTickAt?.toISOString() ?? null })
-      : check.down({ message: `The refresh scheduler has not ticked for ${Math.round((Date.now() - last) / 1000)} s.` });
+      ? check.up({
+          lastTickAt: this.scheduler.lastTickAt?.toISOString() ?? null,
+        })
+      : check.down({
+          message: `The refresh scheduler has not ticked for ${Math.round((Date.now() - last) / 1000)} s.`,
+        });
   }
 
   /** Client credentials are set and Amazon has not rejected them. */
   isAmazonClientUsable(): HealthIndicatorResult {
     const check = this.health.check('amazon');
-    const target = this.config.amazon.usingSandbox ? 'LWA sandbox' : 'Login with Amazon';
-    return this.pause.reason ? check.down({ message: this.pause.reason }) : check.up({ target });
+    const target = this.config.amazon.usingSandbox
+      ? 'LWA sandbox'
+      : 'Login with Amazon';
+    return this.pause.reason
+      ? check.down({ message: this.pause.reason })
+      : check.up({ target });
   }
 }

@@ -1,5 +1,10 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiCookieAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCookieAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import type { ReadinessCheckDto, SystemStatusDto } from '@keeper/contracts';
 import { SESSION_COOKIE } from '../auth/session.service';
@@ -36,7 +41,10 @@ export class SystemController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Readiness checks, Amazon or the sandbox, key ids and rows per key, the scheduler' })
+  @ApiOperation({
+    summary:
+      'Readiness checks, Amazon or the sandbox, key ids and rows per key, the scheduler',
+  })
   @ApiOkResponse({
     schema: {
       example: {
@@ -45,7 +53,14 @@ export class SystemController {
         refreshCron: '0 * * * * *',
         schedulerLastTickAt: '2026-11-24T14:00:00.000Z',
         refreshPausedReason: null,
-        keys: [{ keyId: '2a9cdacb4231a41f', primary: true, configured: true, rows: 12 }],
+        keys: [
+          {
+            keyId: '2a9cdacb4231a41f',
+            primary: true,
+            configured: true,
+            rows: 12,
+          },
+        ],
         checks: [{ name: 'database', status: 'up', message: null }],
       },
     },
@@ -65,7 +80,12 @@ export class SystemController {
       refreshCron: this.config.refresh.cron,
       schedulerLastTickAt: this.scheduler.lastTickAt?.toISOString() ?? null,
       refreshPausedReason: this.pause.reason ?? null,
-      keys: (usage?.keys ?? []).map((key) => ({ keyId: key.keyId, primary: key.primary, configured: key.configured, rows: key.rows })),
+      keys: (usage?.keys ?? []).map((key) => ({
+        keyId: key.keyId,
+        primary: key.primary,
+        configured: key.configured,
+        rows: key.rows,
+      })),
       checks: results.flatMap(toChecks),
     };
   }

@@ -8,7 +8,13 @@ function capturedLogger() {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean).map((line) => JSON.parse(line)));
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line)),
+      );
       callback();
     },
   });
@@ -26,10 +32,15 @@ describe('logRequests', () => {
       return { ok: true };
     });
 
-    await fastify.inject({ method: 'GET', url: '/api/v1/thing?code=secret-code&page=2' });
+    await fastify.inject({
+      method: 'GET',
+      url: '/api/v1/thing?code=secret-code&page=2',
+    });
     await fastify.close();
 
-    expect(lines.find((line) => line.msg === 'working on it')).toMatchObject({ correlationId: 'corr-inside' });
+    expect(lines.find((line) => line.msg === 'working on it')).toMatchObject({
+      correlationId: 'corr-inside',
+    });
     const requestLine = lines.find((line) => line.req);
     expect(requestLine).toMatchObject({
       level: 30,
@@ -54,7 +65,9 @@ describe('logRequests', () => {
     await fastify.inject({ method: 'GET', url: '/broken' });
     await fastify.close();
 
-    const levels = lines.filter((line) => line.req).map((line) => [line.msg, line.level]);
+    const levels = lines
+      .filter((line) => line.req)
+      .map((line) => [line.msg, line.level]);
     expect(levels).toEqual([
       ['GET /missing 404', 40],
       ['GET /broken 500', 50],
@@ -82,14 +95,25 @@ describe('logRequests', () => {
     const { logger, lines } = capturedLogger();
     const fastify = Fastify();
     logRequests(fastify, logger);
-    fastify.get('/api/v1/connections/:id/access-token', async (_request, reply) => reply.code(401).send({ statusCode: 401 }));
-    const secrets = ['svc-key-canary-0123456789abcdef', 'authcode-canary', 'auth-canary', 'LinkCanary0123456789abcdefXYZ'];
+    fastify.get(
+      '/api/v1/connections/:id/access-token',
+      async (_request, reply) => reply.code(401).send({ statusCode: 401 }),
+    );
+    const secrets = [
+      'svc-key-canary-0123456789abcdef',
+      'authcode-canary',
+      'auth-canary',
+      'LinkCanary0123456789abcdefXYZ',
+    ];
 
     await fastify.inject({
       method: 'GET',
       url: `/api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12/access-token?key=${secrets[0]}&authCode=${secrets[1]}&auth=${secrets[2]}&region=eu`,
     });
-    await fastify.inject({ method: 'GET', url: `/api/v1/connect/${secrets[3]}` });
+    await fastify.inject({
+      method: 'GET',
+      url: `/api/v1/connect/${secrets[3]}`,
+    });
     await fastify.close();
 
     const requestLines = lines.filter((line) => line.req);
@@ -98,6 +122,7 @@ describe('logRequests', () => {
       'GET /api/v1/connections/6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12/access-token?key=[Redacted]&authCode=[Redacted]&auth=[Redacted]&region=eu 401',
     );
     expect(requestLines[1].msg).toBe('GET /api/v1/connect/[Redacted] 404');
-    for (const secret of secrets) expect(JSON.stringify(lines)).not.toContain(secret);
+    for (const secret of secrets)
+      expect(JSON.stringify(lines)).not.toContain(secret);
   });
 });

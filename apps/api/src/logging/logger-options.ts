@@ -17,7 +17,8 @@ export function createRootLogger(config: Pick<AppConfig, 'logLevel'>): Logger {
   return pino({
     level: config.logLevel,
     formatters: {
-      log: (object: Record<string, unknown>) => redactSecrets(object) as Record<string, unknown>,
+      log: (object: Record<string, unknown>) =>
+        redactSecrets(object) as Record<string, unknown>,
     },
   });
 }
@@ -53,22 +54,25 @@ export function logRequests(fastify: FastifyInstance, root: Logger): void {
     request.requestLogger = requestLogger;
     storage.run(new Store(requestLogger), done);
   });
-  fastify.addHook('onResponse', (request: LoggedRequest, reply: FastifyReply, done) => {
-    const requestLogger = request.requestLogger;
-    const statusCode = reply.statusCode;
-    const level = levelFor(statusCode);
-    // At LOG_LEVEL=warn (production's usual) a 2xx/3xx line is not written: build nothing for it.
-    if (requestLogger?.isLevelEnabled(level)) {
-      const url = redactUrl(request.url);
-      requestLogger[level](
-        {
-          req: { id: request.id, method: request.method, url },
-          res: { statusCode },
-          responseTime: Math.round(reply.elapsedTime),
-        },
-        `${request.method} ${url} ${statusCode}`,
-      );
-    }
-    done();
-  });
+  fastify.addHook(
+    'onResponse',
+    (request: LoggedRequest, reply: FastifyReply, done) => {
+      const requestLogger = request.requestLogger;
+      const statusCode = reply.statusCode;
+      const level = levelFor(statusCode);
+      // At LOG_LEVEL=warn (production's usual) a 2xx/3xx line is not written: build nothing for it.
+      if (requestLogger?.isLevelEnabled(level)) {
+        const url = redactUrl(request.url);
+        requestLogger[level](
+          {
+            req: { id: request.id, method: request.method, url },
+            res: { statusCode },
+            responseTime: Math.round(reply.elapsedTime),
+          },
+          `${request.method} ${url} ${statusCode}`,
+        );
+      }
+      done();
+    },
+  );
 }

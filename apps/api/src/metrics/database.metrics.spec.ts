@@ -32,15 +32,21 @@ describe(DatabaseMetrics.name, () => {
       },
     };
     const sut = new DatabaseMetrics(away, keyRing, metrics);
-    const warn = jest.spyOn(sut['logger'], 'warn').mockImplementation(() => undefined);
+    const warn = jest
+      .spyOn(sut['logger'], 'warn')
+      .mockImplementation(() => undefined);
 
     await expect(sut.collect()).resolves.toBeUndefined();
     await sut.collect();
 
-    expect(await sample('atk_database_up')).toEqual([expect.objectContaining({ value: 0 })]);
+    expect(await sample('atk_database_up')).toEqual([
+      expect.objectContaining({ value: 0 }),
+    ]);
     expect(await sample('atk_connections')).toEqual([]);
     expect(await sample('atk_encrypted_rows')).toEqual([]);
-    expect((await sample('atk_access_token_earliest_expiry_seconds'))[0].value).toBeNaN();
+    expect(
+      (await sample('atk_access_token_earliest_expiry_seconds'))[0].value,
+    ).toBeNaN();
     expect(warn).toHaveBeenCalledTimes(1);
   });
 
@@ -55,13 +61,17 @@ describe(DatabaseMetrics.name, () => {
         }),
       } as unknown as DataSource,
     };
-    const sut = new DatabaseMetrics(hanging, keyRing, metrics, { timeoutMs: 50 });
+    const sut = new DatabaseMetrics(hanging, keyRing, metrics, {
+      timeoutMs: 50,
+    });
     jest.spyOn(sut['logger'], 'warn').mockImplementation(() => undefined);
 
     const started = Date.now();
     await sut.collect();
 
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(await sample('atk_database_up')).toEqual([expect.objectContaining({ value: 0 })]);
+    expect(await sample('atk_database_up')).toEqual([
+      expect.objectContaining({ value: 0 }),
+    ]);
   });
 });

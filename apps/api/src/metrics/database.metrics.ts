@@ -52,7 +52,9 @@ export class DatabaseMetrics {
     private readonly database: DataSourceProvider,
     private readonly keyRing: KeyRing,
     metrics: MetricsRegistry,
-    @Optional() @Inject(DATABASE_METRICS_OPTIONS) options: DatabaseMetricsOptions = {},
+    @Optional()
+    @Inject(DATABASE_METRICS_OPTIONS)
+    options: DatabaseMetricsOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 2_000;
     this.now = options.now ?? Date.now;
@@ -95,17 +97,25 @@ export class DatabaseMetrics {
     this.up.set(1);
 
     this.connections.reset();
-    for (const status of CONNECTION_STATUSES) this.connections.set({ status }, 0);
-    for (const [status, count] of snapshot.connectionsByStatus) this.connections.set({ status }, count);
+    for (const status of CONNECTION_STATUSES)
+      this.connections.set({ status }, 0);
+    for (const [status, count] of snapshot.connectionsByStatus)
+      this.connections.set({ status }, count);
 
     this.earliestExpiry.set(
-      snapshot.earliestExpiry === undefined ? Number.NaN : snapshot.earliestExpiry - this.now() / 1000,
+      snapshot.earliestExpiry === undefined
+        ? Number.NaN
+        : snapshot.earliestExpiry - this.now() / 1000,
     );
 
     this.encryptedRows.reset();
-    for (const keyId of this.keyRing.keyIds) this.encryptedRows.set({ key_id: keyId, configured: 'true' }, 0);
+    for (const keyId of this.keyRing.keyIds)
+      this.encryptedRows.set({ key_id: keyId, configured: 'true' }, 0);
     for (const [keyId, rows] of snapshot.rowsByKeyId) {
-      this.encryptedRows.set({ key_id: keyId, configured: String(this.keyRing.holds(keyId)) }, rows);
+      this.encryptedRows.set(
+        { key_id: keyId, configured: String(this.keyRing.holds(keyId)) },
+        rows,
+      );
     }
   }
 
@@ -116,7 +126,9 @@ export class DatabaseMetrics {
     this.earliestExpiry.set(Number.NaN);
     if (!this.wasDown) {
       // Once per outage: a scraper calls every few seconds.
-      this.logger.warn(`Database metrics unavailable: ${error instanceof Error ? error.name : 'unknown error'}`);
+      this.logger.warn(
+        `Database metrics unavailable: ${error instanceof Error ? error.name : 'unknown error'}`,
+      );
     }
     this.wasDown = true;
   }
@@ -124,7 +136,13 @@ export class DatabaseMetrics {
   private async readWithTimeout(): Promise<DatabaseSnapshot> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ScrapeTimeoutError('The database did not answer in time.')), this.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new ScrapeTimeoutError('The database did not answer in time.'),
+          ),
+        this.timeoutMs,
+      );
     });
     const reading = this.read();
     // A read that loses the race still settles (the statement timeout ends it); nobody waits for it.
@@ -143,27 +161,48 @@ export class DatabaseMetrics {
       await runner.connect();
       await runner.startTransaction();
       // The timeout as an integer literal: SET takes no bind parameters.
-      await runner.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(this.timeoutMs))}`);
-      const statusRows = await dataSource.query<{ status: string; connections: number; earliest_expiry: number | null }[]>(
+      await runner.query(
+        `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(this.timeoutMs))}`,
+      );
+      const statusRows = await dataSource.query<
+        {
+          status: string;
+          connections: number;
+          earliest_expiry: number | null;
+        }[]
+      >(
         `SELECT status, count(*)::int AS connections, extract(epoch FROM min(access_token_expires_at))::float8 AS earliest_expiry ` +
           `FROM ${connectionsTable(dataSource)} GROUP BY status`,
         [],
         runner,
       );
       const keyIdSql = rowsPerKeyIdSql(dataSource);
-      const keyIdRows = keyIdSql ? await dataSource.query<{ key_id: string; rows: number }[]>(keyIdSql, [], runner) : [];
+      const keyIdRows = keyIdSql
+        ? await dataSource.query<{ key_id: string; rows: number }[]>(
+            keyIdSql,
+            [],
+            runner,
+          )
+        : [];
       await runner.commitTransaction();
 
       const liveExpiries = statusRows
-        .filter((row) => LIVE_STATUSES.includes(row.status) && row.earliest_expiry !== null)
+        .filter(
+          (row) =>
+            LIVE_STATUSES.includes(row.status) && row.earliest_expiry !== null,
+        )
         .map((row) => Number(row.earliest_expiry));
       return {
-        connectionsByStatus: new Map(statusRows.map((row) => [row.status, row.connections])),
-        earliestExpiry: liveExpiries.length > 0 ? Math.min(...liveExpiries) : undefined,
+        connectionsByStatus: new Map(
+          statusRows.map((row) => [row.status, row.connections]),
+        ),
+        earliestExpiry:
+          liveExpiries.length > 0 ? Math.min(...liveExpiries) : undefined,
         rowsByKeyId: new Map(keyIdRows.map((row) => [row.key_id, row.rows])),
       };
     } finally {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (runner.isTransactionActive)
+        await runner.rollbackTransaction().catch(() => undefined);
       await runner.release();
     }
   }
@@ -189,5 +228,7 @@ function rowsPerKeyIdSql(dataSource: DataSource): string | undefined {
 function connectionsTable(dataSource: DataSource): string {
   const metadata = dataSource.getMetadata(ConnectionEntity);
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  return metadata.schema ? `${quote(metadata.schema)}.${quote(metadata.tableName)}` : quote(metadata.tableName);
+  return metadata.schema
+    ? `${quote(metadata.schema)}.${quote(metadata.tableName)}`
+    : quote(metadata.tableName);
 }

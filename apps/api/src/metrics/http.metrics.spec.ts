@@ -15,7 +15,11 @@ describe(HttpMetrics.name, () => {
   const requestCount = async (labels: Record<string, string>) => {
     const values = await requestsOf(metrics);
     return values
-      .filter((value) => Object.entries(labels).every(([key, label]) => value.labels[key] === label))
+      .filter((value) =>
+        Object.entries(labels).every(
+          ([key, label]) => value.labels[key] === label,
+        ),
+      )
       .reduce((sum, value) => sum + value.value, 0);
   };
 
@@ -24,8 +28,12 @@ describe(HttpMetrics.name, () => {
     sut = new HttpMetrics(metrics);
     fastify = Fastify();
     instrumentHttp(fastify, sut);
-    fastify.get('/api/v1/connections/:id', async (request) => ({ id: (request.params as { id: string }).id }));
-    fastify.post('/api/v1/connections/:id/refresh', async (_, reply) => reply.code(409).send({ message: 'busy' }));
+    fastify.get('/api/v1/connections/:id', async (request) => ({
+      id: (request.params as { id: string }).id,
+    }));
+    fastify.post('/api/v1/connections/:id/refresh', async (_, reply) =>
+      reply.code(409).send({ message: 'busy' }),
+    );
     await fastify.ready();
   });
 
@@ -35,23 +43,48 @@ describe(HttpMetrics.name, () => {
   });
 
   it('labels a request with its route pattern, method and status, never its URL', async () => {
-    await fastify.inject({ method: 'GET', url: '/api/v1/connections/conn-123?code=SECRET-CODE' });
-    await fastify.inject({ method: 'GET', url: '/api/v1/connections/conn-456' });
-    await fastify.inject({ method: 'POST', url: '/api/v1/connections/conn-123/refresh' });
+    await fastify.inject({
+      method: 'GET',
+      url: '/api/v1/connections/conn-123?code=SECRET-CODE',
+    });
+    await fastify.inject({
+      method: 'GET',
+      url: '/api/v1/connections/conn-456',
+    });
+    await fastify.inject({
+      method: 'POST',
+      url: '/api/v1/connections/conn-123/refresh',
+    });
 
-    expect(await requestCount({ method: 'GET', route: '/api/v1/connections/:id', status: '200' })).toBe(2);
-    expect(await requestCount({ method: 'POST', route: '/api/v1/connections/:id/refresh', status: '409' })).toBe(1);
+    expect(
+      await requestCount({
+        method: 'GET',
+        route: '/api/v1/connections/:id',
+        status: '200',
+      }),
+    ).toBe(2);
+    expect(
+      await requestCount({
+        method: 'POST',
+        route: '/api/v1/connections/:id/refresh',
+        status: '409',
+      }),
+    ).toBe(1);
     const text = await metrics.registry.metrics();
     expect(text).not.toContain('SECRET-CODE');
     expect(text).not.toContain('conn-123');
-    expect(text).toMatch(/atk_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/connections\/:id"\} 2/);
+    expect(text).toMatch(
+      /atk_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/connections\/:id"\} 2/,
+    );
   });
 
   it(`labels requests that match no route "${UNMATCHED_ROUTE}"`, async () => {
     await fastify.inject({ method: 'GET', url: '/api/v1/x?code=SECRET-CODE' });
     await fastify.inject({ method: 'GET', url: '/wp-login.php' });
 
-    expect(await requestCount({ route: UNMATCHED_ROUTE, status: '404' })).toBe(2);
+    expect(await requestCount({ route: UNMATCHED_ROUTE, status: '404' })).toBe(
+      2,
+    );
     expect(await metrics.registry.metrics()).not.toContain('SECRET-CODE');
   });
 

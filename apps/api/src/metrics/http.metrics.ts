@@ -7,9 +7,13 @@ import { METRIC_PREFIX, MetricsRegistry } from './metrics.registry';
 export const UNMATCHED_ROUTE = 'unmatched';
 
 /** Seconds; API answers are fast, a few (the OAuth callback) wait on Amazon. */
-const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const HTTP_DURATION_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
-type RequestsChild = ReturnType<Counter<'method' | 'route' | 'status'>['labels']>;
+type RequestsChild = ReturnType<
+  Counter<'method' | 'route' | 'status'>['labels']
+>;
 type DurationChild = ReturnType<Histogram<'method' | 'route'>['labels']>;
 
 /**
@@ -22,8 +26,14 @@ type DurationChild = ReturnType<Histogram<'method' | 'route'>['labels']>;
 export class HttpMetrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
-  private readonly requestChildren = new Map<string, Map<string, Map<number, RequestsChild>>>();
-  private readonly durationChildren = new Map<string, Map<string, DurationChild>>();
+  private readonly requestChildren = new Map<
+    string,
+    Map<string, Map<number, RequestsChild>>
+  >();
+  private readonly durationChildren = new Map<
+    string,
+    Map<string, DurationChild>
+  >();
 
   constructor(metrics: MetricsRegistry) {
     this.requests = new Counter({
@@ -42,7 +52,12 @@ export class HttpMetrics {
   }
 
   /** `route`: the pattern, or {@link UNMATCHED_ROUTE}. */
-  observe(method: string, route: string, status: number, durationSeconds: number): void {
+  observe(
+    method: string,
+    route: string,
+    status: number,
+    durationSeconds: number,
+  ): void {
     let byRoute = this.requestChildren.get(method);
     if (!byRoute) {
       byRoute = new Map();
@@ -70,7 +85,8 @@ export class HttpMetrics {
       duration = this.duration.labels(method, route);
       durations.set(route, duration);
     }
-    if (Number.isFinite(durationSeconds) && durationSeconds >= 0) duration.observe(durationSeconds);
+    if (Number.isFinite(durationSeconds) && durationSeconds >= 0)
+      duration.observe(durationSeconds);
   }
 }
 
@@ -81,13 +97,24 @@ const instrumented = new WeakSet<FastifyInstance>();
  * the root instance before plugins are registered, so their routes are counted too; calling it
  * again for the same instance does nothing. `MetricsModule` calls it by itself.
  */
-export function instrumentHttp(fastify: FastifyInstance, metrics: HttpMetrics): void {
+export function instrumentHttp(
+  fastify: FastifyInstance,
+  metrics: HttpMetrics,
+): void {
   if (instrumented.has(fastify)) return;
   instrumented.add(fastify);
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    // `routeOptions.url` is undefined when no route matched (the not-found handler answered).
-    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  });
+  fastify.addHook(
+    'onResponse',
+    (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      // `routeOptions.url` is undefined when no route matched (the not-found handler answered).
+      const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+      metrics.observe(
+        request.method,
+        route,
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+      done();
+    },
+  );
 }

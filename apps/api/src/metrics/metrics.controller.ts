@@ -1,5 +1,20 @@
-import { Controller, Get, Header, Inject, Optional, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  Controller,
+  Get,
+  Header,
+  Inject,
+  Optional,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { Public } from '../auth/access.decorators';
@@ -13,7 +28,9 @@ export class MetricsTokenRequiredError extends DomainError {
   readonly httpStatus = 401;
 
   constructor() {
-    super('/metrics needs the metrics token: send it as "Authorization: Bearer <METRICS_TOKEN>".');
+    super(
+      '/metrics needs the metrics token: send it as "Authorization: Bearer <METRICS_TOKEN>".',
+    );
   }
 }
 
@@ -26,24 +43,41 @@ export class MetricsTokenRequiredError extends DomainError {
 @Public()
 @Controller('metrics')
 export class MetricsController {
-  private readonly digest = new SecretDigest(randomBytes(32).toString('hex'), 'metrics-token');
+  private readonly digest = new SecretDigest(
+    randomBytes(32).toString('hex'),
+    'metrics-token',
+  );
   private readonly expected: Buffer | undefined;
 
   constructor(
     private readonly metrics: MetricsService,
     @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'metricsToken'>,
   ) {
-    this.expected = config?.metricsToken ? this.digest.digest(config.metricsToken) : undefined;
+    this.expected = config?.metricsToken
+      ? this.digest.digest(config.metricsToken)
+      : undefined;
   }
 
   @Get()
   @Header('Cache-Control', 'no-store')
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Prometheus metrics: HTTP, refresh outcomes and latency, connections by status, rows per key id' })
+  @ApiOperation({
+    summary:
+      'Prometheus metrics: HTTP, refresh outcomes and latency, connections by status, rows per key id',
+  })
   @ApiProduces('text/plain')
-  @ApiOkResponse({ description: 'Prometheus text exposition format 0.0.4', type: String })
-  @ApiUnauthorizedResponse({ description: 'METRICS_TOKEN is set and the request does not carry it as a bearer token' })
-  async scrape(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format 0.0.4',
+    type: String,
+  })
+  @ApiUnauthorizedResponse({
+    description:
+      'METRICS_TOKEN is set and the request does not carry it as a bearer token',
+  })
+  async scrape(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     if (this.expected && !this.authorized(request.headers.authorization)) {
       void reply.header('www-authenticate', 'Bearer realm="metrics"');
       throw new MetricsTokenRequiredError();
@@ -54,6 +88,8 @@ export class MetricsController {
 
   private authorized(authorization: string | undefined): boolean {
     const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(authorization ?? '');
-    return match !== null && this.digest.matches(match[1], this.expected as Buffer);
+    return (
+      match !== null && this.digest.matches(match[1], this.expected as Buffer)
+    );
   }
 }

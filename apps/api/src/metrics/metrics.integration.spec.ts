@@ -1,7 +1,17 @@
 import { Fernet, keyIdOf } from '@keeper/fernet';
-import { Controller, DynamicModule, Get, Global, Module, Param } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  Get,
+  Global,
+  Module,
+  Param,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  FastifyAdapter,
+  NestFastifyApplication,
+} from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { DataSource } from 'typeorm';
 import { seedEncryptedRows } from '../../test/seed-secrets';
@@ -28,7 +38,8 @@ const LABEL_PAIR = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)/y;
 function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE '))
+      continue;
     const match = SAMPLE_LINE.exec(line);
     if (!match) throw new Error(`Not a sample line: ${line}`);
     const [, name, labelText = '', valueText] = match;
@@ -39,17 +50,31 @@ function parseExposition(text: string): Sample[] {
       if (!pair) throw new Error(`Bad labels: ${line}`);
       labels[pair[1]] = pair[2];
     }
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
+    const value =
+      valueText === '+Inf'
+        ? Infinity
+        : valueText === '-Inf'
+          ? -Infinity
+          : Number(valueText);
     // prom-client writes NaN as `Nan`; Prometheus reads floats with Go's ParseFloat, which takes any case.
-    if (Number.isNaN(value) && !/^nan$/i.test(valueText)) throw new Error(`Bad value: ${line}`);
+    if (Number.isNaN(value) && !/^nan$/i.test(valueText))
+      throw new Error(`Bad value: ${line}`);
     samples.push({ name, labels, value });
   }
   return samples;
 }
 
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+function valueOf(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   return samples.find(
-    (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+    (sample) =>
+      sample.name === name &&
+      Object.entries(labels).every(
+        ([key, value]) => sample.labels[key] === value,
+      ),
   )?.value;
 }
 
@@ -62,7 +87,10 @@ class ProbeController {
 }
 
 /** What the API's Database and Crypto modules provide, with a switch to take the database away. */
-function infrastructure(database: DataSourceProvider, keyRing: KeyRing): DynamicModule {
+function infrastructure(
+  database: DataSourceProvider,
+  keyRing: KeyRing,
+): DynamicModule {
   @Global()
   @Module({})
   class TestInfrastructureModule {}
@@ -85,7 +113,8 @@ describe(MetricsController.name, () => {
   let databaseAway = false;
   const provider: DataSourceProvider = {
     get dataSource(): DataSource {
-      if (databaseAway) throw new DatabaseUnavailableError('stopped by the test');
+      if (databaseAway)
+        throw new DatabaseUnavailableError('stopped by the test');
       return dataSource;
     },
   };
@@ -93,18 +122,27 @@ describe(MetricsController.name, () => {
 
   /** As `createHttpApp` builds the API: NestFactory.create, the prefix, then init. */
   async function startApp(): Promise<NestFastifyApplication> {
-    @Module({ imports: [infrastructure(provider, keyRing), MetricsModule], controllers: [ProbeController] })
+    @Module({
+      imports: [infrastructure(provider, keyRing), MetricsModule],
+      controllers: [ProbeController],
+    })
     class MetricsTestAppModule {}
-    const started = await NestFactory.create<NestFastifyApplication>(MetricsTestAppModule, new FastifyAdapter(), {
-      logger: false,
-    });
+    const started = await NestFactory.create<NestFastifyApplication>(
+      MetricsTestAppModule,
+      new FastifyAdapter(),
+      {
+        logger: false,
+      },
+    );
     started.setGlobalPrefix('api/v1', { exclude: ['metrics'] });
     await started.init();
     await started.getHttpAdapter().getInstance().ready();
     return started;
   }
 
-  async function scrape(target = app): Promise<{ samples: Sample[]; text: string }> {
+  async function scrape(
+    target = app,
+  ): Promise<{ samples: Sample[]; text: string }> {
     const response = await target.inject({ method: 'GET', url: '/metrics' });
     expect(response.statusCode).toBe(200);
     return { samples: parseExposition(response.body), text: response.body };
@@ -115,8 +153,16 @@ describe(MetricsController.name, () => {
     dataSource = await openTestDataSource(database);
     // Under the configured key: 4 connections and 2 consent states; under a key FERNET_KEYS no
     // longer holds: 1 connection and 1 consent state.
-    await seedEncryptedRows(database, configuredKey, { connections: 4, oauthStates: 2, prefix: 'current' });
-    await seedEncryptedRows(database, retiredKey, { connections: 1, oauthStates: 1, prefix: 'retired' });
+    await seedEncryptedRows(database, configuredKey, {
+      connections: 4,
+      oauthStates: 2,
+      prefix: 'current',
+    });
+    await seedEncryptedRows(database, retiredKey, {
+      connections: 1,
+      oauthStates: 1,
+      prefix: 'retired',
+    });
     await database.query(`
       UPDATE connections SET status = 'active', access_token_expires_at = now() + interval '20 minutes' WHERE label = 'current-connection-0';
       UPDATE connections SET status = 'degraded', access_token_expires_at = now() + interval '10 minutes' WHERE label = 'current-connection-1';
@@ -142,43 +188,67 @@ describe(MetricsController.name, () => {
     const response = await app.inject({ method: 'GET', url: '/metrics' });
 
     expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(response.headers['content-type']).toBe(
+      'text/plain; version=0.0.4; charset=utf-8',
+    );
     expect(response.headers['cache-control']).toBe('no-store');
     const samples = parseExposition(response.body);
-    expect(valueOf(samples, 'atk_process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
-    expect(valueOf(samples, 'atk_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(
+      valueOf(samples, 'atk_process_cpu_user_seconds_total'),
+    ).toBeGreaterThanOrEqual(0);
+    expect(valueOf(samples, 'atk_nodejs_heap_size_used_bytes')).toBeGreaterThan(
+      0,
+    );
     expect(valueOf(samples, 'atk_database_up')).toBe(1);
-    expect(samples.every((sample) => sample.name.startsWith('atk_'))).toBe(true);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/metrics' })).statusCode).toBe(404);
+    expect(samples.every((sample) => sample.name.startsWith('atk_'))).toBe(
+      true,
+    );
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/v1/metrics' })).statusCode,
+    ).toBe(404);
   });
 
   it('counts connections by status, listing every status', async () => {
     const { samples } = await scrape();
 
-    expect(samples.filter((sample) => sample.name === 'atk_connections').map((sample) => [sample.labels.status, sample.value]))
-      .toEqual(expect.arrayContaining([
+    expect(
+      samples
+        .filter((sample) => sample.name === 'atk_connections')
+        .map((sample) => [sample.labels.status, sample.value]),
+    ).toEqual(
+      expect.arrayContaining([
         ['active', 2],
         ['degraded', 1],
         ['needs_reauth', 2],
         ['disconnected', 1],
-      ]));
-    expect(samples.filter((sample) => sample.name === 'atk_connections')).toHaveLength(4);
+      ]),
+    );
+    expect(
+      samples.filter((sample) => sample.name === 'atk_connections'),
+    ).toHaveLength(4);
   });
 
   it('shows the seconds until the earliest access token of an active or degraded connection expires', async () => {
     const { samples } = await scrape();
 
     // The degraded connection's token (10 minutes); needs_reauth ones are not kept fresh.
-    const seconds = valueOf(samples, 'atk_access_token_earliest_expiry_seconds');
+    const seconds = valueOf(
+      samples,
+      'atk_access_token_earliest_expiry_seconds',
+    );
     expect(seconds).toBeGreaterThan(590);
     expect(seconds).toBeLessThanOrEqual(600);
   });
 
   it('shows NaN for the earliest expiry when no live connection has a token', async () => {
-    await database.query(`UPDATE connections SET status = 'needs_reauth' WHERE status IN ('active', 'degraded')`);
+    await database.query(
+      `UPDATE connections SET status = 'needs_reauth' WHERE status IN ('active', 'degraded')`,
+    );
     try {
       const { samples } = await scrape();
-      expect(valueOf(samples, 'atk_access_token_earliest_expiry_seconds')).toBeNaN();
+      expect(
+        valueOf(samples, 'atk_access_token_earliest_expiry_seconds'),
+      ).toBeNaN();
       expect(valueOf(samples, 'atk_connections', { status: 'active' })).toBe(0);
     } finally {
       await database.query(`
@@ -191,28 +261,57 @@ describe(MetricsController.name, () => {
   it('counts stored rows per key id across tables, marking the ids FERNET_KEYS does not hold', async () => {
     const { samples, text } = await scrape();
 
-    expect(valueOf(samples, 'atk_encrypted_rows', { key_id: keyIdOf(configuredKey) })).toBe(6);
-    expect(valueOf(samples, 'atk_encrypted_rows', { key_id: keyIdOf(configuredKey), configured: 'true' })).toBe(6);
-    expect(valueOf(samples, 'atk_encrypted_rows', { key_id: keyIdOf(retiredKey), configured: 'false' })).toBe(2);
-    expect(samples.filter((sample) => sample.name === 'atk_encrypted_rows')).toHaveLength(2);
+    expect(
+      valueOf(samples, 'atk_encrypted_rows', {
+        key_id: keyIdOf(configuredKey),
+      }),
+    ).toBe(6);
+    expect(
+      valueOf(samples, 'atk_encrypted_rows', {
+        key_id: keyIdOf(configuredKey),
+        configured: 'true',
+      }),
+    ).toBe(6);
+    expect(
+      valueOf(samples, 'atk_encrypted_rows', {
+        key_id: keyIdOf(retiredKey),
+        configured: 'false',
+      }),
+    ).toBe(2);
+    expect(
+      samples.filter((sample) => sample.name === 'atk_encrypted_rows'),
+    ).toHaveLength(2);
     expect(text).not.toContain(configuredKey);
     expect(text).not.toContain(retiredKey);
   });
 
   it('records HTTP requests by route pattern, never by URL', async () => {
-    const matched = { method: 'GET', route: '/api/v1/connections/:id', status: '200' };
+    const matched = {
+      method: 'GET',
+      route: '/api/v1/connections/:id',
+      status: '200',
+    };
     const unmatched = { method: 'GET', route: 'unmatched', status: '404' };
     const before = (await scrape()).samples;
 
-    await app.inject({ method: 'GET', url: '/api/v1/connections/conn-42?code=SECRET' });
+    await app.inject({
+      method: 'GET',
+      url: '/api/v1/connections/conn-42?code=SECRET',
+    });
     await app.inject({ method: 'GET', url: '/api/v1/x?code=SECRET' });
     const { samples, text } = await scrape();
 
     const increase = (name: string, labels: Record<string, string>) =>
-      (valueOf(samples, name, labels) ?? 0) - (valueOf(before, name, labels) ?? 0);
+      (valueOf(samples, name, labels) ?? 0) -
+      (valueOf(before, name, labels) ?? 0);
     expect(increase('atk_http_requests_total', matched)).toBe(1);
     expect(increase('atk_http_requests_total', unmatched)).toBe(1);
-    expect(increase('atk_http_request_duration_seconds_count', { method: 'GET', route: matched.route })).toBe(1);
+    expect(
+      increase('atk_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: matched.route,
+      }),
+    ).toBe(1);
     expect(text).not.toContain('SECRET');
     expect(text).not.toContain('conn-42');
     expect(text).not.toContain('/api/v1/x');
@@ -224,11 +323,24 @@ describe(MetricsController.name, () => {
 
     const { samples } = await scrape();
 
-    expect(valueOf(samples, 'atk_refresh_attempts_total', { outcome: 'transient_failure' })).toBe(1);
-    expect(valueOf(samples, 'atk_refresh_attempts_total', { outcome: 'refreshed' })).toBe(0);
-    expect(valueOf(samples, 'atk_refresh_duration_seconds_bucket', { outcome: 'transient_failure', le: '2.5' })).toBe(1);
+    expect(
+      valueOf(samples, 'atk_refresh_attempts_total', {
+        outcome: 'transient_failure',
+      }),
+    ).toBe(1);
+    expect(
+      valueOf(samples, 'atk_refresh_attempts_total', { outcome: 'refreshed' }),
+    ).toBe(0);
+    expect(
+      valueOf(samples, 'atk_refresh_duration_seconds_bucket', {
+        outcome: 'transient_failure',
+        le: '2.5',
+      }),
+    ).toBe(1);
     expect(valueOf(samples, 'atk_refresh_sweep_claimed_total')).toBe(3);
-    expect(valueOf(samples, 'atk_refresh_scheduler_last_tick_timestamp_seconds')).toBeGreaterThan(1_700_000_000);
+    expect(
+      valueOf(samples, 'atk_refresh_scheduler_last_tick_timestamp_seconds'),
+    ).toBeGreaterThan(1_700_000_000);
   });
 
   it('still answers while the database is away: atk_database_up 0, HTTP metrics kept, database gauges absent', async () => {
@@ -238,14 +350,24 @@ describe(MetricsController.name, () => {
     const { samples } = await scrape();
 
     expect(valueOf(samples, 'atk_database_up')).toBe(0);
-    expect(valueOf(samples, 'atk_http_requests_total', { route: '/api/v1/connections/:id' })).toBeGreaterThanOrEqual(1);
-    expect(samples.some((sample) => sample.name === 'atk_connections')).toBe(false);
-    expect(samples.some((sample) => sample.name === 'atk_encrypted_rows')).toBe(false);
+    expect(
+      valueOf(samples, 'atk_http_requests_total', {
+        route: '/api/v1/connections/:id',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(samples.some((sample) => sample.name === 'atk_connections')).toBe(
+      false,
+    );
+    expect(samples.some((sample) => sample.name === 'atk_encrypted_rows')).toBe(
+      false,
+    );
 
     databaseAway = false;
     const back = await scrape();
     expect(valueOf(back.samples, 'atk_database_up')).toBe(1);
-    expect(valueOf(back.samples, 'atk_connections', { status: 'active' })).toBe(2);
+    expect(valueOf(back.samples, 'atk_connections', { status: 'active' })).toBe(
+      2,
+    );
   });
 
   it('keeps the counts of each app to itself (apps built by Test.createTestingModule too)', async () => {
@@ -253,7 +375,10 @@ describe(MetricsController.name, () => {
       imports: [infrastructure(provider, keyRing), MetricsModule],
       controllers: [ProbeController],
     }).compile();
-    const other = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+    const other = moduleRef.createNestApplication<NestFastifyApplication>(
+      new FastifyAdapter(),
+      { logger: false },
+    );
     await other.init();
     try {
       await other.inject({ method: 'GET', url: '/connections/only-here' });
@@ -262,8 +387,17 @@ describe(MetricsController.name, () => {
       const mine = await scrape();
       const theirs = await scrape(other);
 
-      expect(valueOf(theirs.samples, 'atk_http_requests_total', { route: '/connections/:id', status: '200' })).toBe(2);
-      expect(valueOf(mine.samples, 'atk_http_requests_total', { route: '/connections/:id' })).toBeUndefined();
+      expect(
+        valueOf(theirs.samples, 'atk_http_requests_total', {
+          route: '/connections/:id',
+          status: '200',
+        }),
+      ).toBe(2);
+      expect(
+        valueOf(mine.samples, 'atk_http_requests_total', {
+          route: '/connections/:id',
+        }),
+      ).toBeUndefined();
     } finally {
       await other.close();
     }
@@ -290,33 +424,55 @@ describe('/metrics with METRICS_TOKEN', () => {
     ['a wrong token', 'Bearer metrics-token-canary-0123456789abcdeX'],
     ['a prefix of the token', `Bearer ${token.slice(0, 10)}`],
     ['the token without the Bearer scheme', token],
-    ['Basic credentials', `Basic ${Buffer.from(`x:${token}`).toString('base64')}`],
-  ])('answers 401 in the error shape to %s, naming no token', async (_, authorization) => {
-    const response = await app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+    [
+      'Basic credentials',
+      `Basic ${Buffer.from(`x:${token}`).toString('base64')}`,
+    ],
+  ])(
+    'answers 401 in the error shape to %s, naming no token',
+    async (_, authorization) => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: authorization ? { authorization } : {},
+      });
 
-    expect(response.statusCode).toBe(401);
-    expect(response.headers['www-authenticate']).toBe('Bearer realm="metrics"');
-    expect(response.json()).toEqual({
-      statusCode: 401,
-      error: 'Unauthorized',
-      message: expect.stringContaining('METRICS_TOKEN'),
-      correlationId: expect.any(String),
-    });
-    expect(response.body).not.toContain('canary');
-    expect(response.body).not.toContain('atk_');
-  });
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['www-authenticate']).toBe(
+        'Bearer realm="metrics"',
+      );
+      expect(response.json()).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: expect.stringContaining('METRICS_TOKEN'),
+        correlationId: expect.any(String),
+      });
+      expect(response.body).not.toContain('canary');
+      expect(response.body).not.toContain('atk_');
+    },
+  );
 
   it('answers the scrape that sends the token as a bearer token', async () => {
-    const response = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+    const response = await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${token}` },
+    });
 
     expect(response.statusCode).toBe(200);
-    expect(parseExposition(response.body).some((sample) => sample.name === 'atk_database_up')).toBe(true);
+    expect(
+      parseExposition(response.body).some(
+        (sample) => sample.name === 'atk_database_up',
+      ),
+    ).toBe(true);
   });
 
   it('stays public without METRICS_TOKEN (the default)', async () => {
     const open = await startTestApp(database);
     try {
-      expect((await open.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
+      expect(
+        (await open.inject({ method: 'GET', url: '/metrics' })).statusCode,
+      ).toBe(200);
     } finally {
       await open.close();
     }

@@ -16,7 +16,13 @@ import { RefreshMetrics } from './refresh.metrics';
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [MetricsRegistry, HttpMetrics, RefreshMetrics, DatabaseMetrics, MetricsService],
+  providers: [
+    MetricsRegistry,
+    HttpMetrics,
+    RefreshMetrics,
+    DatabaseMetrics,
+    MetricsService,
+  ],
   exports: [RefreshMetrics, HttpMetrics],
 })
 export class MetricsModule implements OnModuleInit {
@@ -37,6 +43,7 @@ export class MetricsModule implements OnModuleInit {
 
   private instrument(): void {
     const adapter = this.adapterHost.httpAdapter;
-    if (adapter?.getType() === 'fastify') instrumentHttp(adapter.getInstance<FastifyInstance>(), this.http);
+    if (adapter?.getType() === 'fastify')
+      instrumentHttp(adapter.getInstance<FastifyInstance>(), this.http);
   }
 }

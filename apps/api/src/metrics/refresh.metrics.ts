@@ -3,13 +3,23 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics.registry';
 
 /** How one refresh attempt of one connection ended. */
-export const REFRESH_OUTCOMES = ['refreshed', 'transient_failure', 'needs_reauth', 'client_error', 'skipped'] as const;
+export const REFRESH_OUTCOMES = [
+  'refreshed',
+  'transient_failure',
+  'needs_reauth',
+  'client_error',
+  'skipped',
+] as const;
 export type RefreshMetricOutcome = (typeof REFRESH_OUTCOMES)[number];
 
 /** Seconds: an LWA round trip takes tens of milliseconds; retries with backoff up to ~30 s. */
-const REFRESH_DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+const REFRESH_DURATION_BUCKETS = [
+  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30,
+];
 /** Seconds: a sweep of a few connections, up to many batches with retries. */
-const SWEEP_DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const SWEEP_DURATION_BUCKETS = [
+  0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+];
 
 const usable = (value: number) => Number.isFinite(value) && value >= 0;
 
@@ -66,7 +76,8 @@ export class RefreshMetrics {
   recordAttempt(outcome: RefreshMetricOutcome, durationSeconds: number): void {
     if (!REFRESH_OUTCOMES.includes(outcome)) return;
     this.attempts.labels(outcome).inc();
-    if (usable(durationSeconds)) this.attemptDuration.labels(outcome).observe(durationSeconds);
+    if (usable(durationSeconds))
+      this.attemptDuration.labels(outcome).observe(durationSeconds);
   }
 
   /** At the end of each tick; `claimed`: connections the sweep claimed (0 when there was nothing to do). */

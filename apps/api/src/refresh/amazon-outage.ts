@@ -25,7 +25,8 @@ export class AmazonOutage {
     if (kind === 'rate_limited') this.rateLimited = true;
     this.failing.delete(connectionId);
     this.failing.set(connectionId, Date.now());
-    if (this.failing.size > 2) this.failing.delete(this.failing.keys().next().value as string);
+    if (this.failing.size > 2)
+      this.failing.delete(this.failing.keys().next().value as string);
   }
 
   /** A refresh of this connection succeeded; answers whether that ends an outage. */

@@ -8,13 +8,18 @@ describe(RefreshPause.name, () => {
 
     pause.resume();
     pause.pauseFor('Amazon rejected our client credentials (invalid_client).');
-    pause.pauseFor('Amazon rejected our client credentials (unauthorized_client).');
+    pause.pauseFor(
+      'Amazon rejected our client credentials (unauthorized_client).',
+    );
     pause.resume();
     pause.resume();
     pause.pauseFor('again');
 
     expect(changes).toEqual([
-      { paused: true, reason: 'Amazon rejected our client credentials (invalid_client).' },
+      {
+        paused: true,
+        reason: 'Amazon rejected our client credentials (invalid_client).',
+      },
       { paused: false, pausedForMs: expect.any(Number) },
       { paused: true, reason: 'again' },
     ]);

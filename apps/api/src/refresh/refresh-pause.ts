@@ -4,7 +4,9 @@ import { Injectable } from '@nestjs/common';
 export const PAUSE_PROBE_AFTER_MS = 5 * 60 * 1000;
 
 /** A pause starting (with its reason) or ending; told once per transition, not per connection. */
-export type PauseChange = { paused: true; reason: string } | { paused: false; pausedForMs: number };
+export type PauseChange =
+  | { paused: true; reason: string }
+  | { paused: false; pausedForMs: number };
 
 /**
  * When Amazon rejects our client credentials (`invalid_client`, `unauthorized_client`) every

@@ -12,7 +12,8 @@ import {
 describe('refresh policy', () => {
   let database: TestDatabase;
   const now = Date.now();
-  const at = (secondsFromNow: number | null) => (secondsFromNow === null ? null : new Date(now + secondsFromNow * 1000));
+  const at = (secondsFromNow: number | null) =>
+    secondsFromNow === null ? null : new Date(now + secondsFromNow * 1000);
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -34,28 +35,45 @@ describe('refresh policy', () => {
     [20, -30, 300], // a 50 s token refreshed 30 s ago: due, but within the minimum interval
   ];
 
-  it.each(cases)('agrees in SQL and TypeScript: expires in %p s, refreshed %p s ago, window %p s', async (expiresIn, refreshed, window) => {
-    const row = { expiresAt: at(expiresIn), lastRefreshedAt: at(refreshed) };
-    const [sql] = await database.query<{ due: boolean; passed: boolean }>(
-      `SELECT ${dueSql('$1')} AS due, ${INTERVAL_PASSED_SQL} AS passed
+  it.each(cases)(
+    'agrees in SQL and TypeScript: expires in %p s, refreshed %p s ago, window %p s',
+    async (expiresIn, refreshed, window) => {
+      const row = { expiresAt: at(expiresIn), lastRefreshedAt: at(refreshed) };
+      const [sql] = await database.query<{ due: boolean; passed: boolean }>(
+        `SELECT ${dueSql('$1')} AS due, ${INTERVAL_PASSED_SQL} AS passed
        FROM (SELECT $2::timestamptz AS access_token_expires_at, $3::timestamptz AS last_refreshed_at) AS connections`,
-      [window, row.expiresAt, row.lastRefreshedAt],
-    );
-    // The database's now() is a few milliseconds after `now`.
-    const checkedAt = Date.now();
+        [window, row.expiresAt, row.lastRefreshedAt],
+      );
+      // The database's now() is a few milliseconds after `now`.
+      const checkedAt = Date.now();
 
-    expect({ due: sql.due, passed: sql.passed }).toEqual({
-      due: dueAtMs(row, window) <= checkedAt,
-      passed: intervalPassed(row, checkedAt),
-    });
-  });
+      expect({ due: sql.due, passed: sql.passed }).toEqual({
+        due: dueAtMs(row, window) <= checkedAt,
+        passed: intervalPassed(row, checkedAt),
+      });
+    },
+  );
 
   it('serves a token as it is while it is not due, or was refreshed within the minimum interval and is still valid', () => {
     const recently = at(-(MIN_REFRESH_INTERVAL_SECONDS - 10));
-    expect(servableAsIs({ expiresAt: at(3000), lastRefreshedAt: at(-600) }, 300, now)).toBe(true);
-    expect(servableAsIs({ expiresAt: at(60), lastRefreshedAt: at(-3540) }, 300, now)).toBe(false);
-    expect(servableAsIs({ expiresAt: at(60), lastRefreshedAt: recently }, 300, now)).toBe(true);
-    expect(servableAsIs({ expiresAt: at(-1), lastRefreshedAt: recently }, 300, now)).toBe(false);
-    expect(servableAsIs({ expiresAt: null, lastRefreshedAt: null }, 300, now)).toBe(false);
+    expect(
+      servableAsIs(
+        { expiresAt: at(3000), lastRefreshedAt: at(-600) },
+        300,
+        now,
+      ),
+    ).toBe(true);
+    expect(
+      servableAsIs({ expiresAt: at(60), lastRefreshedAt: at(-3540) }, 300, now),
+    ).toBe(false);
+    expect(
+      servableAsIs({ expiresAt: at(60), lastRefreshedAt: recently }, 300, now),
+    ).toBe(true);
+    expect(
+      servableAsIs({ expiresAt: at(-1), lastRefreshedAt: recently }, 300, now),
+    ).toBe(false);
+    expect(
+      servableAsIs({ expiresAt: null, lastRefreshedAt: null }, 300, now),
+    ).toBe(false);
   });
 });

@@ -38,7 +38,8 @@ export function dueSql(window: string): string {
  * has passed. A job asking for a token obeys it like the sweep: during an Amazon outage, each
  * call must not become one more attempt against Login with Amazon.
  */
-export const RETRY_DUE_SQL = '(next_attempt_at IS NULL OR next_attempt_at <= now())';
+export const RETRY_DUE_SQL =
+  '(next_attempt_at IS NULL OR next_attempt_at <= now())';
 
 /** SQL: the row's last refresh is far enough back for another. */
 export const INTERVAL_PASSED_SQL = `(last_refreshed_at IS NULL OR last_refreshed_at <= now() - make_interval(secs => ${MIN_REFRESH_INTERVAL_SECONDS}))`;
@@ -53,21 +54,31 @@ export function dueAtMs(row: RefreshTiming, windowSeconds: number): number {
   const expiresAt = row.expiresAt?.getTime() ?? 0;
   let windowMs = windowSeconds * 1000;
   if (row.lastRefreshedAt) {
-    windowMs = Math.min(windowMs, (expiresAt - row.lastRefreshedAt.getTime()) * SHORT_TOKEN_DUE_FRACTION);
+    windowMs = Math.min(
+      windowMs,
+      (expiresAt - row.lastRefreshedAt.getTime()) * SHORT_TOKEN_DUE_FRACTION,
+    );
   }
   return expiresAt - windowMs;
 }
 
 /** The same rule as {@link INTERVAL_PASSED_SQL}. */
 export function intervalPassed(row: RefreshTiming, now = Date.now()): boolean {
-  return !row.lastRefreshedAt || row.lastRefreshedAt.getTime() <= now - MIN_REFRESH_INTERVAL_SECONDS * 1000;
+  return (
+    !row.lastRefreshedAt ||
+    row.lastRefreshedAt.getTime() <= now - MIN_REFRESH_INTERVAL_SECONDS * 1000
+  );
 }
 
 /**
  * A token to hand out as it is: not yet due, or due but refreshed too recently for another
  * refresh while it is still valid (the token a refresh would replace is minutes old).
  */
-export function servableAsIs(row: RefreshTiming, windowSeconds: number, now = Date.now()): boolean {
+export function servableAsIs(
+  row: RefreshTiming,
+  windowSeconds: number,
+  now = Date.now(),
+): boolean {
   const expiresAt = row.expiresAt?.getTime() ?? 0;
   if (expiresAt <= now) return false;
   return dueAtMs(row, windowSeconds) > now || !intervalPassed(row, now);

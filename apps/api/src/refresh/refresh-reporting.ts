@@ -51,7 +51,10 @@ export class RefreshReporting implements RefreshObserver, OnModuleInit {
   pauseChanged(change: PauseChange): void {
     this.alerts.notify(
       change.paused
-        ? { type: 'refresh_paused', message: `Refreshes are paused for every connection: ${change.reason}` }
+        ? {
+            type: 'refresh_paused',
+            message: `Refreshes are paused for every connection: ${change.reason}`,
+          }
         : {
             type: 'refresh_resumed',
             message: `Refreshes resumed: Amazon accepts our client credentials again (paused for ${Math.round(change.pausedForMs / 1000)} s).`,

@@ -22,7 +22,10 @@ export class RefreshBackoffError extends DomainError {
   readonly httpStatus = 503;
 
   constructor(nextAttemptAt: Date) {
-    const seconds = Math.max(1, Math.ceil((nextAttemptAt.getTime() - Date.now()) / 1000));
+    const seconds = Math.max(
+      1,
+      Math.ceil((nextAttemptAt.getTime() - Date.now()) / 1000),
+    );
     super(
       `The last refresh of this connection failed and its token has expired; the next attempt is in ${seconds} s.`,
     );

@@ -3,7 +3,11 @@ import { Fernet } from '@keeper/fernet';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
 import { logIn, sandboxEnvironment } from '../../test/connect-flow';
 import { DatabaseSwitch, viaPort } from '../../test/database-switch';
-import { createTestDatabase, TestDatabase, testDatabaseUrl } from '../../test/test-database';
+import {
+  createTestDatabase,
+  TestDatabase,
+  testDatabaseUrl,
+} from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
 import { startWebhookSink } from '../../test/security/security-harness';
 import { AlertService } from '../alerts/alert.service';
@@ -103,7 +107,10 @@ describe('token refresh (against the LWA sandbox)', () => {
       replica.get(AmazonOutage).clear();
     }
     sandbox.clearFaults();
-    sandbox.updateSettings({ rotateRefreshTokens: false, accessTokenLifetimeSeconds: 3600 });
+    sandbox.updateSettings({
+      rotateRefreshTokens: false,
+      accessTokenLifetimeSeconds: 3600,
+    });
     // Each test starts with no live connection left by another.
     await database.query(
       "UPDATE connections SET status = 'disconnected' WHERE status <> 'disconnected'",
@@ -168,18 +175,31 @@ describe('token refresh (against the LWA sandbox)', () => {
   );
 
   it('retries a timeout (no answer within AMAZON_TIMEOUT_MS) like any transient failure', async () => {
-    const impatient = await startTestApp(database, { ...environment(), AMAZON_TIMEOUT_MS: '300' });
+    const impatient = await startTestApp(database, {
+      ...environment(),
+      AMAZON_TIMEOUT_MS: '300',
+    });
     try {
       const [connection] = await seedConnections(1, 60, 'Timeout');
-      sandbox.queueFault({ endpoint: 'token', kind: 'timeout', ms: 450, count: 3 });
+      sandbox.queueFault({
+        endpoint: 'token',
+        kind: 'timeout',
+        ms: 450,
+        count: 3,
+      });
 
       await sweep(impatient);
       // The sandbox logs a held request when it finally drops it.
       await new Promise((resolve) => setTimeout(resolve, 500));
 
       expect(tokenRequests()).toHaveLength(3);
-      expect(await row(connection.id)).toMatchObject({ status: 'degraded', failureCount: 1 });
-      expect((await row(connection.id)).lastError).toBe('Amazon did not answer within 300 ms.');
+      expect(await row(connection.id)).toMatchObject({
+        status: 'degraded',
+        failureCount: 1,
+      });
+      expect((await row(connection.id)).lastError).toBe(
+        'Amazon did not answer within 300 ms.',
+      );
     } finally {
       await impatient.close();
     }
@@ -256,7 +276,11 @@ describe('token refresh (against the LWA sandbox)', () => {
     });
     try {
       const seeded = await seedConnections(3, 60, 'Paused alert');
-      sandbox.queueFault({ endpoint: 'token', kind: 'invalid_client', count: 3 });
+      sandbox.queueFault({
+        endpoint: 'token',
+        kind: 'invalid_client',
+        count: 3,
+      });
       const askToken = (id: string) =>
         alerting.inject({
           method: 'GET',
@@ -278,12 +302,24 @@ describe('token refresh (against the LWA sandbox)', () => {
 
       const deliveries = sink.bodies.map((body) => {
         const [headers, json] = body.split('\n');
-        return { event: JSON.parse(headers)['x-keeper-event'], payload: JSON.parse(json) };
+        return {
+          event: JSON.parse(headers)['x-keeper-event'],
+          payload: JSON.parse(json),
+        };
       });
-      expect(deliveries.map((delivery) => delivery.event)).toEqual(['refresh_paused', 'refresh_resumed']);
-      expect(deliveries[0].payload).toMatchObject({ type: 'refresh_paused', connectionId: null });
+      expect(deliveries.map((delivery) => delivery.event)).toEqual([
+        'refresh_paused',
+        'refresh_resumed',
+      ]);
+      expect(deliveries[0].payload).toMatchObject({
+        type: 'refresh_paused',
+        connectionId: null,
+      });
       expect(deliveries[0].payload.message).toContain('AMAZON_CLIENT_ID');
-      expect(deliveries[1].payload).toMatchObject({ type: 'refresh_resumed', connectionId: null });
+      expect(deliveries[1].payload).toMatchObject({
+        type: 'refresh_resumed',
+        connectionId: null,
+      });
       expect(alerting.get(RefreshPause).reason).toBeUndefined();
     } finally {
       await alerting.close();
@@ -351,10 +387,13 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect((await row(connection.id)).status).toBe('active');
   });
 
-  describe('when Amazon\'s tokens live shorter than REFRESH_WINDOW_SECONDS (every token always due)', () => {
+  describe("when Amazon's tokens live shorter than REFRESH_WINDOW_SECONDS (every token always due)", () => {
     /** A replica sweeping every 10 s (its cron stopped: this test sweeps), so a sweep's deadline is 9 s. */
     async function tenSecondReplica(): Promise<NestFastifyApplication> {
-      const replica = await startTestApp(database, { ...environment(), REFRESH_CRON: '*/10 * * * * *' });
+      const replica = await startTestApp(database, {
+        ...environment(),
+        REFRESH_CRON: '*/10 * * * * *',
+      });
       replica.get(SchedulerRegistry).deleteCronJob(RefreshScheduler.JOB_NAME);
       return replica;
     }
@@ -366,7 +405,7 @@ describe('token refresh (against the LWA sandbox)', () => {
         [`${label}%`, seconds],
       );
 
-    it('refreshes each connection once per sweep, then not again until half its token\'s lifetime has passed', async () => {
+    it("refreshes each connection once per sweep, then not again until half its token's lifetime has passed", async () => {
       const replica = await tenSecondReplica();
       try {
         sandbox.updateSettings({ accessTokenLifetimeSeconds: 200 });
@@ -386,7 +425,12 @@ describe('token refresh (against the LWA sandbox)', () => {
         sandbox.clearRequests();
         const third = await sweep(replica);
 
-        expect({ first: firstRequests, second: secondRequests, later: laterRequests, third: tokenRequests().length }).toEqual({
+        expect({
+          first: firstRequests,
+          second: secondRequests,
+          later: laterRequests,
+          third: tokenRequests().length,
+        }).toEqual({
           first: 20,
           second: 0,
           later: 0,
@@ -395,7 +439,11 @@ describe('token refresh (against the LWA sandbox)', () => {
         expect(first).toMatchObject({ claimed: 20, refreshed: 20 });
         expect(second.claimed).toBe(0);
         expect(third).toMatchObject({ claimed: 20, refreshed: 20 });
-        for (const connection of seeded) expect(await auditTypes(connection.id)).toEqual(['refreshed', 'refreshed']);
+        for (const connection of seeded)
+          expect(await auditTypes(connection.id)).toEqual([
+            'refreshed',
+            'refreshed',
+          ]);
       } finally {
         await replica.close();
       }
@@ -450,12 +498,18 @@ describe('token refresh (against the LWA sandbox)', () => {
     try {
       await sweep();
     } finally {
-      await database.query('DROP TRIGGER refuse_audit ON audit_events; DROP FUNCTION refuse_audit();');
+      await database.query(
+        'DROP TRIGGER refuse_audit ON audit_events; DROP FUNCTION refuse_audit();',
+      );
     }
 
     const unchanged = await row(connection.id);
     expect(tokenRequests()).toHaveLength(1);
-    expect(unchanged).toMatchObject({ accessToken: connection.accessToken, refreshToken: connection.refreshToken, status: 'active' });
+    expect(unchanged).toMatchObject({
+      accessToken: connection.accessToken,
+      refreshToken: connection.refreshToken,
+      status: 'active',
+    });
     expect(unchanged.leaseOwner).not.toBeNull();
     expect(await auditTypes(connection.id)).toEqual([]);
 
@@ -463,29 +517,52 @@ describe('token refresh (against the LWA sandbox)', () => {
     // replica that died holding a lease is the test above, and apps/api/faults/).
     expect((await sweep()).refreshed).toBe(1);
 
-    expect(await row(connection.id)).toMatchObject({ status: 'active', leaseOwner: null });
-    expect((await row(connection.id)).accessToken).not.toBe(connection.accessToken);
+    expect(await row(connection.id)).toMatchObject({
+      status: 'active',
+      leaseOwner: null,
+    });
+    expect((await row(connection.id)).accessToken).not.toBe(
+      connection.accessToken,
+    );
     expect(await auditTypes(connection.id)).toEqual(['refreshed']);
   });
 
   it('loses no token when the database goes away mid-sweep, and refreshes everything once it is back', async () => {
     const real = new URL(testDatabaseUrl());
-    const databaseSwitch = await DatabaseSwitch.onFreePort({ host: real.hostname, port: Number(real.port || 5432) });
+    const databaseSwitch = await DatabaseSwitch.onFreePort({
+      host: real.hostname,
+      port: Number(real.port || 5432),
+    });
     await databaseSwitch.open();
-    const replica = await startTestApp({ url: viaPort(testDatabaseUrl(), databaseSwitch.port), schema: database.schema }, environment());
+    const replica = await startTestApp(
+      {
+        url: viaPort(testDatabaseUrl(), databaseSwitch.port),
+        schema: database.schema,
+      },
+      environment(),
+    );
     try {
       const seeded = await seedConnections(6, 60, 'Database away');
-      sandbox.queueFault({ endpoint: 'token', kind: 'slow', ms: 400, count: 6 });
+      sandbox.queueFault({
+        endpoint: 'token',
+        kind: 'slow',
+        ms: 400,
+        count: 6,
+      });
       const sweeping = sweep(replica);
       await new Promise((resolve) => setTimeout(resolve, 150));
       await databaseSwitch.close();
       await sweeping;
 
       for (const connection of seeded) {
-        expect((await row(connection.id)).refreshToken).toBe(connection.refreshToken);
+        expect((await row(connection.id)).refreshToken).toBe(
+          connection.refreshToken,
+        );
       }
       await databaseSwitch.open();
-      await database.query("UPDATE connections SET lease_expires_at = now() - interval '1 second' WHERE label LIKE 'Database away%'");
+      await database.query(
+        "UPDATE connections SET lease_expires_at = now() - interval '1 second' WHERE label LIKE 'Database away%'",
+      );
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       await sweep(replica);
 
@@ -525,7 +602,10 @@ describe('token refresh (against the LWA sandbox)', () => {
 
     it('never hands out the token of a disconnected connection, and says so for an unknown one', async () => {
       const [connection] = await seedConnections(1, 3000, 'Gone');
-      await sut.get(DatabaseService).repository(ConnectionEntity).update({ id: connection.id }, { status: 'disconnected' });
+      await sut
+        .get(DatabaseService)
+        .repository(ConnectionEntity)
+        .update({ id: connection.id }, { status: 'disconnected' });
 
       const disconnected = await ask(sut, connection.id);
       const unknown = await ask(sut, '00000000-0000-4000-8000-000000000000');
@@ -536,15 +616,31 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect(tokenRequests()).toHaveLength(0);
     });
 
-    it('gives each of many simultaneous callers its own connection\'s answer (their reads share one statement)', async () => {
+    it("gives each of many simultaneous callers its own connection's answer (their reads share one statement)", async () => {
       const [first, second, gone] = await seedConnections(3, 3000, 'Batched');
-      await sut.get(DatabaseService).repository(ConnectionEntity).update({ id: gone.id }, { status: 'disconnected' });
-      const asked = [first.id, second.id, gone.id, '00000000-0000-4000-8000-000000000000', second.id.toUpperCase(), first.id];
+      await sut
+        .get(DatabaseService)
+        .repository(ConnectionEntity)
+        .update({ id: gone.id }, { status: 'disconnected' });
+      const asked = [
+        first.id,
+        second.id,
+        gone.id,
+        '00000000-0000-4000-8000-000000000000',
+        second.id.toUpperCase(),
+        first.id,
+      ];
 
       const responses = await Promise.all(asked.map((id) => ask(sut, id)));
 
-      expect(responses.map((response) => response.statusCode)).toEqual([200, 200, 409, 404, 200, 200]);
-      expect(responses.map((response) => (response.statusCode === 200 ? response.json().accessToken : null))).toEqual([
+      expect(responses.map((response) => response.statusCode)).toEqual([
+        200, 200, 409, 404, 200, 200,
+      ]);
+      expect(
+        responses.map((response) =>
+          response.statusCode === 200 ? response.json().accessToken : null,
+        ),
+      ).toEqual([
         first.accessToken,
         second.accessToken,
         null,
@@ -576,51 +672,79 @@ describe('token refresh (against the LWA sandbox)', () => {
 
     it('hands every caller on several replicas the new token while a slow refresh holds the lease', async () => {
       const [connection] = await seedConnections(1, 60, 'Shared slow');
-      sandbox.queueFault({ endpoint: 'token', kind: 'slow', ms: 400, count: 1 });
+      sandbox.queueFault({
+        endpoint: 'token',
+        kind: 'slow',
+        ms: 400,
+        count: 1,
+      });
 
       const responses = await Promise.all(
-        Array.from({ length: 30 }, (_, index) => ask(replicas[index % 3], connection.id)),
+        Array.from({ length: 30 }, (_, index) =>
+          ask(replicas[index % 3], connection.id),
+        ),
       );
 
-      expect(responses.map((response) => response.statusCode)).toEqual(Array(30).fill(200));
+      expect(responses.map((response) => response.statusCode)).toEqual(
+        Array(30).fill(200),
+      );
       const stored = await row(connection.id);
-      expect(new Set(responses.map((response) => response.json().accessToken))).toEqual(new Set([stored.accessToken]));
+      expect(
+        new Set(responses.map((response) => response.json().accessToken)),
+      ).toEqual(new Set([stored.accessToken]));
       expect(stored.accessToken).not.toBe(connection.accessToken);
       expect(tokenRequests()).toHaveLength(1);
     });
 
     it('answers a caller that saw the old token with the one another replica just stored, without a second request', async () => {
       const [connection] = await seedConnections(1, 60, 'Second comer');
-      const stored = (await ask(sut, connection.id)).json().accessToken as string;
+      const stored = (await ask(sut, connection.id)).json()
+        .accessToken as string;
 
       // Replica 1's caller read the row before replica 0's refresh; its refresh comes second.
-      const outcome = await replicas[1].get(RefreshService).refreshNow(connection.id, 'on_demand', 'second-comer');
+      const outcome = await replicas[1]
+        .get(RefreshService)
+        .refreshNow(connection.id, 'on_demand', 'second-comer');
 
-      expect(outcome).toMatchObject({ kind: 'current', connection: { accessToken: stored } });
+      expect(outcome).toMatchObject({
+        kind: 'current',
+        connection: { accessToken: stored },
+      });
       expect(stored).not.toBe(connection.accessToken);
       expect(tokenRequests()).toHaveLength(1);
     });
 
     it('refreshes despite the minimum interval only for a caller whose token Amazon refused (401), once', async () => {
       const [connection] = await seedConnections(1, 60, 'Unauthorized');
-      const first = (await ask(sut, connection.id)).json().accessToken as string;
+      const first = (await ask(sut, connection.id)).json()
+        .accessToken as string;
       const service = sut.get(AccessTokenService);
 
       // The token was refreshed a moment ago: asking again makes no request, a 401 one.
       expect((await ask(sut, connection.id)).json().accessToken).toBe(first);
       const afterRefusal = await Promise.all(
-        replicas.map((replica) => replica.get(AccessTokenService).accessTokenAfterUnauthorized(connection.id, first, 'test-401')),
+        replicas.map((replica) =>
+          replica
+            .get(AccessTokenService)
+            .accessTokenAfterUnauthorized(connection.id, first, 'test-401'),
+        ),
       );
       // A caller still holding the refused token, once it has been replaced: the new one, no request.
-      const late = await service.accessTokenAfterUnauthorized(connection.id, first, 'test-401-late');
+      const late = await service.accessTokenAfterUnauthorized(
+        connection.id,
+        first,
+        'test-401-late',
+      );
 
-      expect(new Set(afterRefusal.map((answer) => answer.accessToken)).size).toBe(1);
+      expect(
+        new Set(afterRefusal.map((answer) => answer.accessToken)).size,
+      ).toBe(1);
       expect(afterRefusal[0].accessToken).not.toBe(first);
       expect(late.accessToken).toBe(afterRefusal[0].accessToken);
       expect(tokenRequests()).toHaveLength(2);
     });
 
-    it('obeys a degraded connection\'s backoff: callers during an outage make no token request until it has passed', async () => {
+    it("obeys a degraded connection's backoff: callers during an outage make no token request until it has passed", async () => {
       const [connection] = await seedConnections(1, 60, 'Backing off');
       sandbox.queueFault({ endpoint: 'token', kind: '500', count: 3 });
       await sweep();
@@ -629,7 +753,8 @@ describe('token refresh (against the LWA sandbox)', () => {
 
       // Ten jobs, one after another, on two replicas, while the 30 s backoff runs.
       const answers = [];
-      for (let index = 0; index < 10; index += 1) answers.push(await ask(replicas[index % 2], connection.id));
+      for (let index = 0; index < 10; index += 1)
+        answers.push(await ask(replicas[index % 2], connection.id));
 
       // The token still has a minute: better than none, and no attempt against Amazon.
       for (const answer of answers) {
@@ -639,14 +764,22 @@ describe('token refresh (against the LWA sandbox)', () => {
       expect(tokenRequests()).toHaveLength(3);
 
       // Expired and still backing off: 503 saying so, still no attempt.
-      await database.query("UPDATE connections SET access_token_expires_at = now() - interval '1 second' WHERE id = $1", [connection.id]);
+      await database.query(
+        "UPDATE connections SET access_token_expires_at = now() - interval '1 second' WHERE id = $1",
+        [connection.id],
+      );
       const expired = await ask(replicas[1], connection.id);
       expect(expired.statusCode).toBe(503);
-      expect(expired.json().message).toMatch(/last refresh of this connection failed .* next attempt is in \d+ s/);
+      expect(expired.json().message).toMatch(
+        /last refresh of this connection failed .* next attempt is in \d+ s/,
+      );
       expect(tokenRequests()).toHaveLength(3);
 
       // Once the backoff has passed, the next caller refreshes it (once).
-      await database.query("UPDATE connections SET next_attempt_at = now() - interval '1 second' WHERE id = $1", [connection.id]);
+      await database.query(
+        "UPDATE connections SET next_attempt_at = now() - interval '1 second' WHERE id = $1",
+        [connection.id],
+      );
       const after = await ask(sut, connection.id);
       expect(after.statusCode).toBe(200);
       expect(after.json().accessToken).not.toBe(connection.accessToken);
@@ -656,14 +789,26 @@ describe('token refresh (against the LWA sandbox)', () => {
 
     it('answers 409 at once for needs_reauth, even with a token still valid for an hour', async () => {
       const [connection] = await seedConnections(1, 3000, 'Reauth fresh');
-      await database.query("UPDATE connections SET status = 'needs_reauth' WHERE id = $1", [connection.id]);
+      await database.query(
+        "UPDATE connections SET status = 'needs_reauth' WHERE id = $1",
+        [connection.id],
+      );
 
-      const responses = await Promise.all([ask(sut, connection.id), ask(sut, connection.id)]);
+      const responses = await Promise.all([
+        ask(sut, connection.id),
+        ask(sut, connection.id),
+      ]);
 
       for (const response of responses) {
         expect(response.statusCode).toBe(409);
-        expect(response.json()).toMatchObject({ statusCode: 409, error: 'Conflict', correlationId: expect.any(String) });
-        expect(response.json().message).toContain('reconnect it in the console');
+        expect(response.json()).toMatchObject({
+          statusCode: 409,
+          error: 'Conflict',
+          correlationId: expect.any(String),
+        });
+        expect(response.json().message).toContain(
+          'reconnect it in the console',
+        );
         expect(response.body).not.toContain('Atz');
       }
       expect(tokenRequests()).toHaveLength(0);

@@ -11,7 +11,13 @@ import { RefreshService } from './refresh.service';
 /** The refresh sweep and the one code path that refreshes a connection. */
 @Module({
   imports: [ScheduleModule.forRoot(), AmazonModule, AuthModule],
-  providers: [RefreshService, RefreshScheduler, RefreshPause, RefreshReporting, AmazonOutage],
+  providers: [
+    RefreshService,
+    RefreshScheduler,
+    RefreshPause,
+    RefreshReporting,
+    AmazonOutage,
+  ],
   exports: [RefreshService, RefreshScheduler, RefreshPause],
 })
 export class RefreshModule {}

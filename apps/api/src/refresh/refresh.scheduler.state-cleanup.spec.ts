@@ -3,7 +3,10 @@ import type { AmazonConnectService } from '../auth/amazon-connect.service';
 import { loadAppConfig } from '../config/app-config';
 import type { RefreshMetrics } from '../metrics/refresh.metrics';
 import type { RefreshPause } from './refresh-pause';
-import { RefreshScheduler, STATE_CLEANUP_INTERVAL_MS } from './refresh.scheduler';
+import {
+  RefreshScheduler,
+  STATE_CLEANUP_INTERVAL_MS,
+} from './refresh.scheduler';
 import type { RefreshService } from './refresh.service';
 
 describe('the refresh sweep deleting expired consent states', () => {
@@ -12,15 +15,23 @@ describe('the refresh sweep deleting expired consent states', () => {
   let sut: RefreshScheduler;
 
   beforeEach(() => {
-    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    jest.useFakeTimers({
+      now: Date.now(),
+      doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'],
+    });
     deleteExpiredStates = jest.fn().mockResolvedValue(undefined);
     const refresh = {
       releaseLeftLeases: jest.fn().mockResolvedValue(undefined),
       claimDue: jest.fn().mockResolvedValue([]),
       amazonSeemsDown: false,
     } as unknown as RefreshService;
-    const pause = { isHolding: false, reason: undefined } as unknown as RefreshPause;
-    const metrics = { recordSchedulerTick: jest.fn() } as unknown as RefreshMetrics;
+    const pause = {
+      isHolding: false,
+      reason: undefined,
+    } as unknown as RefreshPause;
+    const metrics = {
+      recordSchedulerTick: jest.fn(),
+    } as unknown as RefreshMetrics;
     sut = new RefreshScheduler(
       refresh,
       pause,

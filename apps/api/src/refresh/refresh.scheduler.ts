@@ -148,7 +148,13 @@ export class RefreshScheduler
       );
       // Amazon seems down and nothing was due: one connection waiting out its backoff goes
       // early, once per sweep; its success makes the others due at once (AmazonOutage).
-      if (ids.length === 0 && summary.claimed === 0 && !probed && !this.pause.reason && this.refresh.amazonSeemsDown) {
+      if (
+        ids.length === 0 &&
+        summary.claimed === 0 &&
+        !probed &&
+        !this.pause.reason &&
+        this.refresh.amazonSeemsDown
+      ) {
         probed = true;
         ids = await this.refresh.claimOutageProbe();
       }
@@ -183,14 +189,21 @@ export class RefreshScheduler
     const now = Date.now();
     const last = this.lastStateCleanupAt;
     // A clock set back counts as due, so a jump never stops the cleanup.
-    if (last === undefined || now - last >= STATE_CLEANUP_INTERVAL_MS || now < last) {
+    if (
+      last === undefined ||
+      now - last >= STATE_CLEANUP_INTERVAL_MS ||
+      now < last
+    ) {
       // Housekeeping: a database gone away must not fail the sweep whose refreshes are done
       // (their outcomes are counted); the next sweep tries again.
       try {
         await this.connect.deleteExpiredStates();
         this.lastStateCleanupAt = now;
       } catch (error) {
-        this.logger.warn({ correlationId, err: error }, 'Deleting expired consent states failed; the next sweep tries again');
+        this.logger.warn(
+          { correlationId, err: error },
+          'Deleting expired consent states failed; the next sweep tries again',
+        );
       }
     }
     summary.durationMs = Math.round(performance.now() - started);

@@ -16,7 +16,14 @@ import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
 import { AmazonOutage } from './amazon-outage';
 import { RefreshPause } from './refresh-pause';
-import { dueAtMs, dueSql, INTERVAL_PASSED_SQL, intervalPassed, RETRY_DUE_SQL, servableAsIs } from './refresh-policy';
+import {
+  dueAtMs,
+  dueSql,
+  INTERVAL_PASSED_SQL,
+  intervalPassed,
+  RETRY_DUE_SQL,
+  servableAsIs,
+} from './refresh-policy';
 import {
   ConnectionNotRefreshableError,
   RefreshBusyError,
@@ -299,8 +306,10 @@ export class RefreshService {
       correlationId,
       durationMs,
     );
-    if (this.outage.succeeded(connection.id)) await this.resumeAfterOutage(correlationId);
-    if (refreshed.profilesStale) await this.refetchProfiles(refreshed, correlationId);
+    if (this.outage.succeeded(connection.id))
+      await this.resumeAfterOutage(correlationId);
+    if (refreshed.profilesStale)
+      await this.refetchProfiles(refreshed, correlationId);
     this.pause.resume();
     this.observer?.attemptFinished('refreshed', durationMs);
     if (connection.status === 'degraded') {
@@ -327,24 +336,64 @@ export class RefreshService {
    * A live twin of the same account (a reconnect saved without profiles) is merged in the same
    * transaction (see connection-twins.ts): the oldest row stays, with these newest tokens.
    */
-  private async refetchProfiles(connection: ConnectionEntity, correlationId: string): Promise<void> {
+  private async refetchProfiles(
+    connection: ConnectionEntity,
+    correlationId: string,
+  ): Promise<void> {
     try {
-      const profiles = await this.lwa.listProfiles(connection.region, connection.accessToken as string, { maxRetries: 0 });
-      const amazonAccountIds = [...new Set(profiles.map((profile) => profile.accountId))].sort();
-      const merged = await this.database.dataSource.transaction(async (manager) => {
-        await lockAccounts(manager, connection.region, amazonAccountIds);
-        await manager.getRepository(ConnectionEntity).update({ id: connection.id }, { profiles, amazonAccountIds, profilesStale: false });
-        const input = { connectionId: connection.id, region: connection.region, accountIds: amazonAccountIds, actor: 'system', correlationId };
-        return mergeTwins(manager, this.audit, input);
+      const profiles = await this.lwa.listProfiles(
+        connection.region,
+        connection.accessToken as string,
+        { maxRetries: 0 },
+      );
+      const amazonAccountIds = [
+        ...new Set(profiles.map((profile) => profile.accountId)),
+      ].sort();
+      const merged = await this.database.dataSource.transaction(
+        async (manager) => {
+          await lockAccounts(manager, connection.region, amazonAccountIds);
+          await manager
+            .getRepository(ConnectionEntity)
+            .update(
+              { id: connection.id },
+              { profiles, amazonAccountIds, profilesStale: false },
+            );
+          const input = {
+            connectionId: connection.id,
+            region: connection.region,
+            accountIds: amazonAccountIds,
+            actor: 'system',
+            correlationId,
+          };
+          return mergeTwins(manager, this.audit, input);
+        },
+      );
+      Object.assign(connection, {
+        profiles,
+        amazonAccountIds,
+        profilesStale: false,
       });
-      Object.assign(connection, { profiles, amazonAccountIds, profilesStale: false });
       if (merged) {
-        this.logger.log({ correlationId, survivorId: merged.survivorId, closedIds: merged.closedIds }, 'Merged twin connections of one account');
-        if (merged.survivorId !== connection.id) Object.assign(connection, { status: 'disconnected', disconnectedAt: new Date() });
+        this.logger.log(
+          {
+            correlationId,
+            survivorId: merged.survivorId,
+            closedIds: merged.closedIds,
+          },
+          'Merged twin connections of one account',
+        );
+        if (merged.survivorId !== connection.id)
+          Object.assign(connection, {
+            status: 'disconnected',
+            disconnectedAt: new Date(),
+          });
       }
     } catch (error) {
       if (!(error instanceof LwaError)) throw error;
-      this.logger.warn({ correlationId, connectionId: connection.id, kind: error.kind }, 'Reading the Ads profiles failed again');
+      this.logger.warn(
+        { correlationId, connectionId: connection.id, kind: error.kind },
+        'Reading the Ads profiles failed again',
+      );
     }
   }
 
@@ -361,7 +410,11 @@ export class RefreshService {
        RETURNING id`,
     );
     const count = returnedRows<{ id: string }>(result).length;
-    if (count > 0) this.logger.log({ correlationId, connections: count }, 'Amazon answers again: the connections waiting on it are due now');
+    if (count > 0)
+      this.logger.log(
+        { correlationId, connections: count },
+        'Amazon answers again: the connections waiting on it are due now',
+      );
   }
 
   /** Gives back the leases of refreshes that failed on a database error (once per sweep). */
@@ -488,7 +541,9 @@ export class RefreshService {
       leaseOwner: null,
       // A Retry-After holds the row like a lease nobody owns: no replica claims it before then,
       // even once the end of an outage makes it due again (resumeAfterOutage).
-      leaseExpiresAt: error.retryAfterMs ? new Date(Date.now() + error.retryAfterMs) : null,
+      leaseExpiresAt: error.retryAfterMs
+        ? new Date(Date.now() + error.retryAfterMs)
+        : null,
     };
     await this.database.dataSource.transaction(async (manager) => {
       const result = await manager
@@ -567,7 +622,10 @@ export class RefreshService {
         expiresAt: current.accessTokenExpiresAt,
         lastRefreshedAt: current.lastRefreshedAt,
       };
-      if (current.accessToken && servableAsIs(timing, this.config.refresh.windowSeconds)) {
+      if (
+        current.accessToken &&
+        servableAsIs(timing, this.config.refresh.windowSeconds)
+      ) {
         return { kind: 'current', connection: current };
       }
       return { kind: 'skipped', reason: 'the other attempt failed' };

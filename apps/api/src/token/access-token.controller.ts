@@ -1,5 +1,11 @@
 import { Controller, Get, Header, Param, ParseUUIDPipe } from '@nestjs/common';
-import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { AccessTokenDto } from '@keeper/contracts';
 import { CorrelationId, ServiceKeyOnly } from '../auth/access.decorators';
 import { AccessTokenService } from './access-token.service';
@@ -19,9 +25,22 @@ export class AccessTokenController {
       'Refreshed first when it expires within REFRESH_WINDOW_SECONDS; concurrent callers share one refresh. ' +
       'Send it to Amazon as `Authorization: Bearer <accessToken>` with `Amazon-Advertising-API-ClientId`.',
   })
-  @ApiOkResponse({ schema: { example: { accessToken: 'Atza|IwEBI…', tokenType: 'bearer', expiresAt: '2026-11-24T15:00:00.000Z' } } })
-  @ApiConflictResponse({ description: 'The connection needs a new consent or was disconnected' })
-  accessToken(@Param('id', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) id: string, @CorrelationId() correlationId: string): Promise<AccessTokenDto> {
+  @ApiOkResponse({
+    schema: {
+      example: {
+        accessToken: 'Atza|IwEBI…',
+        tokenType: 'bearer',
+        expiresAt: '2026-11-24T15:00:00.000Z',
+      },
+    },
+  })
+  @ApiConflictResponse({
+    description: 'The connection needs a new consent or was disconnected',
+  })
+  accessToken(
+    @Param('id', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) id: string,
+    @CorrelationId() correlationId: string,
+  ): Promise<AccessTokenDto> {
     return this.tokens.accessToken(id, correlationId);
   }
 }

@@ -1,12 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AccessTokenDto, ConnectionDto, RefreshResultDto } from '@keeper/contracts';
+import type {
+  AccessTokenDto,
+  ConnectionDto,
+  RefreshResultDto,
+} from '@keeper/contracts';
 import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { columnKeyRing } from '../crypto/encrypted-column';
 import { BatchedQuery } from '../database/batched-query';
 import { DatabaseService } from '../database/database.service';
-import { ConnectionNotRefreshableError, RefreshBackoffError, RefreshBusyError, RefreshPausedError } from '../refresh/refresh.errors';
+import {
+  ConnectionNotRefreshableError,
+  RefreshBackoffError,
+  RefreshBusyError,
+  RefreshPausedError,
+} from '../refresh/refresh.errors';
 import { RefreshPause } from '../refresh/refresh-pause';
 import { servableAsIs } from '../refresh/refresh-policy';
 import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
@@ -35,7 +44,10 @@ interface StoredAccessToken {
 @Injectable()
 export class AccessTokenService {
   private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
-  private readonly tokenLookup = new BatchedQuery<string, StoredAccessToken | undefined>((ids) => this.lookUpTokens(ids));
+  private readonly tokenLookup = new BatchedQuery<
+    string,
+    StoredAccessToken | undefined
+  >((ids) => this.lookUpTokens(ids));
 
   constructor(
     private readonly database: DatabaseService,
@@ -44,13 +56,22 @@ export class AccessTokenService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async accessToken(id: string, correlationId: string): Promise<AccessTokenDto> {
+  async accessToken(
+    id: string,
+    correlationId: string,
+  ): Promise<AccessTokenDto> {
     const fresh = await this.freshAccessToken(id);
     if (fresh) return fresh;
     const connection = await this.find(id);
-    if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
+    if (connection.status !== 'active' && connection.status !== 'degraded')
+      throw new ConnectionNotRefreshableError(connection.status);
     if (this.isFresh(connection)) return this.toAccessToken(connection);
-    return this.refreshedToken(id, await this.shared(id, () => this.refresh.refreshNow(id, 'on_demand', correlationId)));
+    return this.refreshedToken(
+      id,
+      await this.shared(id, () =>
+        this.refresh.refreshNow(id, 'on_demand', correlationId),
+      ),
+    );
   }
 
   /**
@@ -58,47 +79,82 @@ export class AccessTokenService {
    * refreshes despite the minimum interval, but only while the connection still holds that
    * token; when another caller has replaced it already, answers the new one without a refresh.
    */
-  async accessTokenAfterUnauthorized(id: string, rejectedAccessToken: string, correlationId: string): Promise<AccessTokenDto> {
+  async accessTokenAfterUnauthorized(
+    id: string,
+    rejectedAccessToken: string,
+    correlationId: string,
+  ): Promise<AccessTokenDto> {
     const connection = await this.find(id);
-    if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
+    if (connection.status !== 'active' && connection.status !== 'degraded')
+      throw new ConnectionNotRefreshableError(connection.status);
     return this.refreshedToken(
       id,
-      await this.shared(`${id}:401`, () => this.refresh.refreshNow(id, 'on_demand', correlationId, { rejectedAccessToken })),
+      await this.shared(`${id}:401`, () =>
+        this.refresh.refreshNow(id, 'on_demand', correlationId, {
+          rejectedAccessToken,
+        }),
+      ),
     );
   }
 
-  private async refreshedToken(id: string, outcome: RefreshOutcome): Promise<AccessTokenDto> {
+  private async refreshedToken(
+    id: string,
+    outcome: RefreshOutcome,
+  ): Promise<AccessTokenDto> {
     if (outcome.kind === 'refreshed' || outcome.kind === 'current') {
-      if (outcome.connection.accessToken && (outcome.connection.accessTokenExpiresAt?.getTime() ?? 0) > Date.now()) {
+      if (
+        outcome.connection.accessToken &&
+        (outcome.connection.accessTokenExpiresAt?.getTime() ?? 0) > Date.now()
+      ) {
         return this.toAccessToken(outcome.connection);
       }
     }
     const connection = await this.find(id);
-    if (connection.status !== 'active' && connection.status !== 'degraded') throw new ConnectionNotRefreshableError(connection.status);
+    if (connection.status !== 'active' && connection.status !== 'degraded')
+      throw new ConnectionNotRefreshableError(connection.status);
     // The refresh failed (Amazon down): a token that is still valid is better than none.
-    if (connection.accessToken && connection.accessTokenExpiresAt && connection.accessTokenExpiresAt.getTime() > Date.now()) {
+    if (
+      connection.accessToken &&
+      connection.accessTokenExpiresAt &&
+      connection.accessTokenExpiresAt.getTime() > Date.now()
+    ) {
       return this.toAccessToken(connection);
     }
     if (outcome.kind === 'failed') throw outcome.error;
     if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
-    if (connection.nextAttemptAt && connection.nextAttemptAt.getTime() > Date.now()) throw new RefreshBackoffError(connection.nextAttemptAt);
+    if (
+      connection.nextAttemptAt &&
+      connection.nextAttemptAt.getTime() > Date.now()
+    )
+      throw new RefreshBackoffError(connection.nextAttemptAt);
     throw new RefreshBusyError();
   }
 
   /** The admin's "refresh now": refreshes whatever the expiry and answers the result. */
-  async refreshNow(id: string, correlationId: string): Promise<RefreshResultDto> {
+  async refreshNow(
+    id: string,
+    correlationId: string,
+  ): Promise<RefreshResultDto> {
     await this.find(id);
-    const outcome = await this.shared(id, () => this.refresh.refreshNow(id, 'manual', correlationId));
+    const outcome = await this.shared(id, () =>
+      this.refresh.refreshNow(id, 'manual', correlationId),
+    );
     if (outcome.kind === 'failed') throw outcome.error;
     if (outcome.kind === 'skipped') {
       if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
       throw new RefreshBusyError();
     }
     // `current`: another replica's refresh finished while this one waited for its lease.
-    return { connection: this.toDto(outcome.connection), durationMs: outcome.kind === 'refreshed' ? outcome.durationMs : 0 };
+    return {
+      connection: this.toDto(outcome.connection),
+      durationMs: outcome.kind === 'refreshed' ? outcome.durationMs : 0,
+    };
   }
 
-  private shared(id: string, refresh: () => Promise<RefreshOutcome>): Promise<RefreshOutcome> {
+  private shared(
+    id: string,
+    refresh: () => Promise<RefreshOutcome>,
+  ): Promise<RefreshOutcome> {
     const existing = this.inFlight.get(id);
     if (existing) return existing;
     const started = refresh().finally(() => this.inFlight.delete(id));
@@ -112,11 +168,21 @@ export class AccessTokenService {
    * refresh token too, and TypeORM's hydration cost more CPU than the query). Anything else
    * (unknown id, no token, due soon) takes the full path.
    */
-  private async freshAccessToken(id: string): Promise<AccessTokenDto | undefined> {
+  private async freshAccessToken(
+    id: string,
+  ): Promise<AccessTokenDto | undefined> {
     // One malformed id must not fail the statement of the whole batch.
     if (!UUID.test(id)) return undefined;
     const row = await this.tokenLookup.run(id);
-    if (!row?.access_token_ciphertext || !this.isFreshState(row.status, row.access_token_expires_at, row.last_refreshed_at)) return undefined;
+    if (
+      !row?.access_token_ciphertext ||
+      !this.isFreshState(
+        row.status,
+        row.access_token_expires_at,
+        row.last_refreshed_at,
+      )
+    )
+      return undefined;
     return {
       accessToken: columnKeyRing.current().decrypt(row.access_token_ciphertext),
       tokenType: 'bearer',
@@ -124,7 +190,9 @@ export class AccessTokenService {
     };
   }
 
-  private async lookUpTokens(ids: readonly string[]): Promise<(StoredAccessToken | undefined)[]> {
+  private async lookUpTokens(
+    ids: readonly string[],
+  ): Promise<(StoredAccessToken | undefined)[]> {
     const rows: StoredAccessToken[] = await this.database.dataSource.query(
       'SELECT id, status, access_token_ciphertext, access_token_expires_at, last_refreshed_at FROM connections WHERE id = ANY($1::uuid[])',
       [[...new Set(ids)]],
@@ -134,7 +202,9 @@ export class AccessTokenService {
   }
 
   private async find(id: string): Promise<ConnectionEntity> {
-    const connection = await this.database.repository(ConnectionEntity).findOneBy({ id });
+    const connection = await this.database
+      .repository(ConnectionEntity)
+      .findOneBy({ id });
     if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
     return connection;
   }
@@ -142,7 +212,11 @@ export class AccessTokenService {
   private isFresh(connection: ConnectionEntity): boolean {
     return (
       connection.accessToken !== null &&
-      this.isFreshState(connection.status, connection.accessTokenExpiresAt, connection.lastRefreshedAt)
+      this.isFreshState(
+        connection.status,
+        connection.accessTokenExpiresAt,
+        connection.lastRefreshedAt,
+      )
     );
   }
 
@@ -151,8 +225,18 @@ export class AccessTokenService {
    * minimum interval (refresh-policy.ts). `needs_reauth` and `disconnected` never are: the full
    * path answers 409 for them.
    */
-  private isFreshState(status: string, expiresAt: Date | null, lastRefreshedAt: Date | null): boolean {
-    return (status === 'active' || status === 'degraded') && servableAsIs({ expiresAt, lastRefreshedAt }, this.config.refresh.windowSeconds);
+  private isFreshState(
+    status: string,
+    expiresAt: Date | null,
+    lastRefreshedAt: Date | null,
+  ): boolean {
+    return (
+      (status === 'active' || status === 'degraded') &&
+      servableAsIs(
+        { expiresAt, lastRefreshedAt },
+        this.config.refresh.windowSeconds,
+      )
+    );
   }
 
   private toAccessToken(connection: ConnectionEntity): AccessTokenDto {

@@ -1,5 +1,15 @@
-import type { AdsProfileDto, ConnectionStatus, Region } from '@keeper/contracts';
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type {
+  AdsProfileDto,
+  ConnectionStatus,
+  Region,
+} from '@keeper/contracts';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import { EncryptedColumn, KeyIdColumn } from '../crypto/encrypted-column';
 
 /**
@@ -23,7 +33,12 @@ export class ConnectionEntity {
   status!: ConnectionStatus;
 
   /** The Amazon advertiser account ids behind the profiles; a reconnect is matched on them. */
-  @Column({ name: 'amazon_account_ids', type: 'text', array: true, default: () => "'{}'" })
+  @Column({
+    name: 'amazon_account_ids',
+    type: 'text',
+    array: true,
+    default: () => "'{}'",
+  })
   amazonAccountIds!: string[];
 
   /**
@@ -44,7 +59,11 @@ export class ConnectionEntity {
   @KeyIdColumn()
   keyId!: string | null;
 
-  @Column({ name: 'access_token_expires_at', type: 'timestamptz', nullable: true })
+  @Column({
+    name: 'access_token_expires_at',
+    type: 'timestamptz',
+    nullable: true,
+  })
   accessTokenExpiresAt!: Date | null;
 
   @Column({ name: 'last_refreshed_at', type: 'timestamptz', nullable: true })

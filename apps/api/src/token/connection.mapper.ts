@@ -5,21 +5,30 @@ import type { ConnectionEntity } from './connection.entity';
  * What the API tells about a connection: never a token. `nextRefreshAt` is when the sweep
  * will next try: the later of the refresh window's start and a scheduled retry.
  */
-export function toConnectionDto(connection: ConnectionEntity, refreshWindowSeconds: number): ConnectionDto {
-  const live = connection.status === 'active' || connection.status === 'degraded';
+export function toConnectionDto(
+  connection: ConnectionEntity,
+  refreshWindowSeconds: number,
+): ConnectionDto {
+  const live =
+    connection.status === 'active' || connection.status === 'degraded';
   const windowStart = connection.accessTokenExpiresAt
     ? connection.accessTokenExpiresAt.getTime() - refreshWindowSeconds * 1000
     : undefined;
   const retryAt = connection.nextAttemptAt?.getTime();
-  const nextRefresh = live && windowStart !== undefined ? Math.max(windowStart, retryAt ?? windowStart) : undefined;
+  const nextRefresh =
+    live && windowStart !== undefined
+      ? Math.max(windowStart, retryAt ?? windowStart)
+      : undefined;
   return {
     id: connection.id,
     label: connection.label,
     region: connection.region,
     status: connection.status,
-    accessTokenExpiresAt: connection.accessTokenExpiresAt?.toISOString() ?? null,
+    accessTokenExpiresAt:
+      connection.accessTokenExpiresAt?.toISOString() ?? null,
     lastRefreshedAt: connection.lastRefreshedAt?.toISOString() ?? null,
-    nextRefreshAt: nextRefresh === undefined ? null : new Date(nextRefresh).toISOString(),
+    nextRefreshAt:
+      nextRefresh === undefined ? null : new Date(nextRefresh).toISOString(),
     failureCount: connection.failureCount,
     lastError: connection.lastError,
     profiles: connection.profiles,

@@ -1,6 +1,27 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
-import { ApiCookieAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import type { ConnectionDto, RefreshResultDto, UpdateConnectionRequest } from '@keeper/contracts';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+} from '@nestjs/common';
+import {
+  ApiCookieAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+} from '@nestjs/swagger';
+import type {
+  ConnectionDto,
+  RefreshResultDto,
+  UpdateConnectionRequest,
+} from '@keeper/contracts';
 import { Transform } from 'class-transformer';
 import { IsString, Length, Matches } from 'class-validator';
 import { CorrelationId } from '../auth/access.decorators';
@@ -40,11 +61,16 @@ class UpdateConnectionBody implements UpdateConnectionRequest {
   @IsString()
   @Length(1, 100, { message: 'label must be 1 to 100 characters' })
   // PostgreSQL refuses NUL in text and a lone surrogate in jsonb (the audit row): both were a 500.
-  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, { message: 'label must be plain text, without control characters' })
+  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, {
+    message: 'label must be plain text, without control characters',
+  })
   label!: string;
 }
 
-const uuid = new ParseUUIDPipe({ version: undefined, errorHttpStatusCode: 400 });
+const uuid = new ParseUUIDPipe({
+  version: undefined,
+  errorHttpStatusCode: 400,
+});
 
 @ApiTags('connections')
 @ApiCookieAuth(SESSION_COOKIE)
@@ -73,22 +99,49 @@ export class ConnectionsController {
   @Patch(':id')
   @ApiOperation({ summary: 'Rename (audited as renamed)' })
   @ApiOkResponse({ schema: { example: CONNECTION_EXAMPLE } })
-  rename(@Param('id', uuid) id: string, @Body() body: UpdateConnectionBody, @CorrelationId() correlationId: string): Promise<ConnectionDto> {
+  rename(
+    @Param('id', uuid) id: string,
+    @Body() body: UpdateConnectionBody,
+    @CorrelationId() correlationId: string,
+  ): Promise<ConnectionDto> {
     return this.connections.rename(id, body.label, { correlationId });
   }
 
   @Post(':id/refresh')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Refresh now (audited as manual_refresh); answers the new expiry or the typed error' })
-  @ApiOkResponse({ schema: { example: { connection: CONNECTION_EXAMPLE, durationMs: 212 } } })
-  refresh(@Param('id', uuid) id: string, @CorrelationId() correlationId: string): Promise<RefreshResultDto> {
+  @ApiOperation({
+    summary:
+      'Refresh now (audited as manual_refresh); answers the new expiry or the typed error',
+  })
+  @ApiOkResponse({
+    schema: { example: { connection: CONNECTION_EXAMPLE, durationMs: 212 } },
+  })
+  refresh(
+    @Param('id', uuid) id: string,
+    @CorrelationId() correlationId: string,
+  ): Promise<RefreshResultDto> {
     return this.tokens.refreshNow(id, correlationId);
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Disconnect: the tokens are erased, the row and its audit trail kept' })
-  @ApiOkResponse({ schema: { example: { ...CONNECTION_EXAMPLE, status: 'disconnected', accessTokenExpiresAt: null, nextRefreshAt: null } } })
-  disconnect(@Param('id', uuid) id: string, @CorrelationId() correlationId: string): Promise<ConnectionDto> {
+  @ApiOperation({
+    summary:
+      'Disconnect: the tokens are erased, the row and its audit trail kept',
+  })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        ...CONNECTION_EXAMPLE,
+        status: 'disconnected',
+        accessTokenExpiresAt: null,
+        nextRefreshAt: null,
+      },
+    },
+  })
+  disconnect(
+    @Param('id', uuid) id: string,
+    @CorrelationId() correlationId: string,
+  ): Promise<ConnectionDto> {
     return this.connections.disconnect(id, { correlationId });
   }
 }

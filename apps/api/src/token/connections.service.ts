@@ -52,15 +52,28 @@ export class ConnectionsService {
     return this.toDto(await this.findOrFail(id));
   }
 
-  async rename(id: string, label: string, action: AdminAction): Promise<ConnectionDto> {
+  async rename(
+    id: string,
+    label: string,
+    action: AdminAction,
+  ): Promise<ConnectionDto> {
     return this.database.dataSource.transaction(async (manager) => {
       const repository = manager.getRepository(ConnectionEntity);
-      const connection = await this.findOrFail(id, manager.getRepository(ConnectionEntity));
+      const connection = await this.findOrFail(
+        id,
+        manager.getRepository(ConnectionEntity),
+      );
       const previous = connection.label;
       if (previous === label) return this.toDto(connection);
       await repository.update({ id }, { label });
       await this.audit.record(
-        { type: 'renamed', actor: 'admin', connectionId: id, correlationId: action.correlationId, details: { from: previous, to: label } },
+        {
+          type: 'renamed',
+          actor: 'admin',
+          connectionId: id,
+          correlationId: action.correlationId,
+          details: { from: previous, to: label },
+        },
         manager,
       );
       return this.toDto({ ...connection, label, updatedAt: new Date() });
@@ -86,15 +99,27 @@ export class ConnectionsService {
       // An update, not a save: a save would first read and decrypt the secrets it erases.
       await repository.update({ id }, erased);
       await this.audit.record(
-        { type: 'disconnected', actor: 'admin', connectionId: id, correlationId: action.correlationId, details: { region: connection.region } },
+        {
+          type: 'disconnected',
+          actor: 'admin',
+          connectionId: id,
+          correlationId: action.correlationId,
+          details: { region: connection.region },
+        },
         manager,
       );
       return this.toDto({ ...connection, ...erased, updatedAt: new Date() });
     });
   }
 
-  private async findOrFail(id: string, repository = this.database.repository(ConnectionEntity)): Promise<ConnectionEntity> {
-    const connection = await repository.findOne({ select: PUBLIC_COLUMNS, where: { id } });
+  private async findOrFail(
+    id: string,
+    repository = this.database.repository(ConnectionEntity),
+  ): Promise<ConnectionEntity> {
+    const connection = await repository.findOne({
+      select: PUBLIC_COLUMNS,
+      where: { id },
+    });
     if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
     return connection;
   }

@@ -1,6 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
-import { connectAccount, logIn, sandboxEnvironment, TEST_ADMIN_PASSWORD } from '../connect-flow';
+import {
+  connectAccount,
+  logIn,
+  sandboxEnvironment,
+  TEST_ADMIN_PASSWORD,
+} from '../connect-flow';
 import { createTestDatabase, TestDatabase } from '../test-database';
 import { startTestApp } from '../test-app';
 
@@ -50,17 +55,22 @@ interface Route {
  * files, anything registered on Fastify directly. Each tree line is a path segment under its parent.
  */
 function registeredRoutes(app: NestFastifyApplication): Route[] {
-  const tree = app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
+  const tree = app
+    .getHttpAdapter()
+    .getInstance()
+    .printRoutes({ commonPrefix: false });
   const stack: string[] = [];
   const routes: Route[] = [];
   for (const line of tree.split('\n')) {
-    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    const match =
+      /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
     if (!match) continue;
     const depth = match[1].length / 4;
     stack.length = depth;
     const path = `${stack[depth - 1] ?? ''}${match[2]}`;
     stack[depth] = path;
-    for (const method of match[3]?.split(', ') ?? []) routes.push({ method, path });
+    for (const method of match[3]?.split(', ') ?? [])
+      routes.push({ method, path });
   }
   return routes;
 }
@@ -70,7 +80,9 @@ function accessKey({ method, path }: Route): string {
 }
 
 /** Queries that get a request past validation, so a pass means the guard let it through. */
-const VALID_QUERY: Record<string, string> = { '/api/v1/auth/amazon/start': '?region=eu' };
+const VALID_QUERY: Record<string, string> = {
+  '/api/v1/auth/amazon/start': '?region=eu',
+};
 
 /** A concrete URL for a route pattern. */
 function urlFor(path: string, id = UNKNOWN_ID): string {
@@ -88,7 +100,11 @@ describe('authorization: every route, every kind of caller', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     sandbox = await startLwaSandbox();
-    sut = await startTestApp(database, { ...sandboxEnvironment(sandbox), SERVICE_API_KEYS: SERVICE_KEY, REFRESH_CRON: '0 0 0 1 1 *' });
+    sut = await startTestApp(database, {
+      ...sandboxEnvironment(sandbox),
+      SERVICE_API_KEYS: SERVICE_KEY,
+      REFRESH_CRON: '0 0 0 1 1 *',
+    });
     admin = await logIn(sut);
     connectionId = await connectAccount(sut, admin, { account: 'Authz Co' });
     routes = registeredRoutes(sut);
@@ -100,27 +116,48 @@ describe('authorization: every route, every kind of caller', () => {
     await database?.drop();
   });
 
-  const send = (route: Route, headers: Record<string, string> = {}, id?: string) =>
+  const send = (
+    route: Route,
+    headers: Record<string, string> = {},
+    id?: string,
+  ) =>
     sut.inject({
       method: route.method as 'GET',
       url: urlFor(route.path, id),
       headers,
       ...(route.method === 'PATCH' ? { payload: { label: 'Authz' } } : {}),
-      ...(route.method === 'POST' && route.path === '/api/v1/session' ? { payload: { password: TEST_ADMIN_PASSWORD } } : {}),
+      ...(route.method === 'POST' && route.path === '/api/v1/session'
+        ? { payload: { password: TEST_ADMIN_PASSWORD } }
+        : {}),
     });
-  const routesWith = (access: Access) => routes.filter((route) => ACCESS[accessKey(route)] === access);
+  const routesWith = (access: Access) =>
+    routes.filter((route) => ACCESS[accessKey(route)] === access);
   const describeRoute = (route: Route) => `${route.method} ${route.path}`;
 
-  function expectRefused(response: Awaited<ReturnType<typeof send>>, route: Route, status: 401 | 403, why: string): void {
+  function expectRefused(
+    response: Awaited<ReturnType<typeof send>>,
+    route: Route,
+    status: 401 | 403,
+    why: string,
+  ): void {
     const seen = `${describeRoute(route)} ${why}: ${response.statusCode} ${response.body.slice(0, 200)}`;
-    expect(seen).toBe(`${describeRoute(route)} ${why}: ${status} ${response.body.slice(0, 200)}`);
+    expect(seen).toBe(
+      `${describeRoute(route)} ${why}: ${status} ${response.body.slice(0, 200)}`,
+    );
     if (route.method !== 'HEAD') {
-      expect(response.json()).toEqual({ statusCode: status, error: expect.any(String), message: expect.any(String), correlationId: response.headers['x-request-id'] });
+      expect(response.json()).toEqual({
+        statusCode: status,
+        error: expect.any(String),
+        message: expect.any(String),
+        correlationId: response.headers['x-request-id'],
+      });
     }
   }
 
   it('knows who may call every route the server has, and every route it knows exists', () => {
-    const unclassified = routes.filter((route) => ACCESS[accessKey(route)] === undefined).map(describeRoute);
+    const unclassified = routes
+      .filter((route) => ACCESS[accessKey(route)] === undefined)
+      .map(describeRoute);
     const known = new Set(routes.map(accessKey));
     const missing = Object.keys(ACCESS).filter((key) => !known.has(key));
 
@@ -130,18 +167,28 @@ describe('authorization: every route, every kind of caller', () => {
   });
 
   it('lists the same API routes as the OpenAPI document', async () => {
-    const document = (await sut.inject({ method: 'GET', url: '/api/docs-json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
-    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
-      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    const document = (
+      await sut.inject({ method: 'GET', url: '/api/docs-json' })
+    ).json<{ paths: Record<string, Record<string, unknown>> }>();
+    const documented = Object.entries(document.paths).flatMap(
+      ([path, operations]) =>
+        Object.keys(operations).map(
+          (method) =>
+            `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`,
+        ),
     );
-    const served = Object.keys(ACCESS).filter((key) => !key.includes('/api/docs'));
+    const served = Object.keys(ACCESS).filter(
+      (key) => !key.includes('/api/docs'),
+    );
 
     expect(documented.sort()).toEqual(served.sort());
   });
 
   it('declares both credentials in the OpenAPI document and puts on every operation the one its guard asks for', async () => {
     type Operation = { security?: Record<string, string[]>[] };
-    const document = (await sut.inject({ method: 'GET', url: '/api/docs-json' })).json<{
+    const document = (
+      await sut.inject({ method: 'GET', url: '/api/docs-json' })
+    ).json<{
       paths: Record<string, Record<string, Operation>>;
       components: { securitySchemes?: Record<string, unknown> };
     }>();
@@ -150,29 +197,49 @@ describe('authorization: every route, every kind of caller', () => {
       service: [{ serviceKey: [] }],
       public: undefined,
     };
-    const declared = Object.entries(document.paths).flatMap(([path, operations]) =>
-      Object.entries(operations).map(([method, operation]) => {
-        const key = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
-        return `${key}: ${JSON.stringify(operation.security?.length ? operation.security : undefined)}`;
-      }),
+    const declared = Object.entries(document.paths).flatMap(
+      ([path, operations]) =>
+        Object.entries(operations).map(([method, operation]) => {
+          const key = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+          return `${key}: ${JSON.stringify(operation.security?.length ? operation.security : undefined)}`;
+        }),
     );
     const fromGuards = Object.entries(ACCESS)
       .filter(([key]) => !key.includes('/api/docs'))
       .map(([key, access]) => `${key}: ${JSON.stringify(expected[access])}`);
 
     expect(document.components.securitySchemes).toEqual({
-      session: { type: 'apiKey', in: 'cookie', name: 'atk_session', description: expect.any(String) },
-      serviceKey: { type: 'http', scheme: 'bearer', description: expect.any(String) },
+      session: {
+        type: 'apiKey',
+        in: 'cookie',
+        name: 'atk_session',
+        description: expect.any(String),
+      },
+      serviceKey: {
+        type: 'http',
+        scheme: 'bearer',
+        description: expect.any(String),
+      },
     });
     expect(declared.sort()).toEqual(fromGuards.sort());
   });
 
   it('opens only health, metrics, docs, login, the login check and the OAuth callback to anyone', async () => {
     const open = routesWith('public');
-    expect(open.map(accessKey).every((key) => /^(GET|POST) \/(health|metrics|api\/docs|api\/v1\/session$|api\/v1\/auth\/amazon\/callback$)/.test(key))).toBe(true);
+    expect(
+      open
+        .map(accessKey)
+        .every((key) =>
+          /^(GET|POST) \/(health|metrics|api\/docs|api\/v1\/session$|api\/v1\/auth\/amazon\/callback$)/.test(
+            key,
+          ),
+        ),
+    ).toBe(true);
     for (const route of open) {
       const response = await send(route);
-      expect(`${describeRoute(route)}: ${response.statusCode}`).not.toMatch(/: (401|403|5\d\d)$/);
+      expect(`${describeRoute(route)}: ${response.statusCode}`).not.toMatch(
+        /: (401|403|5\d\d)$/,
+      );
     }
   });
 
@@ -183,12 +250,16 @@ describe('authorization: every route, every kind of caller', () => {
       ['with a forged session cookie', { cookie: forged }],
       ['with an unsigned session id', { cookie: admin.split('.')[0] }],
       ['with a service key', { authorization: `Bearer ${SERVICE_KEY}` }],
-      ['with a service key as the cookie', { cookie: `atk_session=${SERVICE_KEY}` }],
+      [
+        'with a service key as the cookie',
+        { cookie: `atk_session=${SERVICE_KEY}` },
+      ],
     ];
     const adminRoutes = routesWith('admin');
     expect(adminRoutes.length).toBeGreaterThanOrEqual(12);
     for (const route of adminRoutes) {
-      for (const [why, headers] of attempts) expectRefused(await send(route, headers), route, 401, why);
+      for (const [why, headers] of attempts)
+        expectRefused(await send(route, headers), route, 401, why);
     }
   });
 
@@ -196,24 +267,49 @@ describe('authorization: every route, every kind of caller', () => {
     const attempts: [string, Record<string, string>][] = [
       ['without a key', {}],
       ['with an admin session', { cookie: admin }],
-      ['with a wrong key', { authorization: 'Bearer svc-authz-key-0123456789abcdeX' }],
+      [
+        'with a wrong key',
+        { authorization: 'Bearer svc-authz-key-0123456789abcdeX' },
+      ],
       ['with the key and more', { authorization: `Bearer ${SERVICE_KEY}x` }],
-      ['with a key prefix', { authorization: `Bearer ${SERVICE_KEY.slice(0, -1)}` }],
-      ['with the key as Basic credentials', { authorization: `Basic ${Buffer.from(`${SERVICE_KEY}:`).toString('base64')}` }],
+      [
+        'with a key prefix',
+        { authorization: `Bearer ${SERVICE_KEY.slice(0, -1)}` },
+      ],
+      [
+        'with the key as Basic credentials',
+        {
+          authorization: `Basic ${Buffer.from(`${SERVICE_KEY}:`).toString('base64')}`,
+        },
+      ],
       ['with the key and no scheme', { authorization: SERVICE_KEY }],
       ['with the key as a cookie', { cookie: `atk_session=${SERVICE_KEY}` }],
     ];
     const serviceRoutes = routesWith('service');
-    expect(serviceRoutes.map(accessKey)).toEqual(['GET /api/v1/connections/:id/access-token', 'GET /api/v1/connections/:id/access-token']);
+    expect(serviceRoutes.map(accessKey)).toEqual([
+      'GET /api/v1/connections/:id/access-token',
+      'GET /api/v1/connections/:id/access-token',
+    ]);
     for (const route of serviceRoutes) {
-      for (const [why, headers] of attempts) expectRefused(await send(route, headers, connectionId), route, 401, why);
-      const inQuery = await sut.inject({ method: route.method as 'GET', url: `${urlFor(route.path, connectionId)}?access_token=${SERVICE_KEY}&key=${SERVICE_KEY}` });
+      for (const [why, headers] of attempts)
+        expectRefused(
+          await send(route, headers, connectionId),
+          route,
+          401,
+          why,
+        );
+      const inQuery = await sut.inject({
+        method: route.method as 'GET',
+        url: `${urlFor(route.path, connectionId)}?access_token=${SERVICE_KEY}&key=${SERVICE_KEY}`,
+      });
       expectRefused(inQuery, route, 401, 'with the key in the query');
     }
   });
 
   it('refuses state-changing admin requests from another site (403), session or not', async () => {
-    const changing = routesWith('admin').filter((route) => !['GET', 'HEAD'].includes(route.method));
+    const changing = routesWith('admin').filter(
+      (route) => !['GET', 'HEAD'].includes(route.method),
+    );
     expect(changing.map(describeRoute).sort()).toEqual([
       'DELETE /api/v1/connections/:id',
       'DELETE /api/v1/session',
@@ -224,26 +320,51 @@ describe('authorization: every route, every kind of caller', () => {
       ['with Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
       ['with Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }],
       ['from a foreign Origin', { origin: 'https://evil.example' }],
-      ['from a look-alike Origin', { origin: 'http://localhost:4200.evil.example' }],
+      [
+        'from a look-alike Origin',
+        { origin: 'http://localhost:4200.evil.example' },
+      ],
       ['from an opaque Origin', { origin: 'null' }],
-      ['cross-site despite a same-looking Origin', { 'sec-fetch-site': 'cross-site', origin: 'http://localhost:4200' }],
+      [
+        'cross-site despite a same-looking Origin',
+        { 'sec-fetch-site': 'cross-site', origin: 'http://localhost:4200' },
+      ],
     ];
     for (const route of changing) {
       for (const [why, headers] of crossSite) {
-        expectRefused(await send(route, { cookie: admin, ...headers }, connectionId), route, 403, why);
+        expectRefused(
+          await send(route, { cookie: admin, ...headers }, connectionId),
+          route,
+          403,
+          why,
+        );
       }
     }
     // Nothing changed: the connection is still there under its name, the session still works.
-    const connection = await sut.inject({ method: 'GET', url: `/api/v1/connections/${connectionId}`, headers: { cookie: admin } });
-    expect(connection.json()).toMatchObject({ status: 'active', label: expect.not.stringMatching(/^Authz$/) });
+    const connection = await sut.inject({
+      method: 'GET',
+      url: `/api/v1/connections/${connectionId}`,
+      headers: { cookie: admin },
+    });
+    expect(connection.json()).toMatchObject({
+      status: 'active',
+      label: expect.not.stringMatching(/^Authz$/),
+    });
   });
 
   it('lets the admin and the jobs through where they belong (the guard is not simply closed)', async () => {
     for (const route of routesWith('admin')) {
       // The event stream never ends (tested in events.integration.spec.ts); logging out is tested below.
-      if (route.path === '/api/v1/events' || route.path === '/api/v1/session') continue;
-      const response = await send(route, { cookie: admin, 'sec-fetch-site': 'same-origin', origin: 'http://localhost:4200' });
-      expect(`${describeRoute(route)}: ${response.statusCode}`).toMatch(/: (200|204|302|404)$/);
+      if (route.path === '/api/v1/events' || route.path === '/api/v1/session')
+        continue;
+      const response = await send(route, {
+        cookie: admin,
+        'sec-fetch-site': 'same-origin',
+        origin: 'http://localhost:4200',
+      });
+      expect(`${describeRoute(route)}: ${response.statusCode}`).toMatch(
+        /: (200|204|302|404)$/,
+      );
     }
     const token = await sut.inject({
       method: 'GET',
@@ -251,21 +372,46 @@ describe('authorization: every route, every kind of caller', () => {
       headers: { authorization: `Bearer ${SERVICE_KEY}` },
     });
     expect(token.statusCode).toBe(200);
-    expect(token.json()).toEqual({ accessToken: expect.stringMatching(/^Atza\|/), tokenType: 'bearer', expiresAt: expect.any(String) });
+    expect(token.json()).toEqual({
+      accessToken: expect.stringMatching(/^Atza\|/),
+      tokenType: 'bearer',
+      expiresAt: expect.any(String),
+    });
 
     const other = await logIn(sut);
-    const logout = await sut.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie: other, 'sec-fetch-site': 'same-origin' } });
+    const logout = await sut.inject({
+      method: 'DELETE',
+      url: '/api/v1/session',
+      headers: { cookie: other, 'sec-fetch-site': 'same-origin' },
+    });
     expect(logout.statusCode).toBe(204);
-    expect((await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie: other } })).statusCode).toBe(401);
+    expect(
+      (
+        await sut.inject({
+          method: 'GET',
+          url: '/api/v1/connections',
+          headers: { cookie: other },
+        })
+      ).statusCode,
+    ).toBe(401);
   });
 
   it('refuses a cross-site login (login CSRF), and accepts one from the console', async () => {
     const login = (headers: Record<string, string>) =>
-      sut.inject({ method: 'POST', url: '/api/v1/session', headers, payload: { password: TEST_ADMIN_PASSWORD }, remoteAddress: '10.99.0.1' });
+      sut.inject({
+        method: 'POST',
+        url: '/api/v1/session',
+        headers,
+        payload: { password: TEST_ADMIN_PASSWORD },
+        remoteAddress: '10.99.0.1',
+      });
 
     const crossSite = await login({ 'sec-fetch-site': 'cross-site' });
     const foreign = await login({ origin: 'https://evil.example' });
-    const console = await login({ 'sec-fetch-site': 'same-origin', origin: 'http://localhost:4200' });
+    const console = await login({
+      'sec-fetch-site': 'same-origin',
+      origin: 'http://localhost:4200',
+    });
 
     expect([crossSite.statusCode, foreign.statusCode]).toEqual([403, 403]);
     expect(crossSite.headers['set-cookie']).toBeUndefined();

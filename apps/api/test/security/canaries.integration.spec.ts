@@ -8,7 +8,13 @@ import { RefreshScheduler } from '../../src/refresh/refresh.scheduler';
 import { cookiesFrom } from '../connect-flow';
 import { createTestDatabase, TestDatabase } from '../test-database';
 import { startTestApp } from '../test-app';
-import { CapturedOutput, captureOutput, occurrences, startWebhookSink, WebhookSink } from './security-harness';
+import {
+  CapturedOutput,
+  captureOutput,
+  occurrences,
+  startWebhookSink,
+  WebhookSink,
+} from './security-harness';
 
 /**
  * Canaries: every secret the service handles carries one marker (letters and digits, so no
@@ -50,36 +56,86 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
   const states: string[] = [];
   let address = 0;
 
-  type InjectOptions = { method: string; url: string; headers?: Record<string, string>; payload?: unknown; remoteAddress?: string };
+  type InjectOptions = {
+    method: string;
+    url: string;
+    headers?: Record<string, string>;
+    payload?: unknown;
+    remoteAddress?: string;
+  };
   async function call(what: string, options: InjectOptions) {
-    const response = await sut.inject({ remoteAddress: '127.0.0.1', ...options, method: options.method as 'GET', payload: options.payload as string });
-    recorded.push({ what, status: response.statusCode, headers: JSON.stringify(response.headers), body: response.body });
+    const response = await sut.inject({
+      remoteAddress: '127.0.0.1',
+      ...options,
+      method: options.method as 'GET',
+      payload: options.payload as string,
+    });
+    recorded.push({
+      what,
+      status: response.statusCode,
+      headers: JSON.stringify(response.headers),
+      body: response.body,
+    });
     return response;
   }
-  const asAdmin = (what: string, method: string, url: string, payload?: unknown) =>
-    call(what, { method, url: `/api/v1${url}`, headers: { cookie: admin, 'sec-fetch-site': 'same-origin' }, payload });
+  const asAdmin = (
+    what: string,
+    method: string,
+    url: string,
+    payload?: unknown,
+  ) =>
+    call(what, {
+      method,
+      url: `/api/v1${url}`,
+      headers: { cookie: admin, 'sec-fetch-site': 'same-origin' },
+      payload,
+    });
   const asJob = (what: string, id: string, key = SERVICE_KEY) =>
-    call(what, { method: 'GET', url: `/api/v1/connections/${id}/access-token`, headers: { authorization: `Bearer ${key}` } });
+    call(what, {
+      method: 'GET',
+      url: `/api/v1/connections/${id}/access-token`,
+      headers: { authorization: `Bearer ${key}` },
+    });
 
   async function logIn(password: string) {
     address += 1;
-    const response = await call(`login ${password === ADMIN_PASSWORD ? 'right' : 'wrong'}`, {
-      method: 'POST',
-      url: '/api/v1/session',
-      payload: { password },
-      remoteAddress: `10.55.0.${address}`,
-    });
-    if (response.statusCode === 201) admin = `atk_session=${cookiesFrom(response).atk_session}`;
+    const response = await call(
+      `login ${password === ADMIN_PASSWORD ? 'right' : 'wrong'}`,
+      {
+        method: 'POST',
+        url: '/api/v1/session',
+        payload: { password },
+        remoteAddress: `10.55.0.${address}`,
+      },
+    );
+    if (response.statusCode === 201)
+      admin = `atk_session=${cookiesFrom(response).atk_session}`;
     return response;
   }
 
   /** Start (as the admin), the sandbox's consent page answered at once, and the callback. */
-  async function connect(what: string, options: { region?: string; account?: string; faults?: FaultSpec[]; tamper?: (url: URL) => void; cookie?: string } = {}) {
-    const start = await asAdmin(`${what}: start`, 'GET', `/auth/amazon/start?region=${options.region ?? 'na'}`);
+  async function connect(
+    what: string,
+    options: {
+      region?: string;
+      account?: string;
+      faults?: FaultSpec[];
+      tamper?: (url: URL) => void;
+      cookie?: string;
+    } = {},
+  ) {
+    const start = await asAdmin(
+      `${what}: start`,
+      'GET',
+      `/auth/amazon/start?region=${options.region ?? 'na'}`,
+    );
     const consentUrl = new URL(String(start.headers.location));
     states.push(consentUrl.searchParams.get('state') as string);
     consentUrl.searchParams.set('sandbox_auto', 'allow');
-    consentUrl.searchParams.set('sandbox_account', options.account ?? 'Canary Default');
+    consentUrl.searchParams.set(
+      'sandbox_account',
+      options.account ?? 'Canary Default',
+    );
     const consented = await fetch(consentUrl, { redirect: 'manual' });
     const back = new URL(String(consented.headers.get('location')));
     options.tamper?.(back);
@@ -87,18 +143,27 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     const response = await call(`${what}: callback`, {
       method: 'GET',
       url: `${back.pathname}${back.search}`,
-      headers: { cookie: options.cookie ?? `atk_oauth=${cookiesFrom(start).atk_oauth}` },
+      headers: {
+        cookie: options.cookie ?? `atk_oauth=${cookiesFrom(start).atk_oauth}`,
+      },
     });
     sandbox.clearFaults();
     const target = new URL(String(response.headers.location));
-    return { id: target.searchParams.get('connectionId'), outcome: target.searchParams.get('connect'), back };
+    return {
+      id: target.searchParams.get('connectionId'),
+      outcome: target.searchParams.get('connect'),
+      back,
+    };
   }
 
   async function openEventStream(): Promise<void> {
     await sut.listen({ port: 0, host: '127.0.0.1' });
     const controller = new AbortController();
     stopEvents = () => controller.abort();
-    const response = await fetch(`${await sut.getUrl()}/api/v1/events`, { headers: { cookie: admin }, signal: controller.signal });
+    const response = await fetch(`${await sut.getUrl()}/api/v1/events`, {
+      headers: { cookie: admin },
+      signal: controller.signal,
+    });
     expect(response.status).toBe(200);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
@@ -122,7 +187,9 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     );
     const dumps = [];
     for (const { table_name } of tables) {
-      dumps.push(`${table_name}: ${JSON.stringify(await database.query(`SELECT * FROM "${table_name}"`))}`);
+      dumps.push(
+        `${table_name}: ${JSON.stringify(await database.query(`SELECT * FROM "${table_name}"`))}`,
+      );
     }
     return dumps.join('\n');
   }
@@ -131,7 +198,10 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     output = captureOutput();
     database = await createTestDatabase();
     webhooks = await startWebhookSink();
-    sandbox = await startLwaSandbox({ secretMarker: MARKER, clientSecret: CLIENT_SECRET });
+    sandbox = await startLwaSandbox({
+      secretMarker: MARKER,
+      clientSecret: CLIENT_SECRET,
+    });
     sut = await startTestApp(database, {
       AMAZON_CLIENT_ID: sandbox.clientId,
       AMAZON_CLIENT_SECRET: CLIENT_SECRET,
@@ -167,32 +237,70 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     await openEventStream();
 
     // Connections, then callbacks while Amazon misbehaves.
-    const alpha = await connect('alpha', { region: 'na', account: 'Canary Alpha' });
-    const beta = await connect('beta', { region: 'eu', account: 'Canary Beta' });
-    const gamma = await connect('gamma', { region: 'fe', account: 'Canary Gamma' });
-    expect([alpha.outcome, beta.outcome, gamma.outcome]).toEqual(['connected', 'connected', 'connected']);
+    const alpha = await connect('alpha', {
+      region: 'na',
+      account: 'Canary Alpha',
+    });
+    const beta = await connect('beta', {
+      region: 'eu',
+      account: 'Canary Beta',
+    });
+    const gamma = await connect('gamma', {
+      region: 'fe',
+      account: 'Canary Gamma',
+    });
+    expect([alpha.outcome, beta.outcome, gamma.outcome]).toEqual([
+      'connected',
+      'connected',
+      'connected',
+    ]);
     const faulty: [string, FaultSpec[]][] = [
       ['token 500', [{ endpoint: 'token', kind: '500', count: 2 }]],
-      ['token 429', [{ endpoint: 'token', kind: '429', retryAfter: 1, count: 2 }]],
+      [
+        'token 429',
+        [{ endpoint: 'token', kind: '429', retryAfter: 1, count: 2 }],
+      ],
       ['token 503', [{ endpoint: 'token', kind: '503', count: 2 }]],
-      ['token timeout', [{ endpoint: 'token', kind: 'timeout', ms: 1500, count: 2 }]],
+      [
+        'token timeout',
+        [{ endpoint: 'token', kind: 'timeout', ms: 1500, count: 2 }],
+      ],
       ['token reset', [{ endpoint: 'token', kind: 'reset', count: 2 }]],
       ['token malformed', [{ endpoint: 'token', kind: 'malformed_json' }]],
       ['token invalid_grant', [{ endpoint: 'token', kind: 'invalid_grant' }]],
       ['token invalid_client', [{ endpoint: 'token', kind: 'invalid_client' }]],
       ['profiles 503', [{ endpoint: 'profiles', kind: '503', count: 2 }]],
-      ['profiles 401', [{ endpoint: 'profiles', kind: 'unauthorized', count: 2 }]],
-      ['profiles malformed', [{ endpoint: 'profiles', kind: 'malformed_json', count: 2 }]],
-      ['profiles timeout', [{ endpoint: 'profiles', kind: 'timeout', ms: 1500, count: 2 }]],
+      [
+        'profiles 401',
+        [{ endpoint: 'profiles', kind: 'unauthorized', count: 2 }],
+      ],
+      [
+        'profiles malformed',
+        [{ endpoint: 'profiles', kind: 'malformed_json', count: 2 }],
+      ],
+      [
+        'profiles timeout',
+        [{ endpoint: 'profiles', kind: 'timeout', ms: 1500, count: 2 }],
+      ],
     ];
-    for (const [what, faults] of faulty) await connect(what, { account: `Canary ${what}`, faults });
+    for (const [what, faults] of faulty)
+      await connect(what, { account: `Canary ${what}`, faults });
 
     // Hostile and broken callbacks.
-    const replayed = await connect('replay source', { account: 'Canary Replay' });
-    await call('replayed callback', { method: 'GET', url: `${replayed.back.pathname}${replayed.back.search}` });
+    const replayed = await connect('replay source', {
+      account: 'Canary Replay',
+    });
+    await call('replayed callback', {
+      method: 'GET',
+      url: `${replayed.back.pathname}${replayed.back.search}`,
+    });
     await connect('no binding cookie', { cookie: '' });
-    await connect('foreign binding cookie', { cookie: `atk_oauth=${'Q'.repeat(43)}` });
-    await connect('duplicated code', { tamper: (url) => url.searchParams.append('code', `AN${MARKER}second`) });
+    await connect('foreign binding cookie', {
+      cookie: `atk_oauth=${'Q'.repeat(43)}`,
+    });
+    await connect('duplicated code', {
+      tamper: (url) => url.searchParams.append('code', `AN${MARKER}second`),
+    });
     await connect('denied with a description', {
       tamper: (url) => {
         url.searchParams.delete('code');
@@ -200,19 +308,29 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
         url.searchParams.set('error_description', 'the user said no');
       },
     });
-    await connect('error with a code', { tamper: (url) => url.searchParams.set('error', 'server_error') });
+    await connect('error with a code', {
+      tamper: (url) => url.searchParams.set('error', 'server_error'),
+    });
     for (const search of [
       `?code=AN${MARKER}forged&state=${'A'.repeat(43)}`,
       `?code=AN${MARKER}forged&state=${MARKER}`,
       `?error=invalid_request&error_description=nope&state=${MARKER}&code=AN${MARKER}`,
       `?code=AN${MARKER}&code=AN${MARKER}&state=x&state=y`,
     ]) {
-      await call('forged callback', { method: 'GET', url: `/api/v1/auth/amazon/callback${search}`, headers: { cookie: `atk_oauth=${MARKER}` } });
+      await call('forged callback', {
+        method: 'GET',
+        url: `/api/v1/auth/amazon/callback${search}`,
+        headers: { cookie: `atk_oauth=${MARKER}` },
+      });
     }
 
     // Refresh now, with and without faults (a 429 holds the connection until Retry-After: last);
     // invalid_grant puts gamma in needs_reauth.
-    const refreshed = await asAdmin('refresh now', 'POST', `/connections/${alpha.id}/refresh`);
+    const refreshed = await asAdmin(
+      'refresh now',
+      'POST',
+      `/connections/${alpha.id}/refresh`,
+    );
     expect(`${refreshed.statusCode} ${refreshed.body}`).toMatch(/^200 /);
     for (const fault of [
       { endpoint: 'token', kind: '500', count: 2 },
@@ -222,52 +340,108 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
       { endpoint: 'token', kind: '429', retryAfter: 1, count: 2 },
     ] as FaultSpec[]) {
       sandbox.queueFault(fault);
-      await asAdmin(`refresh now, ${fault.kind}`, 'POST', `/connections/${alpha.id}/refresh`);
+      await asAdmin(
+        `refresh now, ${fault.kind}`,
+        'POST',
+        `/connections/${alpha.id}/refresh`,
+      );
       sandbox.clearFaults();
     }
     sandbox.queueFault({ endpoint: 'token', kind: 'invalid_grant' });
-    await asAdmin('refresh now, invalid_grant', 'POST', `/connections/${gamma.id}/refresh`);
+    await asAdmin(
+      'refresh now, invalid_grant',
+      'POST',
+      `/connections/${gamma.id}/refresh`,
+    );
 
     // Access-token reads: the jobs' key, wrong keys, the admin's session, a connection needing consent,
     // and one expiring soon (refreshed first, through a fault).
-    expect((await asJob('access token', alpha.id as string)).statusCode).toBe(200);
-    await asJob('access token, wrong key', alpha.id as string, `wrong-${MARKER}-0000000000`);
-    await call('access token, admin session', { method: 'GET', url: `/api/v1/connections/${alpha.id}/access-token`, headers: { cookie: admin } });
+    expect((await asJob('access token', alpha.id as string)).statusCode).toBe(
+      200,
+    );
+    await asJob(
+      'access token, wrong key',
+      alpha.id as string,
+      `wrong-${MARKER}-0000000000`,
+    );
+    await call('access token, admin session', {
+      method: 'GET',
+      url: `/api/v1/connections/${alpha.id}/access-token`,
+      headers: { cookie: admin },
+    });
     await asJob('access token, needs reauth', gamma.id as string);
     // An hour later, as it were: a token refreshed seconds ago is not refreshed again (README, "Never too often").
-    await database.query("UPDATE connections SET access_token_expires_at = now() + interval '30 seconds', last_refreshed_at = now() - interval '1 hour' WHERE id = $1", [beta.id]);
+    await database.query(
+      "UPDATE connections SET access_token_expires_at = now() + interval '30 seconds', last_refreshed_at = now() - interval '1 hour' WHERE id = $1",
+      [beta.id],
+    );
     sandbox.queueFault({ endpoint: 'token', kind: '503', count: 2 });
     await asJob('access token, refresh first fails', beta.id as string);
     sandbox.clearFaults();
-    expect((await asJob('access token, refreshed first', beta.id as string)).statusCode).toBe(200);
+    expect(
+      (await asJob('access token, refreshed first', beta.id as string))
+        .statusCode,
+    ).toBe(200);
 
     // Scheduled sweeps: a transient failure, a revoked grant, then recovery (alerts on the way).
     const scheduler = sut.get(RefreshScheduler);
-    await database.query("UPDATE connections SET access_token_expires_at = now() + interval '30 seconds', last_refreshed_at = now() - interval '1 hour' WHERE id = ANY($1)", [[alpha.id, beta.id]]);
-    const [betaRow] = await database.query<{ refresh_token_ciphertext: string }>('SELECT refresh_token_ciphertext FROM connections WHERE id = $1', [beta.id]);
-    sandbox.revokeRefreshToken(new Fernet(FERNET_KEY).decrypt(betaRow.refresh_token_ciphertext).toString());
+    await database.query(
+      "UPDATE connections SET access_token_expires_at = now() + interval '30 seconds', last_refreshed_at = now() - interval '1 hour' WHERE id = ANY($1)",
+      [[alpha.id, beta.id]],
+    );
+    const [betaRow] = await database.query<{
+      refresh_token_ciphertext: string;
+    }>('SELECT refresh_token_ciphertext FROM connections WHERE id = $1', [
+      beta.id,
+    ]);
+    sandbox.revokeRefreshToken(
+      new Fernet(FERNET_KEY)
+        .decrypt(betaRow.refresh_token_ciphertext)
+        .toString(),
+    );
     sandbox.queueFault({ endpoint: 'token', kind: '500', count: 2 });
     await scheduler.sweep();
     sandbox.clearFaults();
-    await database.query('UPDATE connections SET next_attempt_at = now() WHERE id = ANY($1)', [[alpha.id, beta.id]]);
+    await database.query(
+      'UPDATE connections SET next_attempt_at = now() WHERE id = ANY($1)',
+      [[alpha.id, beta.id]],
+    );
     await scheduler.sweep();
 
     // Rename, disconnect, log out and in again, and read every console page.
-    await asAdmin('rename', 'PATCH', `/connections/${alpha.id}`, { label: 'Canary Alpha (renamed)' });
+    await asAdmin('rename', 'PATCH', `/connections/${alpha.id}`, {
+      label: 'Canary Alpha (renamed)',
+    });
     await asAdmin('disconnect', 'DELETE', `/connections/${gamma.id}`);
     await asAdmin('logout', 'DELETE', '/session');
     await asAdmin('after logout', 'GET', '/connections');
     await logIn(ADMIN_PASSWORD);
     const list = await asAdmin('list', 'GET', '/connections');
-    for (const connection of list.json() as { id: string }[]) await asAdmin('connection', 'GET', `/connections/${connection.id}`);
+    for (const connection of list.json() as { id: string }[])
+      await asAdmin('connection', 'GET', `/connections/${connection.id}`);
     let cursor = '';
     for (let page = 0; page < 20; page += 1) {
-      const audit = (await asAdmin('audit', 'GET', `/audit-events?limit=50${cursor}`)).json();
+      const audit = (
+        await asAdmin('audit', 'GET', `/audit-events?limit=50${cursor}`)
+      ).json();
       if (!audit.nextCursor) break;
       cursor = `&before=${audit.nextCursor}`;
     }
-    for (const url of ['/system', '/session', '/audit-events?type=login_failed', '/audit-events?type=needs_reauth']) await asAdmin('page', 'GET', url);
-    for (const url of ['/health', '/health/ready', '/health/live', '/metrics', '/api/docs-json']) await call('operations', { method: 'GET', url });
+    for (const url of [
+      '/system',
+      '/session',
+      '/audit-events?type=login_failed',
+      '/audit-events?type=needs_reauth',
+    ])
+      await asAdmin('page', 'GET', url);
+    for (const url of [
+      '/health',
+      '/health/ready',
+      '/health/live',
+      '/metrics',
+      '/api/docs-json',
+    ])
+      await call('operations', { method: 'GET', url });
 
     await sut.get(AlertService).whenIdle();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -277,23 +451,45 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     // The session did what it claims (so the searches below search something).
     const dump = await tableDump();
     const logs = output.text();
-    const tokenAnswers = recorded.filter((entry) => entry.what.startsWith('access token') && entry.status === 200);
+    const tokenAnswers = recorded.filter(
+      (entry) => entry.what.startsWith('access token') && entry.status === 200,
+    );
     // The jobs' key got tokens (a connection needing consent answers 409 instead, never its token).
     expect(tokenAnswers.length).toBeGreaterThanOrEqual(2);
     for (const answer of tokenAnswers) expect(answer.body).toContain(MARKER);
     expect(sandbox.requests({ endpoint: 'token' }).length).toBeGreaterThan(30);
-    const auditTypes = ['connected', 'refresh_failed', 'needs_reauth', 'manual_refresh', 'disconnected', 'login_failed', 'renamed', 'logout'];
-    expect(auditTypes.filter((type) => !dump.includes(`"${type}"`))).toEqual([]);
+    const auditTypes = [
+      'connected',
+      'refresh_failed',
+      'needs_reauth',
+      'manual_refresh',
+      'disconnected',
+      'login_failed',
+      'renamed',
+      'logout',
+    ];
+    expect(auditTypes.filter((type) => !dump.includes(`"${type}"`))).toEqual(
+      [],
+    );
     // Debug lines (the LWA client's per-request lines) and the callback's request line were captured.
-    expect([/"level":20,/.test(logs), logs.includes('auth/amazon/callback?code=[Redacted]')]).toEqual([true, true]);
+    expect([
+      /"level":20,/.test(logs),
+      logs.includes('auth/amazon/callback?code=[Redacted]'),
+    ]).toEqual([true, true]);
     expect(eventsText.includes('audit.appended')).toBe(true);
     expect(webhooks.bodies.length).toBeGreaterThan(0);
-    expect(recorded.filter((entry) => entry.status >= 400).length).toBeGreaterThan(10);
+    expect(
+      recorded.filter((entry) => entry.status >= 400).length,
+    ).toBeGreaterThan(10);
 
     // Only the jobs' endpoint hands out an access token (the OpenAPI example "Atza|IwEBI…" is not one).
     const accessTokenShape = /Atza\|IwEB[\w-]{30,}/;
-    const withToken = recorded.filter((entry) => accessTokenShape.test(`${entry.headers}${entry.body}`)).map((entry) => entry.what);
-    expect(withToken.sort()).toEqual(tokenAnswers.map((entry) => entry.what).sort());
+    const withToken = recorded
+      .filter((entry) => accessTokenShape.test(`${entry.headers}${entry.body}`))
+      .map((entry) => entry.what);
+    expect(withToken.sort()).toEqual(
+      tokenAnswers.map((entry) => entry.what).sort(),
+    );
 
     // And the marker is nowhere else.
     const haystacks: [string, string][] = [
@@ -303,13 +499,18 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
       ['alert webhooks', webhooks.bodies.join('\n')],
       ...recorded
         .filter((entry) => !tokenAnswers.includes(entry))
-        .map((entry): [string, string] => [`${entry.status >= 400 ? 'error' : 'response'} of ${entry.what} (${entry.status})`, `${entry.headers}\n${entry.body}`]),
+        .map((entry): [string, string] => [
+          `${entry.status >= 400 ? 'error' : 'response'} of ${entry.what} (${entry.status})`,
+          `${entry.headers}\n${entry.body}`,
+        ]),
     ];
     const secrets = [MARKER, FERNET_KEY, ...states];
     const leaks = haystacks.flatMap(([where, text]) =>
       secrets.flatMap((secret) =>
         // A state belongs in the consent URL the start answer sends the browser to, nowhere else.
-        where.includes(': start') && states.includes(secret) ? [] : occurrences(text, secret).map((found) => `${where}: …${found}…`),
+        where.includes(': start') && states.includes(secret)
+          ? []
+          : occurrences(text, secret).map((found) => `${where}: …${found}…`),
       ),
     );
     expect(leaks).toEqual([]);

@@ -1,11 +1,28 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { appendFileSync } from 'node:fs';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
-import { connectAccount, logIn, sandboxEnvironment, TEST_ADMIN_PASSWORD } from '../connect-flow';
+import {
+  connectAccount,
+  logIn,
+  sandboxEnvironment,
+  TEST_ADMIN_PASSWORD,
+} from '../connect-flow';
 import { createTestDatabase, TestDatabase } from '../test-database';
 import { startTestApp } from '../test-app';
-import { FUZZ_PROPERTIES, fuzzRunsFromEnv, FuzzTarget, httpSender, prepareFuzzTarget, runHttpFuzz } from '@keeper/test-support';
-import { CapturedOutput, captureOutput, injectSender, ProcessFailureWatch } from './security-harness';
+import {
+  FUZZ_PROPERTIES,
+  fuzzRunsFromEnv,
+  FuzzTarget,
+  httpSender,
+  prepareFuzzTarget,
+  runHttpFuzz,
+} from '@keeper/test-support';
+import {
+  CapturedOutput,
+  captureOutput,
+  injectSender,
+  ProcessFailureWatch,
+} from './security-harness';
 
 const SERVICE_KEY = 'svc-fuzz-key-0123456789abcdef';
 /** Cases per property; the bench (or a curious engineer) sets FUZZ_RUNS higher. */
@@ -37,8 +54,14 @@ describe(`fuzzing every public input (${RUNS} cases per property)`, () => {
     });
     const adminCookie = await logIn(sut);
     const connectionIds = [
-      await connectAccount(sut, adminCookie, { region: 'na', account: 'Fuzz One' }),
-      await connectAccount(sut, adminCookie, { region: 'eu', account: 'Fuzz Two' }),
+      await connectAccount(sut, adminCookie, {
+        region: 'na',
+        account: 'Fuzz One',
+      }),
+      await connectAccount(sut, adminCookie, {
+        region: 'eu',
+        account: 'Fuzz Two',
+      }),
     ];
     output.newLines();
     target = {
@@ -62,9 +85,14 @@ describe(`fuzzing every public input (${RUNS} cases per property)`, () => {
   it.each(FUZZ_PROPERTIES)(
     '%s: never a 5xx, always the error shape, nothing unexpected logged, no unhandled rejection',
     async (name) => {
-      const [report] = await runHttpFuzz(target, { runs: RUNS, properties: [name], endOnFailure: process.env.FUZZ_END_ON_FAILURE === 'true' });
+      const [report] = await runHttpFuzz(target, {
+        runs: RUNS,
+        properties: [name],
+        endOnFailure: process.env.FUZZ_END_ON_FAILURE === 'true',
+      });
       // FUZZ_REPORT=<file>: one JSON line per property (answers by kind, duration, seed).
-      if (process.env.FUZZ_REPORT) appendFileSync(process.env.FUZZ_REPORT, `${JSON.stringify(report)}\n`);
+      if (process.env.FUZZ_REPORT)
+        appendFileSync(process.env.FUZZ_REPORT, `${JSON.stringify(report)}\n`);
       // A rejection nobody awaited surfaces a tick later.
       await new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -81,32 +109,57 @@ describe(`fuzzing every public input (${RUNS} cases per property)`, () => {
   describe('what the fuzzer found (kept as plain regressions)', () => {
     it.each([
       ['a NUL character', 'a\u0000b'],
-      ['a lone surrogate (PostgreSQL jsonb refuses it in the audit row)', '\ud800'],
+      [
+        'a lone surrogate (PostgreSQL jsonb refuses it in the audit row)',
+        '\ud800',
+      ],
       ['an escape sequence', '\u001b[31mred'],
     ])('refuses a label with %s with a 400, not a 500', async (_, label) => {
       const response = await sut.inject({
         method: 'PATCH',
         url: `/api/v1/connections/${target.connectionIds[1]}`,
-        headers: { cookie: target.adminCookie, 'content-type': 'application/json' },
+        headers: {
+          cookie: target.adminCookie,
+          'content-type': 'application/json',
+        },
         payload: JSON.stringify({ label }),
       });
 
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toMatchObject({ statusCode: 400, message: 'label must be plain text, without control characters' });
+      expect(response.json()).toMatchObject({
+        statusCode: 400,
+        message: 'label must be plain text, without control characters',
+      });
     });
 
     it.each([
       ['broken percent-encoding', '/api/v1/connections/%E2%82', 400],
       ['a bare percent sign', '/api/v1/connections/%', 400],
-      ['a path parameter over 100 characters', `/api/v1/connections/${'a'.repeat(101)}`, 414],
-    ])('answers a URL with %s in the error shape, with the correlation id, echoing nothing', async (_, url, status) => {
-      const response = await sut.inject({ method: 'GET', url, headers: { cookie: target.adminCookie, 'x-request-id': 'bad-url-1' } });
+      [
+        'a path parameter over 100 characters',
+        `/api/v1/connections/${'a'.repeat(101)}`,
+        414,
+      ],
+    ])(
+      'answers a URL with %s in the error shape, with the correlation id, echoing nothing',
+      async (_, url, status) => {
+        const response = await sut.inject({
+          method: 'GET',
+          url,
+          headers: { cookie: target.adminCookie, 'x-request-id': 'bad-url-1' },
+        });
 
-      expect(response.statusCode).toBe(status);
-      expect(response.headers['x-request-id']).toBe('bad-url-1');
-      expect(response.json()).toEqual({ statusCode: status, error: expect.any(String), message: expect.any(String), correlationId: 'bad-url-1' });
-      expect(response.body).not.toContain('connections');
-    });
+        expect(response.statusCode).toBe(status);
+        expect(response.headers['x-request-id']).toBe('bad-url-1');
+        expect(response.json()).toEqual({
+          statusCode: status,
+          error: expect.any(String),
+          message: expect.any(String),
+          correlationId: 'bad-url-1',
+        });
+        expect(response.body).not.toContain('connections');
+      },
+    );
   });
 
   it('runs over real HTTP too, as the bench calls it (httpSender, prepareFuzzTarget)', async () => {
@@ -120,17 +173,27 @@ describe(`fuzzing every public input (${RUNS} cases per property)`, () => {
       consoleUrl: 'http://localhost:4200',
       drainLogs: () => output.newLines(),
     });
-    expect(overHttp.connectionIds).toEqual(expect.arrayContaining(target.connectionIds));
+    expect(overHttp.connectionIds).toEqual(
+      expect.arrayContaining(target.connectionIds),
+    );
 
     const reports = await runHttpFuzz(overHttp, { runs: Math.ceil(RUNS / 10) });
 
-    expect(reports.filter((report) => report.failed).map((report) => report.counterexample)).toEqual([]);
+    expect(
+      reports
+        .filter((report) => report.failed)
+        .map((report) => report.counterexample),
+    ).toEqual([]);
     expect(reports.map((report) => report.name)).toEqual([...FUZZ_PROPERTIES]);
     expect(watch.failures).toEqual([]);
   }, 120_000);
 
   it('still serves the admin and the jobs afterwards', async () => {
-    const list = await sut.inject({ method: 'GET', url: '/api/v1/connections', headers: { cookie: target.adminCookie } });
+    const list = await sut.inject({
+      method: 'GET',
+      url: '/api/v1/connections',
+      headers: { cookie: target.adminCookie },
+    });
     const token = await sut.inject({
       method: 'GET',
       url: `/api/v1/connections/${target.connectionIds[0]}/access-token`,
@@ -139,6 +202,8 @@ describe(`fuzzing every public input (${RUNS} cases per property)`, () => {
 
     expect(list.statusCode).toBe(200);
     expect(token.statusCode).toBe(200);
-    expect((await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    expect(
+      (await sut.inject({ method: 'GET', url: '/health/ready' })).statusCode,
+    ).toBe(200);
   });
 });

@@ -1,7 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FuzzRequest, FuzzResponse, SendRequest } from '@keeper/test-support';
+import type {
+  FuzzRequest,
+  FuzzResponse,
+  SendRequest,
+} from '@keeper/test-support';
 
 /**
  * Everything the process writes to stdout and stderr while it runs. Start it before the app:
@@ -19,19 +23,32 @@ export interface CapturedOutput {
 export function captureOutput(): CapturedOutput {
   const chunks: string[] = [];
   const spies = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }),
+    jest
+      .spyOn(stream, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => {
+        chunks.push(
+          typeof chunk === 'string'
+            ? chunk
+            : Buffer.from(chunk).toString('utf8'),
+        );
+        return true;
+      }),
   );
   let read = 0;
   return {
     text: () => chunks.join(''),
-    lines: () => chunks.join('').split('\n').filter((line) => line.length > 0),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.length > 0),
     newLines: () => {
       const fresh = chunks.slice(read);
       read = chunks.length;
-      return fresh.join('').split('\n').filter((line) => line.length > 0);
+      return fresh
+        .join('')
+        .split('\n')
+        .filter((line) => line.length > 0);
     },
     restore: () => spies.forEach((spy) => spy.mockRestore()),
   };
@@ -47,15 +64,21 @@ export function injectSender(app: NestFastifyApplication): SendRequest {
       payload: request.payload,
       remoteAddress: request.remoteAddress,
     });
-    return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    return {
+      statusCode: response.statusCode,
+      headers: response.headers,
+      body: response.body,
+    };
   };
 }
 
 /** Process-level failures while a block runs: unhandled rejections and uncaught exceptions. */
 export class ProcessFailureWatch {
   readonly failures: string[] = [];
-  private readonly onRejection = (reason: unknown) => this.failures.push(`unhandledRejection: ${describe(reason)}`);
-  private readonly onException = (error: unknown) => this.failures.push(`uncaughtException: ${describe(error)}`);
+  private readonly onRejection = (reason: unknown) =>
+    this.failures.push(`unhandledRejection: ${describe(reason)}`);
+  private readonly onException = (error: unknown) =>
+    this.failures.push(`uncaughtException: ${describe(error)}`);
 
   start(): this {
     process.on('unhandledRejection', this.onRejection);
@@ -70,7 +93,9 @@ export class ProcessFailureWatch {
 }
 
 function describe(value: unknown): string {
-  return value instanceof Error ? `${value.name}: ${value.message}\n${value.stack ?? ''}` : String(value);
+  return value instanceof Error
+    ? `${value.name}: ${value.message}\n${value.stack ?? ''}`
+    : String(value);
 }
 
 /** Collects the bodies of the signed alert webhooks the API posts. */
@@ -105,10 +130,23 @@ export async function startWebhookSink(): Promise<WebhookSink> {
 }
 
 /** Where `needle` occurs in `haystack`, with a little context each side (for failure messages). */
-export function occurrences(haystack: string, needle: string, context = 60): string[] {
+export function occurrences(
+  haystack: string,
+  needle: string,
+  context = 60,
+): string[] {
   const found: string[] = [];
-  for (let index = haystack.indexOf(needle); index >= 0 && found.length < 5; index = haystack.indexOf(needle, index + 1)) {
-    found.push(haystack.slice(Math.max(0, index - context), index + needle.length + context));
+  for (
+    let index = haystack.indexOf(needle);
+    index >= 0 && found.length < 5;
+    index = haystack.indexOf(needle, index + 1)
+  ) {
+    found.push(
+      haystack.slice(
+        Math.max(0, index - context),
+        index + needle.length + context,
+      ),
+    );
   }
   return found;
 }

@@ -1,5 +1,8 @@
 import { Routes } from '@angular/router';
-import { requireSession, skipLoginWhenLoggedIn } from './session/session.guards';
+import {
+  requireSession,
+  skipLoginWhenLoggedIn,
+} from './session/session.guards';
 
 export const appRoutes: Routes = [
   // Before the shell, whose `**` would otherwise answer it.
@@ -13,8 +16,7 @@ export const appRoutes: Routes = [
   {
     path: '',
     // Lazy too: the login page needs neither the navigation nor its Material parts.
-    loadComponent: () =>
-      import('./shell/app-shell').then((m) => m.AppShell),
+    loadComponent: () => import('./shell/app-shell').then((m) => m.AppShell),
     // Checked on entering the shell, not on every page change inside it: a session that ends
     // later shows up as a 401, which the API interceptor turns into the login page.
     canActivate: [requireSession],

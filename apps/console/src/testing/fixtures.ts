@@ -5,7 +5,9 @@ import type {
 } from '@keeper/contracts';
 
 /** A connection as the API sends it: active, its token valid for another half hour. */
-export function aConnection(overrides: Partial<ConnectionDto> = {}): ConnectionDto {
+export function aConnection(
+  overrides: Partial<ConnectionDto> = {},
+): ConnectionDto {
   const now = Date.now();
   return {
     id: '6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12',
@@ -45,7 +47,9 @@ export function aConnection(overrides: Partial<ConnectionDto> = {}): ConnectionD
   };
 }
 
-export function anAuditEvent(overrides: Partial<AuditEventDto> = {}): AuditEventDto {
+export function anAuditEvent(
+  overrides: Partial<AuditEventDto> = {},
+): AuditEventDto {
   return {
     id: '1043',
     connectionId: '6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12',
@@ -58,7 +62,9 @@ export function anAuditEvent(overrides: Partial<AuditEventDto> = {}): AuditEvent
   };
 }
 
-export function aSystemStatus(overrides: Partial<SystemStatusDto> = {}): SystemStatusDto {
+export function aSystemStatus(
+  overrides: Partial<SystemStatusDto> = {},
+): SystemStatusDto {
   return {
     usingSandbox: true,
     refreshWindowSeconds: 300,

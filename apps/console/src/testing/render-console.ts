@@ -177,7 +177,8 @@ function wordsOf(element: Element): string {
     }
     if (
       node instanceof Element &&
-      (node.tagName === 'MAT-ICON' || node.getAttribute('aria-hidden') === 'true')
+      (node.tagName === 'MAT-ICON' ||
+        node.getAttribute('aria-hidden') === 'true')
     ) {
       return;
     }
@@ -194,5 +195,8 @@ function wordsOf(element: Element): string {
 
 /** The message of the toast being shown (without its button), or `null`. */
 export function toastText(): string | null {
-  return textOf(document.body, '.mat-mdc-simple-snack-bar .mat-mdc-snack-bar-label');
+  return textOf(
+    document.body,
+    '.mat-mdc-simple-snack-bar .mat-mdc-snack-bar-label',
+  );
 }

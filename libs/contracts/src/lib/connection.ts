@@ -14,7 +14,12 @@ export const REGION_NAMES: Readonly<Record<Region, string>> = {
  * - `needs_reauth`: Amazon answered `invalid_grant`; only a new consent helps.
  * - `disconnected`: an admin disconnected it; its secrets are erased.
  */
-export const CONNECTION_STATUSES = ['active', 'degraded', 'needs_reauth', 'disconnected'] as const;
+export const CONNECTION_STATUSES = [
+  'active',
+  'degraded',
+  'needs_reauth',
+  'disconnected',
+] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
 /** One Amazon Ads profile (an advertiser in one marketplace) reachable with a connection. */

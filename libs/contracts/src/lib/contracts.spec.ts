@@ -1,4 +1,9 @@
-import { AUDIT_EVENT_TYPES, CONNECTION_STATUSES, REGION_NAMES, REGIONS } from '../index';
+import {
+  AUDIT_EVENT_TYPES,
+  CONNECTION_STATUSES,
+  REGION_NAMES,
+  REGIONS,
+} from '../index';
 
 describe('contracts', () => {
   it('names every region', () => {
@@ -10,7 +15,12 @@ describe('contracts', () => {
   });
 
   it('has the statuses and audit types the external contract promises', () => {
-    expect(CONNECTION_STATUSES).toEqual(['active', 'degraded', 'needs_reauth', 'disconnected']);
+    expect(CONNECTION_STATUSES).toEqual([
+      'active',
+      'degraded',
+      'needs_reauth',
+      'disconnected',
+    ]);
     for (const type of [
       'connected',
       'reconnected',

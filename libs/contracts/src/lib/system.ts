@@ -14,7 +14,12 @@ export interface SystemStatusDto {
   refreshCron: string;
   schedulerLastTickAt: string | null;
   refreshPausedReason: string | null;
-  keys: { keyId: string; primary: boolean; configured: boolean; rows: number }[];
+  keys: {
+    keyId: string;
+    primary: boolean;
+    configured: boolean;
+    rows: number;
+  }[];
   checks: ReadinessCheckDto[];
 }
 

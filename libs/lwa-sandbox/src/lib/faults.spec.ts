@@ -73,8 +73,15 @@ describe(`${startLwaSandbox.name}: faults`, () => {
       await (await refresh(sut, refreshToken)).arrayBuffer();
 
       const [faulted, answered] = sut.requests({ endpoint: 'token' });
-      expect(faulted).toMatchObject({ status: 429, fault: '429', credential: fingerprint(refreshToken) });
-      expect(answered).toMatchObject({ status: 200, credential: fingerprint(refreshToken) });
+      expect(faulted).toMatchObject({
+        status: 429,
+        fault: '429',
+        credential: fingerprint(refreshToken),
+      });
+      expect(answered).toMatchObject({
+        status: 200,
+        credential: fingerprint(refreshToken),
+      });
     });
 
     it('429 sends Retry-After as seconds', async () => {

@@ -3,11 +3,7 @@ import { connect } from 'node:net';
 import { startLwaSandbox } from './lwa-sandbox';
 import type { RunningSandbox, SandboxLogger } from './sandbox-options';
 import { SandboxInputError } from './sandbox-input.error';
-import {
-  exchangeCode,
-  obtainCode,
-  refresh,
-} from '../testing/sandbox-test-kit';
+import { exchangeCode, obtainCode, refresh } from '../testing/sandbox-test-kit';
 
 /** Sends raw bytes and collects whatever comes back until the server closes. */
 function rawExchange(port: number, bytes: string): Promise<string> {
@@ -142,15 +138,27 @@ describe(startLwaSandbox.name, () => {
     const marked = await startLwaSandbox({ secretMarker: 'CANARY42' });
     try {
       const { code, codeVerifier } = await obtainCode(marked);
-      const exchanged = await (await exchangeCode(marked, code, codeVerifier)).json();
+      const exchanged = await (
+        await exchangeCode(marked, code, codeVerifier)
+      ).json();
       marked.updateSettings({ rotateRefreshTokens: true });
-      const refreshed = await (await refresh(marked, exchanged.refresh_token)).json();
+      const refreshed = await (
+        await refresh(marked, exchanged.refresh_token)
+      ).json();
       const issued = marked.issueTokens();
 
       expect(code).toMatch(/^ANCANARY42[A-Za-z0-9]{20}$/);
-      for (const token of [exchanged.access_token, refreshed.access_token, issued.access_token])
+      for (const token of [
+        exchanged.access_token,
+        refreshed.access_token,
+        issued.access_token,
+      ])
         expect(token).toMatch(/^Atza\|IwEBCANARY42/);
-      for (const token of [exchanged.refresh_token, refreshed.refresh_token, issued.refresh_token])
+      for (const token of [
+        exchanged.refresh_token,
+        refreshed.refresh_token,
+        issued.refresh_token,
+      ])
         expect(token).toMatch(/^Atzr\|IwEBCANARY42/);
       expect(JSON.stringify(marked.requests())).not.toContain('CANARY42');
     } finally {

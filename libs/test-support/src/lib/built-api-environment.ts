@@ -52,7 +52,10 @@ export interface BuiltApiSettings {
  * The environment of `node dist/apps/api/main.js` run against the sandbox in production mode:
  * the parent's environment minus {@link API_VARIABLES}, then the settings, then `overrides`.
  */
-export function builtApiEnvironment(settings: BuiltApiSettings, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function builtApiEnvironment(
+  settings: BuiltApiSettings,
+  overrides: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of API_VARIABLES) delete env[name];
   return Object.assign(env, {

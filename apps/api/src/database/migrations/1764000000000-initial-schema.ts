@@ -37,8 +37,12 @@ export class InitialSchema1764000000000 implements MigrationInterface {
     await queryRunner.query(`
       CREATE INDEX connections_refresh_due_idx ON connections (access_token_expires_at)
       WHERE status IN ('active', 'degraded')`);
-    await queryRunner.query(`CREATE INDEX connections_key_id_idx ON connections (key_id)`);
-    await queryRunner.query(`CREATE INDEX connections_account_ids_idx ON connections USING gin (amazon_account_ids)`);
+    await queryRunner.query(
+      `CREATE INDEX connections_key_id_idx ON connections (key_id)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX connections_account_ids_idx ON connections USING gin (amazon_account_ids)`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE oauth_states (
@@ -53,8 +57,12 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         consumed_at timestamptz,
         CHECK (code_verifier_ciphertext IS NULL OR key_id IS NOT NULL)
       )`);
-    await queryRunner.query(`CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at)`);
-    await queryRunner.query(`CREATE INDEX oauth_states_key_id_idx ON oauth_states (key_id)`);
+    await queryRunner.query(
+      `CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX oauth_states_key_id_idx ON oauth_states (key_id)`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE audit_events (
@@ -66,8 +74,12 @@ export class InitialSchema1764000000000 implements MigrationInterface {
         details jsonb NOT NULL DEFAULT '{}',
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE INDEX audit_events_connection_idx ON audit_events (connection_id, id DESC)`);
-    await queryRunner.query(`CREATE INDEX audit_events_type_idx ON audit_events (type, id DESC)`);
+    await queryRunner.query(
+      `CREATE INDEX audit_events_connection_idx ON audit_events (connection_id, id DESC)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX audit_events_type_idx ON audit_events (type, id DESC)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

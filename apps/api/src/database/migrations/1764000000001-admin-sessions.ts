@@ -12,7 +12,9 @@ export class AdminSessions1764000000001 implements MigrationInterface {
         expires_at timestamptz NOT NULL,
         last_seen_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE INDEX admin_sessions_expires_at_idx ON admin_sessions (expires_at)`);
+    await queryRunner.query(
+      `CREATE INDEX admin_sessions_expires_at_idx ON admin_sessions (expires_at)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -16,7 +16,9 @@ export class LoginAttempts1765000000004 implements MigrationInterface {
         window_seconds integer NOT NULL,
         failures integer NOT NULL
       )`);
-    await queryRunner.query(`CREATE INDEX login_attempts_window_started_at_idx ON login_attempts (window_started_at)`);
+    await queryRunner.query(
+      `CREATE INDEX login_attempts_window_started_at_idx ON login_attempts (window_started_at)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

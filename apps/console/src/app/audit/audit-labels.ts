@@ -45,7 +45,8 @@ export const FAILURE_TYPES: ReadonlySet<string> = new Set([
  * Detail keys that could only hold a credential. The API promises never to put one in an audit
  * event; should a bug ever do so, the console still does not show it.
  */
-const SECRET_KEY = /token$|secret|password|passwd|authorization|cookie|^code$|verifier|api_?key/i;
+const SECRET_KEY =
+  /token$|secret|password|passwd|authorization|cookie|^code$|verifier|api_?key/i;
 const HARMLESS_KEY = /^(tokenType|refreshTokenRotated)$/;
 
 export interface AuditDetailRow {

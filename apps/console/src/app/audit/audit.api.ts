@@ -24,7 +24,8 @@ export class AuditApi {
     errors: ErrorHandling = 'toast',
   ): Observable<AuditEventPageDto> {
     let params = new HttpParams().set('limit', query.limit);
-    if (query.connectionId) params = params.set('connectionId', query.connectionId);
+    if (query.connectionId)
+      params = params.set('connectionId', query.connectionId);
     if (query.type) params = params.set('type', query.type);
     if (query.before) params = params.set('before', query.before);
     return this.http.get<AuditEventPageDto>(AUDIT_EVENTS_URL, {

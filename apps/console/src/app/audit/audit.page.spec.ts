@@ -23,7 +23,12 @@ describe(AuditPage.name, () => {
     type: 'refresh_failed',
     actor: 'scheduler',
     correlationId: 'req-77aa',
-    details: { kind: 'transient', message: 'Amazon timed out.', failureCount: 1, retryInSeconds: 30 },
+    details: {
+      kind: 'transient',
+      message: 'Amazon timed out.',
+      failureCount: 1,
+      retryInSeconds: 30,
+    },
     createdAt: new Date(Date.now() - 2 * 3600_000).toISOString(),
   });
   const login = anAuditEvent({
@@ -40,11 +45,15 @@ describe(AuditPage.name, () => {
   }
 
   function pageRequest(sut: RenderedConsole): TestRequest {
-    return sut.http.expectOne((request) => request.url === '/api/v1/audit-events');
+    return sut.http.expectOne(
+      (request) => request.url === '/api/v1/audit-events',
+    );
   }
 
   function paramsOf(request: HttpRequest<unknown>): Record<string, string> {
-    return Object.fromEntries(request.params.keys().map((key) => [key, request.params.get(key) ?? '']));
+    return Object.fromEntries(
+      request.params.keys().map((key) => [key, request.params.get(key) ?? '']),
+    );
   }
 
   async function flushPage(
@@ -67,14 +76,34 @@ describe(AuditPage.name, () => {
   it('lists the newest events first, with the connection by its label and who did it', async () => {
     const sut = await render();
 
-    expect(sut.root.querySelector('mat-progress-bar[aria-label="Loading audit events"]')).not.toBeNull();
+    expect(
+      sut.root.querySelector(
+        'mat-progress-bar[aria-label="Loading audit events"]',
+      ),
+    ).not.toBeNull();
     const params = await flushPage(sut, [refreshed, failed, login]);
 
     expect(params).toEqual({ limit: '50' });
-    expect(readableTexts(sut.root, 'th')).toEqual(['When', 'Event', 'Connection', 'By', 'Details']);
+    expect(readableTexts(sut.root, 'th')).toEqual([
+      'When',
+      'Event',
+      'Connection',
+      'By',
+      'Details',
+    ]);
     expect(rows(sut)).toEqual([
-      [expect.stringMatching(/^3 minutes ago \(.+\)$/), 'Refreshed', 'Acme Outdoor (NA)', 'scheduler'],
-      [expect.stringMatching(/^2 hours ago/), 'Refresh failed', 'Acme Outdoor (NA)', 'scheduler'],
+      [
+        expect.stringMatching(/^3 minutes ago \(.+\)$/),
+        'Refreshed',
+        'Acme Outdoor (NA)',
+        'scheduler',
+      ],
+      [
+        expect.stringMatching(/^2 hours ago/),
+        'Refresh failed',
+        'Acme Outdoor (NA)',
+        'scheduler',
+      ],
       [expect.stringMatching(/^3 days ago/), 'Logged in', '—', 'admin'],
     ]);
     expect(sut.root.querySelector('mat-progress-bar')).toBeNull();
@@ -97,22 +126,30 @@ describe(AuditPage.name, () => {
     await flushPage(sut, [refreshed, failed]);
 
     const types = Array.from(sut.root.querySelectorAll('.type'));
-    expect(types.map((type) => type.classList.contains('failure'))).toEqual([false, true]);
+    expect(types.map((type) => type.classList.contains('failure'))).toEqual([
+      false,
+      true,
+    ]);
     expect(types[1].querySelector('mat-icon')?.textContent).toBe('error');
   });
 
   it('shows the details of an event when its row is expanded, and hides them again', async () => {
     const sut = await render();
     await flushPage(sut, [refreshed, failed]);
-    const expand = sut.root.querySelectorAll<HTMLButtonElement>('button.expand')[1];
+    const expand =
+      sut.root.querySelectorAll<HTMLButtonElement>('button.expand')[1];
 
     expect(expand.getAttribute('aria-expanded')).toBe('false');
-    expect(expand.getAttribute('aria-label')).toMatch(/^Details of Refresh failed, /);
+    expect(expand.getAttribute('aria-label')).toMatch(
+      /^Details of Refresh failed, /,
+    );
     expand.click();
     await sut.settle();
 
     expect(expand.getAttribute('aria-expanded')).toBe('true');
-    const details = sut.root.querySelector(`#${expand.getAttribute('aria-controls')}`);
+    const details = sut.root.querySelector(
+      `#${expand.getAttribute('aria-controls')}`,
+    );
     if (!details) throw new Error('No details');
     expect(readableTexts(details, 'dl > div')).toEqual([
       expect.stringMatching(/^Time \d/),
@@ -133,7 +170,13 @@ describe(AuditPage.name, () => {
   it('never shows a value that looks like a credential, should one ever be sent', async () => {
     const sut = await render();
     await flushPage(sut, [
-      anAuditEvent({ details: { access_token: 'Atza|IwEB-leaked', refreshTokenRotated: true, durationMs: 5 } }),
+      anAuditEvent({
+        details: {
+          access_token: 'Atza|IwEB-leaked',
+          refreshTokenRotated: true,
+          durationMs: 5,
+        },
+      }),
     ]);
 
     sut.root.querySelector<HTMLButtonElement>('button.expand')?.click();
@@ -152,13 +195,18 @@ describe(AuditPage.name, () => {
       const sut = await render();
       await flushPage(sut, [refreshed, failed]);
 
-      const typeSelect = await sut.loader.getHarness(MatSelectHarness.with({ selector: '.type-filter' }));
+      const typeSelect = await sut.loader.getHarness(
+        MatSelectHarness.with({ selector: '.type-filter' }),
+      );
       await typeSelect.open();
       await typeSelect.clickOptions({ text: 'Refresh failed' });
       await sut.settle();
 
       expect(TestBed.inject(Router).url).toBe('/audit?type=refresh_failed');
-      expect(await flushPage(sut, [failed])).toEqual({ limit: '50', type: 'refresh_failed' });
+      expect(await flushPage(sut, [failed])).toEqual({
+        limit: '50',
+        type: 'refresh_failed',
+      });
       expect(rows(sut).map((row) => row[1])).toEqual(['Refresh failed']);
     });
 
@@ -174,7 +222,10 @@ describe(AuditPage.name, () => {
       await connectionSelect.clickOptions({ text: 'Acme Outdoor (NA)' });
       await sut.settle();
 
-      expect(await flushPage(sut, [refreshed])).toEqual({ limit: '50', connectionId: acme.id });
+      expect(await flushPage(sut, [refreshed])).toEqual({
+        limit: '50',
+        connectionId: acme.id,
+      });
     });
 
     it('starts from the filters in the address, and clears them', async () => {
@@ -185,9 +236,13 @@ describe(AuditPage.name, () => {
         connectionId: acme.id,
         type: 'refreshed',
       });
-      expect(textOf(sut.root, 'atk-empty-state h2')).toBe('No events match these filters');
+      expect(textOf(sut.root, 'atk-empty-state h2')).toBe(
+        'No events match these filters',
+      );
 
-      const clear = sut.root.querySelector<HTMLButtonElement>('button.clear-filters');
+      const clear = sut.root.querySelector<HTMLButtonElement>(
+        'button.clear-filters',
+      );
       clear?.click();
       await sut.settle();
 
@@ -199,7 +254,9 @@ describe(AuditPage.name, () => {
       const sut = await render('/audit?type=drop_tables');
 
       expect(await flushPage(sut, [])).toEqual({ limit: '50' });
-      expect(textOf(sut.root, 'atk-empty-state h2')).toBe('No audit events yet');
+      expect(textOf(sut.root, 'atk-empty-state h2')).toBe(
+        'No audit events yet',
+      );
     });
   });
 
@@ -218,14 +275,19 @@ describe(AuditPage.name, () => {
       expect(await paginator.isPreviousPageDisabled()).toBe(true);
 
       await paginator.goToNextPage();
-      expect(await flushPage(sut, page(1950, 12))).toEqual({ limit: '50', before: '1951' });
+      expect(await flushPage(sut, page(1950, 12))).toEqual({
+        limit: '50',
+        before: '1951',
+      });
 
       expect(await paginator.getRangeLabel()).toBe('51 – 62 of 62');
       expect(await paginator.isNextPageDisabled()).toBe(true);
       expect(rows(sut)).toHaveLength(12);
 
       await paginator.goToPreviousPage();
-      expect(await flushPage(sut, page(2000, 50), '1951')).toEqual({ limit: '50' });
+      expect(await flushPage(sut, page(2000, 50), '1951')).toEqual({
+        limit: '50',
+      });
       expect(await paginator.getRangeLabel()).toBe('1 – 50 of many');
     });
 
@@ -238,7 +300,9 @@ describe(AuditPage.name, () => {
 
       await paginator.setPageSize(100);
 
-      expect(await flushPage(sut, page(2000, 100), '1901')).toEqual({ limit: '100' });
+      expect(await flushPage(sut, page(2000, 100), '1901')).toEqual({
+        limit: '100',
+      });
       expect(await paginator.getRangeLabel()).toBe('1 – 100 of many');
     });
   });
@@ -251,9 +315,15 @@ describe(AuditPage.name, () => {
 
       sut.eventSources.latest.send({
         type: 'audit.appended',
-        event: anAuditEvent({ id: '1044', createdAt: new Date().toISOString() }),
+        event: anAuditEvent({
+          id: '1044',
+          createdAt: new Date().toISOString(),
+        }),
       });
-      sut.eventSources.latest.send({ type: 'audit.appended', event: anAuditEvent({ id: '1045', type: 'login' }) });
+      sut.eventSources.latest.send({
+        type: 'audit.appended',
+        event: anAuditEvent({ id: '1045', type: 'login' }),
+      });
       await sut.settle();
 
       expect(rows(sut).map((row) => row[0])).toEqual([
@@ -269,7 +339,9 @@ describe(AuditPage.name, () => {
       sut.eventSources.latest.fail();
       await sut.settle();
 
-      expect(await flushPage(sut, [failed, refreshed])).toEqual({ limit: '50' });
+      expect(await flushPage(sut, [failed, refreshed])).toEqual({
+        limit: '50',
+      });
       expect(rows(sut)).toHaveLength(2);
       expect(sut.root.querySelector('mat-progress-bar')).toBeNull();
     });
@@ -278,17 +350,26 @@ describe(AuditPage.name, () => {
   it('says why the events did not load, and tries again on request', async () => {
     const sut = await render();
     pageRequest(sut).flush(
-      { statusCode: 503, error: 'Service Unavailable', message: 'The database is not reachable.', correlationId: 'req-db' },
+      {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'The database is not reachable.',
+        correlationId: 'req-db',
+      },
       { status: 503, statusText: 'Service Unavailable' },
     );
     await sut.settle();
 
-    expect(textOf(sut.root, 'atk-empty-state h2')).toBe('The audit events did not load');
+    expect(textOf(sut.root, 'atk-empty-state h2')).toBe(
+      'The audit events did not load',
+    );
     expect(readableText(sut.root, 'atk-empty-state .body')).toContain(
       'The database is not reachable. Correlation id req-db',
     );
 
-    sut.root.querySelector<HTMLButtonElement>('atk-empty-state button')?.click();
+    sut.root
+      .querySelector<HTMLButtonElement>('atk-empty-state button')
+      ?.click();
     await sut.settle();
     await flushPage(sut, [refreshed]);
 

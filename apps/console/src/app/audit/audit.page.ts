@@ -42,7 +42,11 @@ import {
   type ConnectionDto,
 } from '@keeper/contracts';
 import { catchError, map, of, Subject, switchMap } from 'rxjs';
-import { describeApiFailure, type ApiFailure, type ErrorHandling } from '../core/api';
+import {
+  describeApiFailure,
+  type ApiFailure,
+  type ErrorHandling,
+} from '../core/api';
 import { EventsService } from '../core/events.service';
 import { exactTime } from '../core/time-format';
 import { ConnectionsApi } from '../connections/connections.api';
@@ -99,7 +103,9 @@ type LoadResult = { page: AuditEventPageDto } | { failure: ApiFailure };
     RouterLink,
   ],
   // Cursor paging has no total: the range reads "1 – 50 of many" until the oldest page.
-  providers: [{ provide: MatPaginatorIntl, useFactory: () => new MatPaginatorIntl() }],
+  providers: [
+    { provide: MatPaginatorIntl, useFactory: () => new MatPaginatorIntl() },
+  ],
   templateUrl: './audit.page.html',
   styleUrl: './audit.page.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -151,7 +157,10 @@ export class AuditPage {
   protected readonly loading = signal(true);
   /** Why the page did not load, while nothing loaded yet. */
   protected readonly failure = signal<ApiFailure | null>(null);
-  private readonly loads = new Subject<{ query: AuditQuery; errors: ErrorHandling }>();
+  private readonly loads = new Subject<{
+    query: AuditQuery;
+    errors: ErrorHandling;
+  }>();
   protected readonly events = computed(() => this.page()?.items ?? []);
   private readonly expandedIds = signal<ReadonlySet<string>>(new Set());
 
@@ -163,7 +172,12 @@ export class AuditPage {
   );
   private readonly connectionLabels = computed(
     () =>
-      new Map(this.connections().map((connection) => [connection.id, connection.label])),
+      new Map(
+        this.connections().map((connection) => [
+          connection.id,
+          connection.label,
+        ]),
+      ),
   );
 
   private readonly phone = toSignal(
@@ -324,7 +338,10 @@ export class AuditPage {
     );
   }
 
-  private setFilters(filters: { connectionId?: string | null; type?: string | null }): void {
+  private setFilters(filters: {
+    connectionId?: string | null;
+    type?: string | null;
+  }): void {
     void this.router.navigate([], {
       relativeTo: this.route,
       queryParams: filters,

@@ -13,7 +13,9 @@ describe(connectOutcomeMessage.name, () => {
 
   it("says what failed, in the API's words when it gave a reason", () => {
     expect(
-      connectOutcomeMessage('amazon_error', { reason: 'Amazon refused the request (invalid_scope).' }),
+      connectOutcomeMessage('amazon_error', {
+        reason: 'Amazon refused the request (invalid_scope).',
+      }),
     ).toEqual({
       text: 'Not connected: Amazon answered with an error. Amazon refused the request (invalid_scope).',
       failed: true,
@@ -24,7 +26,9 @@ describe(connectOutcomeMessage.name, () => {
   });
 
   it('cuts a reason that is too long to be one', () => {
-    const { text } = connectOutcomeMessage('access_denied', { reason: 'x'.repeat(5000) });
+    const { text } = connectOutcomeMessage('access_denied', {
+      reason: 'x'.repeat(5000),
+    });
 
     expect(text.length).toBeLessThan(400);
   });

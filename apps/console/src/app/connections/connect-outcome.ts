@@ -54,6 +54,7 @@ export function connectOutcomeMessage(
     };
   }
   const failure = FAILURES[outcome];
-  const words = reason?.trim().slice(0, MAX_REASON_LENGTH) || failure.defaultReason;
+  const words =
+    reason?.trim().slice(0, MAX_REASON_LENGTH) || failure.defaultReason;
   return { text: `${failure.title}. ${words}`, failed: true };
 }

@@ -25,7 +25,10 @@ export class ConnectionsApi {
   private readonly http = inject(HttpClient);
 
   list(errors: ErrorHandling = 'toast'): Observable<ConnectionDto[]> {
-    return this.http.get<ConnectionDto[]>(CONNECTIONS_URL, handleErrors(errors));
+    return this.http.get<ConnectionDto[]>(
+      CONNECTIONS_URL,
+      handleErrors(errors),
+    );
   }
 
   get(id: string, errors: ErrorHandling = 'toast'): Observable<ConnectionDto> {

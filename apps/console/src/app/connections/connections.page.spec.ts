@@ -1,6 +1,10 @@
 import { TestBed } from '@angular/core/testing';
 import { Router } from '@angular/router';
-import type { ApiErrorDto, ConnectionDto, ConnectOutcome } from '@keeper/contracts';
+import type {
+  ApiErrorDto,
+  ConnectionDto,
+  ConnectOutcome,
+} from '@keeper/contracts';
 import { aConnection } from '../../testing/fixtures';
 import {
   readableText,
@@ -22,7 +26,8 @@ describe(ConnectionsPage.name, () => {
     accessTokenExpiresAt: null,
     nextRefreshAt: null,
     failureCount: 3,
-    lastError: 'Amazon said the refresh token is no longer valid (invalid_grant).',
+    lastError:
+      'Amazon said the refresh token is no longer valid (invalid_grant).',
     profiles: [],
   });
 
@@ -39,7 +44,9 @@ describe(ConnectionsPage.name, () => {
   }
 
   function cards(sut: RenderedConsole): HTMLElement[] {
-    return Array.from(sut.root.querySelectorAll<HTMLElement>('atk-connection-card'));
+    return Array.from(
+      sut.root.querySelectorAll<HTMLElement>('atk-connection-card'),
+    );
   }
 
   function card(sut: RenderedConsole, label: string): HTMLElement {
@@ -49,8 +56,10 @@ describe(ConnectionsPage.name, () => {
   }
 
   function button(root: Element, text: string): HTMLButtonElement {
-    const found = Array.from(root.querySelectorAll<HTMLButtonElement>('button')).find(
-      (element) => element.textContent?.replace(/\s+/g, ' ').trim().endsWith(text),
+    const found = Array.from(
+      root.querySelectorAll<HTMLButtonElement>('button'),
+    ).find((element) =>
+      element.textContent?.replace(/\s+/g, ' ').trim().endsWith(text),
     );
     if (!found) throw new Error(`No button "${text}"`);
     return found;
@@ -68,10 +77,14 @@ describe(ConnectionsPage.name, () => {
       const sut = await render();
 
       expect(sut.root.querySelectorAll('.skeleton')).toHaveLength(3);
-      expect(sut.root.querySelector('.skeleton')?.parentElement?.getAttribute('aria-hidden')).toBe(
-        'true',
+      expect(
+        sut.root
+          .querySelector('.skeleton')
+          ?.parentElement?.getAttribute('aria-hidden'),
+      ).toBe('true');
+      expect(textOf(sut.root, 'main [role="status"]')).toBe(
+        'Loading the connections…',
       );
-      expect(textOf(sut.root, 'main [role="status"]')).toBe('Loading the connections…');
       expect(sut.root.querySelector('atk-empty-state')).toBeNull();
     });
   });
@@ -80,11 +93,15 @@ describe(ConnectionsPage.name, () => {
     it('explains the first step and offers it', async () => {
       const sut = await render('/connections', []);
 
-      expect(textOf(sut.root, 'atk-empty-state h2')).toBe('No Amazon accounts connected yet');
+      expect(textOf(sut.root, 'atk-empty-state h2')).toBe(
+        'No Amazon accounts connected yet',
+      );
       expect(textOf(sut.root, 'atk-empty-state')).toContain(
         'Connect an account to start keeping its tokens fresh.',
       );
-      expect(readableText(sut.root, 'atk-empty-state button')).toBe('Connect Amazon account');
+      expect(readableText(sut.root, 'atk-empty-state button')).toBe(
+        'Connect Amazon account',
+      );
       expect(sut.root.querySelector('.skeleton')).toBeNull();
     });
 
@@ -93,7 +110,9 @@ describe(ConnectionsPage.name, () => {
 
       button(sut.root, 'Connect Amazon account').click();
       await sut.settle();
-      const regions = Array.from(document.querySelectorAll<HTMLButtonElement>('.mat-mdc-menu-item'));
+      const regions = Array.from(
+        document.querySelectorAll<HTMLButtonElement>('.mat-mdc-menu-item'),
+      );
       expect(regions.map((item) => item.textContent?.trim())).toEqual([
         'North America',
         'Europe',
@@ -102,7 +121,9 @@ describe(ConnectionsPage.name, () => {
       regions[1].click();
       await sut.settle();
 
-      expect(sut.externalNavigations).toEqual(['/api/v1/auth/amazon/start?region=eu']);
+      expect(sut.externalNavigations).toEqual([
+        '/api/v1/auth/amazon/start?region=eu',
+      ]);
     });
   });
 
@@ -111,16 +132,24 @@ describe(ConnectionsPage.name, () => {
       const sut = await render('/connections', [acme, globex]);
 
       expect(cards(sut)).toHaveLength(2);
-      expect(readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip')).toBe('Status: Active');
-      expect(readableText(card(sut, 'Acme Outdoor (NA)'), '.region')).toBe('North America');
-      expect(readableText(card(sut, 'Globex (EU)'), 'atk-status-chip')).toBe('Status: Needs re-auth');
+      expect(
+        readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip'),
+      ).toBe('Status: Active');
+      expect(readableText(card(sut, 'Acme Outdoor (NA)'), '.region')).toBe(
+        'North America',
+      );
+      expect(readableText(card(sut, 'Globex (EU)'), 'atk-status-chip')).toBe(
+        'Status: Needs re-auth',
+      );
       expect(textOf(card(sut, 'Globex (EU)'), '.meaning')).toBe(
         'Amazon no longer accepts the refresh token; only reconnecting helps.',
       );
       expect(card(sut, 'Globex (EU)').getAttribute('aria-labelledby')).toBe(
         `connection-label-${globex.id}`,
       );
-      expect(textOf(sut.root, 'atk-page-header')).toContain('Connect Amazon account');
+      expect(textOf(sut.root, 'atk-page-header')).toContain(
+        'Connect Amazon account',
+      );
     });
 
     it("counts down to the access token's expiry with a bar over its lifetime", async () => {
@@ -130,14 +159,19 @@ describe(ConnectionsPage.name, () => {
       expect(textOf(acmeCard, 'atk-token-countdown .line')).toMatch(
         /^Access token expires in (29:5\d|30:00)$/,
       );
-      const bar = acmeCard.querySelector('atk-token-countdown mat-progress-bar');
+      const bar = acmeCard.querySelector(
+        'atk-token-countdown mat-progress-bar',
+      );
       expect(bar?.getAttribute('aria-valuenow')).toBe('50');
-      expect(textOf(card(sut, 'Globex (EU)'), 'atk-token-countdown')).toBe('No access token');
+      expect(textOf(card(sut, 'Globex (EU)'), 'atk-token-countdown')).toBe(
+        'No access token',
+      );
     });
 
     it('tells when it refreshed and refreshes next, and its failures and last error in words', async () => {
       const sut = await render('/connections', [acme, globex]);
-      const facts = (label: string) => readableTexts(card(sut, label), '.facts > div');
+      const facts = (label: string) =>
+        readableTexts(card(sut, label), '.facts > div');
 
       expect(facts('Acme Outdoor (NA)')).toEqual([
         expect.stringMatching(/^Last refresh 30 minutes ago \(.+\)$/),
@@ -156,10 +190,14 @@ describe(ConnectionsPage.name, () => {
       const sut = await render('/connections', [acme, globex]);
       const acmeCard = card(sut, 'Acme Outdoor (NA)');
 
-      expect(textOf(acmeCard, 'mat-expansion-panel-header')).toBe('2 advertising profiles');
+      expect(textOf(acmeCard, 'mat-expansion-panel-header')).toBe(
+        '2 advertising profiles',
+      );
       expect(acmeCard.querySelector('.profile-list')).toBeNull();
 
-      acmeCard.querySelector<HTMLElement>('mat-expansion-panel-header')?.click();
+      acmeCard
+        .querySelector<HTMLElement>('mat-expansion-panel-header')
+        ?.click();
       await sut.settle();
 
       expect(readableTexts(acmeCard, '.profile-list li')).toEqual([
@@ -179,9 +217,13 @@ describe(ConnectionsPage.name, () => {
         accessTokenExpiresAt: null,
       });
       const sut = await render('/connections', [acme, globex, disconnected]);
-      const actions = (label: string) => readableTexts(card(sut, label), '.actions button');
+      const actions = (label: string) =>
+        readableTexts(card(sut, label), '.actions button');
 
-      expect(actions('Acme Outdoor (NA)')).toEqual(['Refresh now', 'Disconnect']);
+      expect(actions('Acme Outdoor (NA)')).toEqual([
+        'Refresh now',
+        'Disconnect',
+      ]);
       expect(actions('Globex (EU)')).toEqual(['Reconnect', 'Disconnect']);
       expect(actions('Old one')).toEqual(['Reconnect']);
     });
@@ -189,8 +231,16 @@ describe(ConnectionsPage.name, () => {
 
   describe('back from Amazon', () => {
     it.each<[ConnectOutcome, string, string]>([
-      ['connected', '', 'Connected “Acme Outdoor (NA)”. Its tokens are now kept fresh.'],
-      ['reconnected', '', 'Reconnected “Acme Outdoor (NA)”. Its tokens are fresh again.'],
+      [
+        'connected',
+        '',
+        'Connected “Acme Outdoor (NA)”. Its tokens are now kept fresh.',
+      ],
+      [
+        'reconnected',
+        '',
+        'Reconnected “Acme Outdoor (NA)”. Its tokens are fresh again.',
+      ],
       [
         'access_denied',
         'Access was denied on the Amazon consent page.',
@@ -211,30 +261,38 @@ describe(ConnectionsPage.name, () => {
         'Amazon refused the request (server_error).',
         'Not connected: Amazon answered with an error. Amazon refused the request (server_error).',
       ],
-    ])('says what happened after %s, once, and clears it from the address', async (outcome, reason, toast) => {
-      const query = new URLSearchParams({ connect: outcome });
-      if (reason) query.set('reason', reason);
-      else query.set('connectionId', acme.id);
+    ])(
+      'says what happened after %s, once, and clears it from the address',
+      async (outcome, reason, toast) => {
+        const query = new URLSearchParams({ connect: outcome });
+        if (reason) query.set('reason', reason);
+        else query.set('connectionId', acme.id);
 
-      await render(`/connections?${query}`, [globex, acme]);
+        await render(`/connections?${query}`, [globex, acme]);
 
-      expect(toastText()).toBe(toast);
-      expect(TestBed.inject(Router).url).toBe('/connections');
-    });
+        expect(toastText()).toBe(toast);
+        expect(TestBed.inject(Router).url).toBe('/connections');
+      },
+    );
 
     it('highlights the connection that was just connected', async () => {
-      const sut = await render(`/connections?connect=connected&connectionId=${acme.id}`, [
-        globex,
-        acme,
-      ]);
+      const sut = await render(
+        `/connections?connect=connected&connectionId=${acme.id}`,
+        [globex, acme],
+      );
 
       expect(card(sut, 'Acme Outdoor (NA)').classList).toContain('highlighted');
-      expect(readableText(card(sut, 'Acme Outdoor (NA)'), '.just')).toBe('Just connected');
+      expect(readableText(card(sut, 'Acme Outdoor (NA)'), '.just')).toBe(
+        'Just connected',
+      );
       expect(card(sut, 'Globex (EU)').classList).not.toContain('highlighted');
     });
 
     it('ignores an outcome it does not know', async () => {
-      const sut = await render('/connections?connect=pwned&reason=Call%20this%20number', [acme]);
+      const sut = await render(
+        '/connections?connect=pwned&reason=Call%20this%20number',
+        [acme],
+      );
 
       expect(toastText()).toBeNull();
       expect(sut.root.querySelector('.highlighted')).toBeNull();
@@ -249,15 +307,25 @@ describe(ConnectionsPage.name, () => {
       button(acmeCard, 'Refresh now').click();
       await sut.settle();
 
-      const request = sut.http.expectOne(`/api/v1/connections/${acme.id}/refresh`);
+      const request = sut.http.expectOne(
+        `/api/v1/connections/${acme.id}/refresh`,
+      );
       expect(request.request.method).toBe('POST');
       expect(button(acmeCard, 'Refresh now').disabled).toBe(true);
-      expect(acmeCard.querySelector('.refresh mat-progress-spinner')).not.toBeNull();
-      expect(textOf(acmeCard, 'atk-token-countdown .line')).toBe('Access token: refreshing…');
+      expect(
+        acmeCard.querySelector('.refresh mat-progress-spinner'),
+      ).not.toBeNull();
+      expect(textOf(acmeCard, 'atk-token-countdown .line')).toBe(
+        'Access token: refreshing…',
+      );
 
       const expiresAt = new Date(Date.now() + 3600_000).toISOString();
       request.flush({
-        connection: { ...acme, accessTokenExpiresAt: expiresAt, lastRefreshedAt: new Date().toISOString() },
+        connection: {
+          ...acme,
+          accessTokenExpiresAt: expiresAt,
+          lastRefreshedAt: new Date().toISOString(),
+        },
         durationMs: 212,
       });
       await sut.settle();
@@ -279,10 +347,16 @@ describe(ConnectionsPage.name, () => {
       await sut.settle();
       sut.http
         .expectOne(`/api/v1/connections/${acme.id}/refresh`)
-        .flush(apiError(409, 'Amazon no longer accepts the refresh token; reconnect the account.'), {
-          status: 409,
-          statusText: 'Conflict',
-        });
+        .flush(
+          apiError(
+            409,
+            'Amazon no longer accepts the refresh token; reconnect the account.',
+          ),
+          {
+            status: 409,
+            statusText: 'Conflict',
+          },
+        );
       await sut.settle();
 
       expect(toastText()).toBe(
@@ -293,7 +367,9 @@ describe(ConnectionsPage.name, () => {
         .flush({ ...acme, status: 'needs_reauth', failureCount: 1 });
       await sut.settle();
 
-      expect(readableText(acmeCard, 'atk-status-chip')).toBe('Status: Needs re-auth');
+      expect(readableText(acmeCard, 'atk-status-chip')).toBe(
+        'Status: Needs re-auth',
+      );
       expect(button(acmeCard, 'Reconnect')).toBeTruthy();
     });
   });
@@ -304,22 +380,34 @@ describe(ConnectionsPage.name, () => {
 
       button(card(sut, 'Globex (EU)'), 'Reconnect').click();
 
-      expect(sut.externalNavigations).toEqual(['/api/v1/auth/amazon/start?region=eu']);
+      expect(sut.externalNavigations).toEqual([
+        '/api/v1/auth/amazon/start?region=eu',
+      ]);
     });
   });
 
   describe('renaming', () => {
-    async function startRenaming(sut: RenderedConsole): Promise<HTMLInputElement> {
+    async function startRenaming(
+      sut: RenderedConsole,
+    ): Promise<HTMLInputElement> {
       card(sut, 'Acme Outdoor (NA)')
-        .querySelector<HTMLButtonElement>('button[aria-label="Rename “Acme Outdoor (NA)”"]')
+        .querySelector<HTMLButtonElement>(
+          'button[aria-label="Rename “Acme Outdoor (NA)”"]',
+        )
         ?.click();
       await sut.settle();
-      const input = sut.root.querySelector<HTMLInputElement>('atk-connection-card input[name="label"]');
+      const input = sut.root.querySelector<HTMLInputElement>(
+        'atk-connection-card input[name="label"]',
+      );
       if (!input) throw new Error('No label field');
       return input;
     }
 
-    async function type(sut: RenderedConsole, input: HTMLInputElement, text: string): Promise<void> {
+    async function type(
+      sut: RenderedConsole,
+      input: HTMLInputElement,
+      text: string,
+    ): Promise<void> {
       input.value = text;
       input.dispatchEvent(new Event('input'));
       await sut.settle();
@@ -339,7 +427,9 @@ describe(ConnectionsPage.name, () => {
       request.flush({ ...acme, label: 'Acme US' });
       await sut.settle();
 
-      expect(cards(sut).map((element) => textOf(element, 'h2'))).toEqual(['Acme US']);
+      expect(cards(sut).map((element) => textOf(element, 'h2'))).toEqual([
+        'Acme US',
+      ]);
       expect(toastText()).toBe('Renamed to “Acme US”.');
     });
 
@@ -348,11 +438,15 @@ describe(ConnectionsPage.name, () => {
       const input = await startRenaming(sut);
 
       await type(sut, input, 'Something else');
-      input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+      input.dispatchEvent(
+        new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }),
+      );
       await sut.settle();
 
       sut.http.expectNone(`/api/v1/connections/${acme.id}`);
-      expect(textOf(card(sut, 'Acme Outdoor (NA)'), 'h2')).toBe('Acme Outdoor (NA)');
+      expect(textOf(card(sut, 'Acme Outdoor (NA)'), 'h2')).toBe(
+        'Acme Outdoor (NA)',
+      );
       // Back on the button that started it, for keyboard users.
       expect(document.activeElement?.getAttribute('aria-label')).toBe(
         'Rename “Acme Outdoor (NA)”',
@@ -366,13 +460,17 @@ describe(ConnectionsPage.name, () => {
       await type(sut, input, '   ');
       input.closest('form')?.requestSubmit();
       await sut.settle();
-      expect(textOf(sut.root, '.label-error')).toBe('A label needs at least one character.');
+      expect(textOf(sut.root, '.label-error')).toBe(
+        'A label needs at least one character.',
+      );
       expect(input.getAttribute('aria-invalid')).toBe('true');
 
       await type(sut, input, 'x'.repeat(101));
       input.closest('form')?.requestSubmit();
       await sut.settle();
-      expect(textOf(sut.root, '.label-error')).toBe('A label has at most 100 characters.');
+      expect(textOf(sut.root, '.label-error')).toBe(
+        'A label has at most 100 characters.',
+      );
 
       sut.http.expectNone(`/api/v1/connections/${acme.id}`);
     });
@@ -382,7 +480,9 @@ describe(ConnectionsPage.name, () => {
     async function openDialog(sut: RenderedConsole): Promise<HTMLElement> {
       button(card(sut, 'Acme Outdoor (NA)'), 'Disconnect').click();
       await sut.settle();
-      const dialog = document.querySelector<HTMLElement>('mat-dialog-container');
+      const dialog = document.querySelector<HTMLElement>(
+        'mat-dialog-container',
+      );
       if (!dialog) throw new Error('No dialog');
       return dialog;
     }
@@ -396,7 +496,9 @@ describe(ConnectionsPage.name, () => {
       expect(textOf(dialog, 'mat-dialog-content')).toContain(
         'Its access token and refresh token are erased.',
       );
-      expect(textOf(dialog, 'mat-dialog-content')).toContain('Its audit trail is kept.');
+      expect(textOf(dialog, 'mat-dialog-content')).toContain(
+        'Its audit trail is kept.',
+      );
     });
 
     it('does nothing when cancelled', async () => {
@@ -407,7 +509,9 @@ describe(ConnectionsPage.name, () => {
 
       sut.http.expectNone(`/api/v1/connections/${acme.id}`);
       expect(document.querySelector('mat-dialog-container')).toBeNull();
-      expect(readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip')).toBe('Status: Active');
+      expect(
+        readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip'),
+      ).toBe('Status: Active');
     });
 
     it('disconnects once confirmed and shows the connection as disconnected', async () => {
@@ -417,11 +521,18 @@ describe(ConnectionsPage.name, () => {
       await sut.settle();
       const request = sut.http.expectOne(`/api/v1/connections/${acme.id}`);
       expect(request.request.method).toBe('DELETE');
-      request.flush({ ...acme, status: 'disconnected', accessTokenExpiresAt: null, nextRefreshAt: null });
+      request.flush({
+        ...acme,
+        status: 'disconnected',
+        accessTokenExpiresAt: null,
+        nextRefreshAt: null,
+      });
       await sut.settle();
 
       const acmeCard = card(sut, 'Acme Outdoor (NA)');
-      expect(readableText(acmeCard, 'atk-status-chip')).toBe('Status: Disconnected');
+      expect(readableText(acmeCard, 'atk-status-chip')).toBe(
+        'Status: Disconnected',
+      );
       expect(textOf(acmeCard, 'atk-token-countdown')).toBe('No access token');
       expect(toastText()).toBe(
         'Disconnected “Acme Outdoor (NA)”. Its tokens are erased; its audit trail is kept.',
@@ -436,19 +547,38 @@ describe(ConnectionsPage.name, () => {
 
       sut.eventSources.latest.send({
         type: 'connection.changed',
-        connection: { ...acme, status: 'degraded', failureCount: 2, lastError: 'Amazon timed out.' },
+        connection: {
+          ...acme,
+          status: 'degraded',
+          failureCount: 2,
+          lastError: 'Amazon timed out.',
+        },
       });
-      sut.eventSources.latest.send({ type: 'connection.removed', connectionId: globex.id });
-      const added = aConnection({ id: '33333333-3333-4333-8333-333333333333', label: 'Initech (FE)', region: 'fe' });
-      sut.eventSources.latest.send({ type: 'connection.changed', connection: added });
+      sut.eventSources.latest.send({
+        type: 'connection.removed',
+        connectionId: globex.id,
+      });
+      const added = aConnection({
+        id: '33333333-3333-4333-8333-333333333333',
+        label: 'Initech (FE)',
+        region: 'fe',
+      });
+      sut.eventSources.latest.send({
+        type: 'connection.changed',
+        connection: added,
+      });
       await sut.settle();
 
       expect(cards(sut).map((element) => textOf(element, 'h2'))).toEqual([
         'Acme Outdoor (NA)',
         'Initech (FE)',
       ]);
-      expect(readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip')).toBe('Status: Degraded');
-      expect(textOf(card(sut, 'Acme Outdoor (NA)'), '.last-error')).toBe('Amazon timed out.');
+      expect(
+        readableText(card(sut, 'Acme Outdoor (NA)'), 'atk-status-chip'),
+      ).toBe('Status: Degraded');
+      expect(textOf(card(sut, 'Acme Outdoor (NA)'), '.last-error')).toBe(
+        'Amazon timed out.',
+      );
     });
 
     it('reloads the list without a toast while the stream is down', async () => {
@@ -458,13 +588,18 @@ describe(ConnectionsPage.name, () => {
       await sut.settle();
       sut.http
         .expectOne('/api/v1/connections')
-        .flush(apiError(503, 'Database down'), { status: 503, statusText: 'Service Unavailable' });
+        .flush(apiError(503, 'Database down'), {
+          status: 503,
+          statusText: 'Service Unavailable',
+        });
       await sut.settle();
       expect(toastText()).toBeNull();
       expect(cards(sut)).toHaveLength(1);
 
       // The toolbar says the updates are not live.
-      expect(readableText(sut.root, 'header .live-status')).toBe('Reconnecting; checking every 15 s');
+      expect(readableText(sut.root, 'header .live-status')).toBe(
+        'Reconnecting; checking every 15 s',
+      );
     });
   });
 
@@ -472,11 +607,16 @@ describe(ConnectionsPage.name, () => {
     const sut = await render();
     sut.http
       .expectOne('/api/v1/connections')
-      .flush(apiError(500, 'Internal server error'), { status: 500, statusText: 'Internal Server Error' });
+      .flush(apiError(500, 'Internal server error'), {
+        status: 500,
+        statusText: 'Internal Server Error',
+      });
     await sut.settle();
 
     expect(toastText()).toBe('Internal server error (correlation id req-9e21)');
-    expect(textOf(sut.root, 'atk-empty-state h2')).toBe('The connections did not load');
+    expect(textOf(sut.root, 'atk-empty-state h2')).toBe(
+      'The connections did not load',
+    );
     expect(readableText(sut.root, 'atk-empty-state .body')).toContain(
       'Internal server error Correlation id req-9e21',
     );

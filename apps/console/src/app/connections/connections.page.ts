@@ -71,7 +71,9 @@ type Highlight = {
       <atk-empty-state icon="cloud_off" heading="The connections did not load">
         <p class="failure">{{ failure.message }}</p>
         @if (failure.correlationId) {
-          <p>Correlation id <code>{{ failure.correlationId }}</code></p>
+          <p>
+            Correlation id <code>{{ failure.correlationId }}</code>
+          </p>
         }
         <p class="first-step">
           <button matButton="tonal" type="button" (click)="retry()">
@@ -179,7 +181,9 @@ export class ConnectionsPage {
       const list = this.connections();
       if (told || (list === undefined && !this.loadFailure())) return;
       told = true;
-      untracked(() => this.tellOutcome(outcome, connectionId, reason, list ?? []));
+      untracked(() =>
+        this.tellOutcome(outcome, connectionId, reason, list ?? []),
+      );
     });
   }
 

@@ -14,7 +14,11 @@ import {
   switchMap,
   tap,
 } from 'rxjs';
-import { describeApiFailure, type ApiFailure, type ErrorHandling } from '../core/api';
+import {
+  describeApiFailure,
+  type ApiFailure,
+  type ErrorHandling,
+} from '../core/api';
 import { EventsService } from '../core/events.service';
 import { ConnectionsApi } from './connections.api';
 
@@ -88,7 +92,10 @@ export class ConnectionsStore {
         error: () =>
           this.api
             .get(id, 'quiet')
-            .subscribe({ next: (connection) => this.upsert(connection), error: () => undefined }),
+            .subscribe({
+              next: (connection) => this.upsert(connection),
+              error: () => undefined,
+            }),
       }),
       finalize(() =>
         this.refreshingIds.update((ids) => {

@@ -25,9 +25,15 @@ describe(secondsUntil.name, () => {
   const expiresAt = '2026-11-24T15:00:00.000Z';
 
   it('rounds up, so the last second reads 00:01 and the expiry itself 00:00', () => {
-    expect(secondsUntil(expiresAt, Date.parse('2026-11-24T14:59:59.100Z'))).toBe(1);
-    expect(secondsUntil(expiresAt, Date.parse('2026-11-24T15:00:00.000Z'))).toBe(0);
-    expect(secondsUntil(expiresAt, Date.parse('2026-11-24T15:00:02.000Z'))).toBe(-2);
+    expect(
+      secondsUntil(expiresAt, Date.parse('2026-11-24T14:59:59.100Z')),
+    ).toBe(1);
+    expect(
+      secondsUntil(expiresAt, Date.parse('2026-11-24T15:00:00.000Z')),
+    ).toBe(0);
+    expect(
+      secondsUntil(expiresAt, Date.parse('2026-11-24T15:00:02.000Z')),
+    ).toBe(-2);
   });
 });
 
@@ -47,27 +53,37 @@ describe(tokenCountdown.name, () => {
   const expiresAt = '2026-11-24T15:00:00.000Z';
 
   it('counts down to the expiry with the share of the lifetime left', () => {
-    expect(tokenCountdown(expiresAt, Date.parse('2026-11-24T14:30:00.000Z'))).toEqual({
+    expect(
+      tokenCountdown(expiresAt, Date.parse('2026-11-24T14:30:00.000Z')),
+    ).toEqual({
       state: 'valid',
       text: '30:00',
       secondsLeft: 1800,
       fractionLeft: 0.5,
     });
-    expect(tokenCountdown(expiresAt, Date.parse('2026-11-24T14:47:25.600Z'))).toMatchObject({
+    expect(
+      tokenCountdown(expiresAt, Date.parse('2026-11-24T14:47:25.600Z')),
+    ).toMatchObject({
       text: '12:35',
     });
   });
 
   it('never shows more than the lifetime of a token', () => {
-    expect(tokenCountdown(expiresAt, Date.parse('2026-11-24T13:59:59.400Z'))).toMatchObject({
+    expect(
+      tokenCountdown(expiresAt, Date.parse('2026-11-24T13:59:59.400Z')),
+    ).toMatchObject({
       text: '60:00',
       fractionLeft: 1,
     });
   });
 
   it('is expired from the expiry on', () => {
-    expect(tokenCountdown(expiresAt, Date.parse(expiresAt))).toEqual({ state: 'expired' });
-    expect(tokenCountdown(expiresAt, Date.parse('2026-11-24T16:00:00.000Z'))).toEqual({
+    expect(tokenCountdown(expiresAt, Date.parse(expiresAt))).toEqual({
+      state: 'expired',
+    });
+    expect(
+      tokenCountdown(expiresAt, Date.parse('2026-11-24T16:00:00.000Z')),
+    ).toEqual({
       state: 'expired',
     });
   });
@@ -82,7 +98,11 @@ describe(tokenCountdown.name, () => {
     const clientNow = serverNow - 120_000;
     const offsetMs = serverNow - clientNow;
 
-    expect(tokenCountdown(expiresAt, clientNow)).toMatchObject({ text: '12:00' });
-    expect(tokenCountdown(expiresAt, clientNow + offsetMs)).toMatchObject({ text: '10:00' });
+    expect(tokenCountdown(expiresAt, clientNow)).toMatchObject({
+      text: '12:00',
+    });
+    expect(tokenCountdown(expiresAt, clientNow + offsetMs)).toMatchObject({
+      text: '10:00',
+    });
   });
 });

@@ -13,13 +13,16 @@ import { presentStatus } from './status';
   selector: 'atk-status-chip',
   imports: [MatIcon],
   template: `
-    <mat-icon class="icon" aria-hidden="true">{{ presentation().icon }}</mat-icon>
+    <mat-icon class="icon" aria-hidden="true">{{
+      presentation().icon
+    }}</mat-icon>
     <span class="visually-hidden">Status:</span>
     <span class="label">{{ presentation().label }}</span>
   `,
   host: {
     '[attr.data-status]': 'status()',
-    '[style.background-color]': "'var(' + presentation().colors.container + ')'",
+    '[style.background-color]':
+      "'var(' + presentation().colors.container + ')'",
     '[style.color]': "'var(' + presentation().colors.content + ')'",
   },
   styles: `
@@ -45,5 +48,7 @@ import { presentStatus } from './status';
 export class StatusChip {
   readonly status = input.required<ConnectionStatus>();
 
-  protected readonly presentation = computed(() => presentStatus(this.status()));
+  protected readonly presentation = computed(() =>
+    presentStatus(this.status()),
+  );
 }

@@ -26,7 +26,8 @@ export const STATUS_PRESENTATION: Readonly<
   degraded: {
     label: 'Degraded',
     icon: 'warning',
-    meaning: 'Recent refreshes failed for a passing reason; the service keeps retrying.',
+    meaning:
+      'Recent refreshes failed for a passing reason; the service keeps retrying.',
     colors: {
       container: '--mat-sys-tertiary-container',
       content: '--mat-sys-on-tertiary-container',
@@ -35,7 +36,8 @@ export const STATUS_PRESENTATION: Readonly<
   needs_reauth: {
     label: 'Needs re-auth',
     icon: 'error',
-    meaning: 'Amazon no longer accepts the refresh token; only reconnecting helps.',
+    meaning:
+      'Amazon no longer accepts the refresh token; only reconnecting helps.',
     colors: {
       container: '--mat-sys-error-container',
       content: '--mat-sys-on-error-container',
@@ -64,5 +66,7 @@ const UNKNOWN_STATUS: StatusPresentation = {
 
 /** The presentation of a status; a status from a newer API still gets words. */
 export function presentStatus(status: ConnectionStatus): StatusPresentation {
-  return STATUS_PRESENTATION[status] ?? { ...UNKNOWN_STATUS, label: String(status) };
+  return (
+    STATUS_PRESENTATION[status] ?? { ...UNKNOWN_STATUS, label: String(status) }
+  );
 }

@@ -5,7 +5,10 @@ import { TokenCountdown } from './token-countdown';
 
 @Component({
   imports: [TokenCountdown],
-  template: `<atk-token-countdown [expiresAt]="expiresAt()" [refreshing]="refreshing()" />`,
+  template: `<atk-token-countdown
+    [expiresAt]="expiresAt()"
+    [refreshing]="refreshing()"
+  />`,
 })
 class Host {
   readonly expiresAt = signal<string | null>('2026-11-24T15:00:00.000Z');
@@ -29,7 +32,11 @@ describe(TokenCountdown.name, () => {
     const element = fixture.nativeElement as HTMLElement;
     return {
       fixture,
-      line: () => element.querySelector('.line')?.textContent?.replace(/\s+/g, ' ').trim(),
+      line: () =>
+        element
+          .querySelector('.line')
+          ?.textContent?.replace(/\s+/g, ' ')
+          .trim(),
       bar: () => element.querySelector('mat-progress-bar'),
       tick(ms: number) {
         jest.advanceTimersByTime(ms);
@@ -53,7 +60,9 @@ describe(TokenCountdown.name, () => {
     const sut = render();
 
     expect(sut.bar()?.getAttribute('aria-valuenow')).toBe('21');
-    expect(sut.bar()?.getAttribute('aria-label')).toBe("Share of the access token's lifetime left");
+    expect(sut.bar()?.getAttribute('aria-label')).toBe(
+      "Share of the access token's lifetime left",
+    );
 
     sut.tick(6 * 60_000);
     expect(sut.bar()?.getAttribute('aria-valuenow')).toBe('11');
@@ -74,7 +83,11 @@ describe(TokenCountdown.name, () => {
     const sut = render();
 
     // The server's Date header says it is 14:50:00 while this machine reads 14:47:30.
-    TestBed.inject(ClockOffset).record('Tue, 24 Nov 2026 14:50:00 GMT', start, start);
+    TestBed.inject(ClockOffset).record(
+      'Tue, 24 Nov 2026 14:50:00 GMT',
+      start,
+      start,
+    );
     sut.fixture.detectChanges();
 
     expect(sut.line()).toBe('Access token expires in 10:00');

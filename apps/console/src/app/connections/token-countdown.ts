@@ -64,7 +64,9 @@ import { tokenCountdown } from './countdown';
       font-variant-numeric: tabular-nums;
     }
   `,
-  host: { '[attr.data-state]': 'refreshing() ? "refreshing" : countdown().state' },
+  host: {
+    '[attr.data-state]': 'refreshing() ? "refreshing" : countdown().state',
+  },
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
 export class TokenCountdown {

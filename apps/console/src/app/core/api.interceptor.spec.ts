@@ -58,7 +58,9 @@ describe('apiInterceptor', () => {
 
   function call(options = {}): { failed: () => boolean } {
     let failed = false;
-    http.get('/api/v1/connections', options).subscribe({ error: () => (failed = true) });
+    http
+      .get('/api/v1/connections', options)
+      .subscribe({ error: () => (failed = true) });
     return { failed: () => failed };
   }
 
@@ -67,10 +69,13 @@ describe('apiInterceptor', () => {
 
     api
       .expectOne('/api/v1/connections')
-      .flush(apiError(401, 'Log in first: this route needs an admin session.'), {
-        status: 401,
-        statusText: 'Unauthorized',
-      });
+      .flush(
+        apiError(401, 'Log in first: this route needs an admin session.'),
+        {
+          status: 401,
+          statusText: 'Unauthorized',
+        },
+      );
     await new Promise((resolve) => setTimeout(resolve));
 
     expect(router.url).toBe('/login?returnUrl=%2Faudit%3Ftype%3Drefreshed');
@@ -85,7 +90,10 @@ describe('apiInterceptor', () => {
     call();
 
     for (const request of api.match('/api/v1/connections')) {
-      request.flush(apiError(401, 'Log in first.'), { status: 401, statusText: 'Unauthorized' });
+      request.flush(apiError(401, 'Log in first.'), {
+        status: 401,
+        statusText: 'Unauthorized',
+      });
     }
     await new Promise((resolve) => setTimeout(resolve));
 
@@ -97,10 +105,13 @@ describe('apiInterceptor', () => {
 
     api
       .expectOne('/api/v1/connections')
-      .flush(apiError(409, 'Amazon says the refresh token is no longer valid.'), {
-        status: 409,
-        statusText: 'Conflict',
-      });
+      .flush(
+        apiError(409, 'Amazon says the refresh token is no longer valid.'),
+        {
+          status: 409,
+          statusText: 'Conflict',
+        },
+      );
 
     expect(toasts).toEqual([
       {
@@ -130,22 +141,29 @@ describe('apiInterceptor', () => {
     ]);
   });
 
-  it('gives the status of an answer that is not in the API\'s error shape', () => {
+  it("gives the status of an answer that is not in the API's error shape", () => {
     call();
 
-    api.expectOne('/api/v1/connections').flush('Teapot', { status: 418, statusText: "I'm a teapot" });
+    api
+      .expectOne('/api/v1/connections')
+      .flush('Teapot', { status: 418, statusText: "I'm a teapot" });
 
-    expect(toasts).toEqual([{ message: "The API answered 418 I'm a teapot.", correlationId: null }]);
+    expect(toasts).toEqual([
+      { message: "The API answered 418 I'm a teapot.", correlationId: null },
+    ]);
   });
 
   it('says so when the API did not answer at all', () => {
     call();
 
-    api.expectOne('/api/v1/connections').error(new ProgressEvent('error'), { status: 0 });
+    api
+      .expectOne('/api/v1/connections')
+      .error(new ProgressEvent('error'), { status: 0 });
 
     expect(toasts).toEqual([
       {
-        message: 'The API did not answer. Check that it is running, then try again.',
+        message:
+          'The API did not answer. Check that it is running, then try again.',
         correlationId: null,
       },
     ]);
@@ -172,10 +190,12 @@ describe('apiInterceptor', () => {
   it('leaves every failure, a 401 included, to a caller that handles its own', async () => {
     const request = call(handleErrors('caller'));
 
-    api.expectOne('/api/v1/connections').flush(apiError(401, 'That password is not right.'), {
-      status: 401,
-      statusText: 'Unauthorized',
-    });
+    api
+      .expectOne('/api/v1/connections')
+      .flush(apiError(401, 'That password is not right.'), {
+        status: 401,
+        statusText: 'Unauthorized',
+      });
     await new Promise((resolve) => setTimeout(resolve));
 
     expect(request.failed()).toBe(true);
@@ -188,7 +208,9 @@ describe('apiInterceptor', () => {
     const serverTime = new Date(realNow + 3_600_000).toUTCString();
 
     call();
-    api.expectOne('/api/v1/connections').flush([], { headers: { date: serverTime } });
+    api
+      .expectOne('/api/v1/connections')
+      .flush([], { headers: { date: serverTime } });
 
     const offset = TestBed.inject(ClockOffset).offsetMs();
     expect(offset).toBeGreaterThan(3_598_000);
@@ -199,7 +221,9 @@ describe('apiInterceptor', () => {
     let failed = false;
     http.get('/assets/thing.json').subscribe({ error: () => (failed = true) });
 
-    api.expectOne('/assets/thing.json').flush('nope', { status: 401, statusText: 'Unauthorized' });
+    api
+      .expectOne('/assets/thing.json')
+      .flush('nope', { status: 401, statusText: 'Unauthorized' });
 
     expect(failed).toBe(true);
     expect(toasts).toEqual([]);

@@ -60,14 +60,17 @@ export function describeApiFailure(error: unknown): ApiFailure {
   const correlationId =
     (isApiErrorBody(body) && typeof body.correlationId === 'string'
       ? body.correlationId
-      : null) ?? error.headers?.get(CORRELATION_HEADER) ?? null;
+      : null) ??
+    error.headers?.get(CORRELATION_HEADER) ??
+    null;
   if (isApiErrorBody(body)) {
     return { status: error.status, message: body.message, correlationId };
   }
   if (error.status === 0) {
     return {
       status: 0,
-      message: 'The API did not answer. Check that it is running, then try again.',
+      message:
+        'The API did not answer. Check that it is running, then try again.',
       correlationId: null,
     };
   }

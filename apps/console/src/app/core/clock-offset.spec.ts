@@ -7,16 +7,28 @@ describe(estimateClockOffsetMs.name, () => {
   it('is about zero when both clocks agree', () => {
     // The server stamped 14:00:00 and answered within 100 ms of our 14:00:00.
     expect(
-      estimateClockOffsetMs('Tue, 24 Nov 2026 14:00:00 GMT', sentAt, sentAt + 100),
+      estimateClockOffsetMs(
+        'Tue, 24 Nov 2026 14:00:00 GMT',
+        sentAt,
+        sentAt + 100,
+      ),
     ).toBe(450);
   });
 
   it('is positive when the server is ahead and negative when it is behind', () => {
     expect(
-      estimateClockOffsetMs('Tue, 24 Nov 2026 14:02:00 GMT', sentAt, sentAt + 200),
+      estimateClockOffsetMs(
+        'Tue, 24 Nov 2026 14:02:00 GMT',
+        sentAt,
+        sentAt + 200,
+      ),
     ).toBe(120_400);
     expect(
-      estimateClockOffsetMs('Tue, 24 Nov 2026 13:59:00 GMT', sentAt, sentAt + 200),
+      estimateClockOffsetMs(
+        'Tue, 24 Nov 2026 13:59:00 GMT',
+        sentAt,
+        sentAt + 200,
+      ),
     ).toBe(-59_600);
   });
 

@@ -23,7 +23,10 @@ describe(EventsService.name, () => {
         { provide: EVENT_SOURCE_FACTORY, useValue: sources.factory },
         {
           provide: LIVE_EVENTS_TIMING,
-          useValue: { reconnectDelaysMs: [1000, 2000, 4000], pollIntervalMs: 15_000 },
+          useValue: {
+            reconnectDelaysMs: [1000, 2000, 4000],
+            pollIntervalMs: 15_000,
+          },
         },
       ],
     });
@@ -42,7 +45,9 @@ describe(EventsService.name, () => {
     sut.start();
     sut.start();
 
-    expect(sources.opened.map((source) => source.url)).toEqual(['/api/v1/events']);
+    expect(sources.opened.map((source) => source.url)).toEqual([
+      '/api/v1/events',
+    ]);
     expect(sut.state()).toBe('connecting');
 
     sources.latest.open();
@@ -72,7 +77,9 @@ describe(EventsService.name, () => {
     sources.latest.send('{"no":"type"}');
     sources.latest.send({ type: 'connection.removed', connectionId: 'c2' });
 
-    expect(received).toEqual([{ type: 'connection.removed', connectionId: 'c2' }]);
+    expect(received).toEqual([
+      { type: 'connection.removed', connectionId: 'c2' },
+    ]);
   });
 
   it('reconnects after a drop with a growing delay, and starts over once it is back', () => {

@@ -1,5 +1,8 @@
 import { inject, Injectable, Injector } from '@angular/core';
-import type { MatSnackBar, MatSnackBarConfig } from '@angular/material/snack-bar';
+import type {
+  MatSnackBar,
+  MatSnackBarConfig,
+} from '@angular/material/snack-bar';
 
 /**
  * Toasts: what an action did, or why it failed and the id to look for in the API's logs.
@@ -28,10 +31,16 @@ export class Notifier {
     });
   }
 
-  private open(message: string, action: string, config: MatSnackBarConfig): void {
+  private open(
+    message: string,
+    action: string,
+    config: MatSnackBarConfig,
+  ): void {
     this.snackBar ??= import('@angular/material/snack-bar').then((module) =>
       this.injector.get(module.MatSnackBar),
     );
-    void this.snackBar.then((snackBar) => snackBar.open(message, action, config));
+    void this.snackBar.then((snackBar) =>
+      snackBar.open(message, action, config),
+    );
   }
 }

@@ -27,7 +27,11 @@ describe(ServerClock.name, () => {
   it("reads the server's time when the server's clock is ahead", () => {
     const sut = TestBed.inject(ServerClock);
 
-    TestBed.inject(ClockOffset).record('Tue, 24 Nov 2026 14:05:00 GMT', start, start);
+    TestBed.inject(ClockOffset).record(
+      'Tue, 24 Nov 2026 14:05:00 GMT',
+      start,
+      start,
+    );
 
     expect(sut.now()).toBe(start + 300_500);
   });

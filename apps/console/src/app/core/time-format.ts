@@ -23,8 +23,10 @@ export function relativeTime(time: string | number, now: number): string {
     return diff <= CLOCK_NOISE_MS ? 'just now' : 'in less than a minute';
   }
   const sign = Math.sign(diff);
-  if (size < HOUR) return relative.format(sign * Math.floor(size / MINUTE), 'minute');
-  if (size < DAY) return relative.format(sign * Math.floor(size / HOUR), 'hour');
+  if (size < HOUR)
+    return relative.format(sign * Math.floor(size / MINUTE), 'minute');
+  if (size < DAY)
+    return relative.format(sign * Math.floor(size / HOUR), 'hour');
   return relative.format(sign * Math.floor(size / DAY), 'day');
 }
 

@@ -1,12 +1,18 @@
 import { TestBed } from '@angular/core/testing';
 import { Router } from '@angular/router';
 import type { ApiErrorDto } from '@keeper/contracts';
-import { renderConsole, RenderedConsole, textOf } from '../../testing/render-console';
+import {
+  renderConsole,
+  RenderedConsole,
+  textOf,
+} from '../../testing/render-console';
 import { LoginPage } from './login.page';
 
 describe(LoginPage.name, () => {
   async function renderLogin(returnUrl?: string): Promise<RenderedConsole> {
-    const query = returnUrl ? `?returnUrl=${encodeURIComponent(returnUrl)}` : '';
+    const query = returnUrl
+      ? `?returnUrl=${encodeURIComponent(returnUrl)}`
+      : '';
     return renderConsole(`/login${query}`, { loggedIn: false });
   }
 
@@ -38,19 +44,28 @@ describe(LoginPage.name, () => {
 
     expect(textOf(sut.root, 'h1')).toBe('Log in to ads-token-keeper');
     expect(textOf(sut.root, 'mat-form-field mat-label')).toBe('Admin password');
-    expect(sut.root.querySelector('label')?.getAttribute('for')).toBe('password');
+    expect(sut.root.querySelector('label')?.getAttribute('for')).toBe(
+      'password',
+    );
     expect(field.type).toBe('password');
     expect(field.getAttribute('autocomplete')).toBe('current-password');
-    expect(field.closest('form')?.querySelector('button[type="submit"]')?.textContent?.trim()).toBe(
-      'Log in',
-    );
-    expect(sut.root.querySelector('#login-error')?.getAttribute('aria-live')).toBe('assertive');
+    expect(
+      field
+        .closest('form')
+        ?.querySelector('button[type="submit"]')
+        ?.textContent?.trim(),
+    ).toBe('Log in');
+    expect(
+      sut.root.querySelector('#login-error')?.getAttribute('aria-live'),
+    ).toBe('assertive');
     expect(document.activeElement).toBe(field);
   });
 
   it('shows the password on request', async () => {
     const sut = await renderLogin();
-    const toggle = sut.root.querySelector<HTMLButtonElement>('button[aria-label="Show password"]');
+    const toggle = sut.root.querySelector<HTMLButtonElement>(
+      'button[aria-label="Show password"]',
+    );
 
     toggle?.click();
     await sut.settle();
@@ -69,7 +84,10 @@ describe(LoginPage.name, () => {
     expect(request.request.body).toEqual({ password: 'correct horse' });
     // Relative to the real clock: a fixed date here expires the session once that day has passed.
     const expiresAt = new Date(Date.now() + 12 * 3600_000).toISOString();
-    request.flush({ authenticated: true, expiresAt }, { status: 201, statusText: 'Created' });
+    request.flush(
+      { authenticated: true, expiresAt },
+      { status: 201, statusText: 'Created' },
+    );
     await sut.settle();
 
     expect(TestBed.inject(Router).url).toBe('/audit?type=refreshed');
@@ -80,7 +98,9 @@ describe(LoginPage.name, () => {
     const sut = await renderLogin('//evil.example/');
 
     await submit(sut, 'correct horse');
-    sut.http.expectOne('/api/v1/session').flush({ authenticated: true, expiresAt: null });
+    sut.http
+      .expectOne('/api/v1/session')
+      .flush({ authenticated: true, expiresAt: null });
     await sut.settle();
 
     expect(TestBed.inject(Router).url).toBe('/connections');
@@ -92,14 +112,22 @@ describe(LoginPage.name, () => {
     await submit(sut, 'wrong');
     sut.http
       .expectOne('/api/v1/session')
-      .flush(failure(401, 'That password is not right.'), { status: 401, statusText: 'Unauthorized' });
+      .flush(failure(401, 'That password is not right.'), {
+        status: 401,
+        statusText: 'Unauthorized',
+      });
     await sut.settle();
 
-    expect(textOf(sut.root, '#login-error span')).toBe('That password is not right.');
+    expect(textOf(sut.root, '#login-error span')).toBe(
+      'That password is not right.',
+    );
     expect(input(sut).getAttribute('aria-invalid')).toBe('true');
     expect(input(sut).getAttribute('aria-describedby')).toBe('login-error');
     expect(TestBed.inject(Router).url).toBe('/login?returnUrl=%2Fsystem');
-    expect(sut.root.querySelector<HTMLButtonElement>('button[type="submit"]')?.disabled).toBe(false);
+    expect(
+      sut.root.querySelector<HTMLButtonElement>('button[type="submit"]')
+        ?.disabled,
+    ).toBe(false);
   });
 
   it('says to wait, and for how long, when there were too many attempts', async () => {
@@ -108,11 +136,17 @@ describe(LoginPage.name, () => {
     await submit(sut, 'guess');
     sut.http
       .expectOne('/api/v1/session')
-      .flush(failure(429, 'Too many login attempts from this address: wait a minute and try again.'), {
-        status: 429,
-        statusText: 'Too Many Requests',
-        headers: { 'retry-after': '42' },
-      });
+      .flush(
+        failure(
+          429,
+          'Too many login attempts from this address: wait a minute and try again.',
+        ),
+        {
+          status: 429,
+          statusText: 'Too Many Requests',
+          headers: { 'retry-after': '42' },
+        },
+      );
     await sut.settle();
 
     expect(textOf(sut.root, '#login-error span')).toBe(
@@ -124,7 +158,9 @@ describe(LoginPage.name, () => {
     const sut = await renderLogin();
 
     await submit(sut, 'pw');
-    sut.http.expectOne('/api/v1/session').error(new ProgressEvent('error'), { status: 0 });
+    sut.http
+      .expectOne('/api/v1/session')
+      .error(new ProgressEvent('error'), { status: 0 });
     await sut.settle();
 
     expect(textOf(sut.root, '#login-error span')).toBe(
@@ -138,7 +174,9 @@ describe(LoginPage.name, () => {
     await submit(sut, '');
 
     sut.http.expectNone('/api/v1/session');
-    expect(textOf(sut.root, '#login-error span')).toBe('Enter the admin password.');
+    expect(textOf(sut.root, '#login-error span')).toBe(
+      'Enter the admin password.',
+    );
   });
 
   it('sends one request while the first is under way', async () => {
@@ -149,9 +187,14 @@ describe(LoginPage.name, () => {
     await sut.settle();
 
     expect(sut.http.match('/api/v1/session')).toHaveLength(1);
-    expect(sut.root.querySelector<HTMLButtonElement>('button[type="submit"]')?.disabled).toBe(true);
-    expect(sut.root.querySelector('button[type="submit"] mat-progress-spinner')?.getAttribute('aria-label')).toBe(
-      'Logging in',
-    );
+    expect(
+      sut.root.querySelector<HTMLButtonElement>('button[type="submit"]')
+        ?.disabled,
+    ).toBe(true);
+    expect(
+      sut.root
+        .querySelector('button[type="submit"] mat-progress-spinner')
+        ?.getAttribute('aria-label'),
+    ).toBe('Logging in');
   });
 });

@@ -10,7 +10,11 @@ import {
   viewChild,
 } from '@angular/core';
 import { MatButton, MatIconButton } from '@angular/material/button';
-import { MatFormField, MatLabel, MatSuffix } from '@angular/material/form-field';
+import {
+  MatFormField,
+  MatLabel,
+  MatSuffix,
+} from '@angular/material/form-field';
 import { MatIcon } from '@angular/material/icon';
 import { MatInput } from '@angular/material/input';
 import { MatProgressSpinner } from '@angular/material/progress-spinner';
@@ -82,7 +86,9 @@ export function loginFailureMessage(error: unknown): string {
             matIconButton
             matSuffix
             type="button"
-            [attr.aria-label]="passwordShown() ? 'Hide password' : 'Show password'"
+            [attr.aria-label]="
+              passwordShown() ? 'Hide password' : 'Show password'
+            "
             [attr.aria-pressed]="passwordShown()"
             (click)="passwordShown.set(!passwordShown())"
           >

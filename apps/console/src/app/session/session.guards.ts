@@ -29,9 +29,7 @@ export const skipLoginWhenLoggedIn: CanActivateFn = (route) => {
       map(
         (session) =>
           session !== 'in' ||
-          router.parseUrl(
-            safeReturnUrl(route.queryParamMap.get('returnUrl')),
-          ),
+          router.parseUrl(safeReturnUrl(route.queryParamMap.get('returnUrl'))),
       ),
     );
 };

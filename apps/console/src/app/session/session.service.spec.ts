@@ -6,7 +6,11 @@ import {
 import { TestBed } from '@angular/core/testing';
 import { provideRouter, Router } from '@angular/router';
 import type { SessionDto } from '@keeper/contracts';
-import { safeReturnUrl, SessionService, type SessionState } from './session.service';
+import {
+  safeReturnUrl,
+  SessionService,
+  type SessionState,
+} from './session.service';
 
 describe(safeReturnUrl.name, () => {
   it.each([
@@ -31,7 +35,11 @@ describe(SessionService.name, () => {
 
   beforeEach(() => {
     TestBed.configureTestingModule({
-      providers: [provideHttpClient(), provideHttpClientTesting(), provideRouter([])],
+      providers: [
+        provideHttpClient(),
+        provideHttpClientTesting(),
+        provideRouter([]),
+      ],
     });
     sut = TestBed.inject(SessionService);
     api = TestBed.inject(HttpTestingController);
@@ -50,7 +58,9 @@ describe(SessionService.name, () => {
 
   it('asks the API once, then knows', () => {
     const first = check();
-    api.expectOne('/api/v1/session').flush({ authenticated: true, expiresAt: null } satisfies SessionDto);
+    api
+      .expectOne('/api/v1/session')
+      .flush({ authenticated: true, expiresAt: null } satisfies SessionDto);
 
     const second = check();
 
@@ -61,10 +71,14 @@ describe(SessionService.name, () => {
 
   it('does not know, and asks again next time, when the API does not answer', () => {
     const first = check();
-    api.expectOne('/api/v1/session').error(new ProgressEvent('error'), { status: 0 });
+    api
+      .expectOne('/api/v1/session')
+      .error(new ProgressEvent('error'), { status: 0 });
 
     const second = check();
-    api.expectOne('/api/v1/session').flush({ authenticated: false, expiresAt: null });
+    api
+      .expectOne('/api/v1/session')
+      .flush({ authenticated: false, expiresAt: null });
 
     expect([first, second]).toEqual([['unknown'], ['out']]);
   });
@@ -81,9 +95,13 @@ describe(SessionService.name, () => {
   });
 
   it('logs out: tells the API and shows the login page', () => {
-    const navigate = jest.spyOn(router, 'navigateByUrl').mockResolvedValue(true);
+    const navigate = jest
+      .spyOn(router, 'navigateByUrl')
+      .mockResolvedValue(true);
     sut.login('pw').subscribe();
-    api.expectOne('/api/v1/session').flush({ authenticated: true, expiresAt: null });
+    api
+      .expectOne('/api/v1/session')
+      .flush({ authenticated: true, expiresAt: null });
 
     sut.logout();
 
@@ -104,7 +122,9 @@ describe(SessionService.name, () => {
     jest.advanceTimersByTime(10 * 60_000);
     api.expectNone('/api/v1/session');
     jest.advanceTimersByTime(1000);
-    api.expectOne('/api/v1/session').flush({ authenticated: false, expiresAt: null });
+    api
+      .expectOne('/api/v1/session')
+      .flush({ authenticated: false, expiresAt: null });
 
     expect(navigate).toHaveBeenCalledWith(['/login'], {
       queryParams: { returnUrl: '/connections?x=1' },

@@ -172,7 +172,8 @@ describe(AppShell.name, () => {
   describe('live updates', () => {
     it('opens the events stream and says whether updates are live', async () => {
       const sut = await renderConsole('/connections');
-      const status = () => readableText(sut.root, 'header .live-status[role="status"]');
+      const status = () =>
+        readableText(sut.root, 'header .live-status[role="status"]');
 
       expect(sut.eventSources.latest.url).toBe('/api/v1/events');
       expect(status()).toBe('Connecting');
@@ -190,13 +191,17 @@ describe(AppShell.name, () => {
   describe('logging out', () => {
     it('ends the session, closes the events stream and shows the login page', async () => {
       const sut = await renderConsole('/audit');
-      const logout = sut.root.querySelector<HTMLButtonElement>('header button.logout');
+      const logout = sut.root.querySelector<HTMLButtonElement>(
+        'header button.logout',
+      );
       expect(logout?.textContent?.trim()).toBe('logout Log out');
 
       logout?.click();
       await sut.settle();
 
-      expect(sut.http.expectOne('/api/v1/session').request.method).toBe('DELETE');
+      expect(sut.http.expectOne('/api/v1/session').request.method).toBe(
+        'DELETE',
+      );
       expect(TestBed.inject(Router).url).toBe('/login');
       expect(sut.eventSources.latest.closed).toBe(true);
       expect(textOf(sut.root, 'h1')).toBe('Log in to ads-token-keeper');
@@ -205,7 +210,9 @@ describe(AppShell.name, () => {
     it("names the icon-only logout button on a phone's width", async () => {
       const sut = await renderConsole('/connections', { narrow: true });
 
-      const logout = sut.root.querySelector<HTMLButtonElement>('header button.logout');
+      const logout = sut.root.querySelector<HTMLButtonElement>(
+        'header button.logout',
+      );
       expect(logout?.getAttribute('aria-label')).toBe('Log out');
       expect(logout?.textContent?.trim()).toBe('logout');
     });

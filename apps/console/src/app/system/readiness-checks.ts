@@ -4,11 +4,13 @@ export const CHECK_DESCRIPTIONS: Readonly<
 > = {
   database: {
     title: 'Database',
-    meaning: 'The API reaches its PostgreSQL database, where tokens and the audit trail live.',
+    meaning:
+      'The API reaches its PostgreSQL database, where tokens and the audit trail live.',
   },
   migrations: {
     title: 'Migrations',
-    meaning: 'Every database migration is applied, so the tables are the shape the API expects.',
+    meaning:
+      'Every database migration is applied, so the tables are the shape the API expects.',
   },
   keys: {
     title: 'Encryption keys',
@@ -28,7 +30,10 @@ export const CHECK_DESCRIPTIONS: Readonly<
 };
 
 /** A check's title and meaning; a check added by a newer API still shows its name. */
-export function describeCheck(name: string): { title: string; meaning: string | null } {
+export function describeCheck(name: string): {
+  title: string;
+  meaning: string | null;
+} {
   return CHECK_DESCRIPTIONS[name] ?? { title: name, meaning: null };
 }
 

@@ -24,7 +24,9 @@ describe(SystemPage.name, () => {
   it('says it is loading until the status arrives', async () => {
     const sut = await render();
 
-    expect(textOf(sut.root, 'main [role="status"]')).toBe('Loading the system status…');
+    expect(textOf(sut.root, 'main [role="status"]')).toBe(
+      'Loading the system status…',
+    );
   });
 
   it('lists each readiness check, up or down in words, with what it means and why it is down', async () => {
@@ -37,9 +39,9 @@ describe(SystemPage.name, () => {
       'Down Refresh scheduler The scheduler has ticked recently, so tokens are refreshed before they expire. The refresh scheduler has not ticked for 190 s.',
       'Up Amazon Amazon accepts the client id and secret, and refreshes are not paused.',
     ]);
-    expect(readableText(sut.root, '[aria-labelledby="checks-heading"] .summary')).toBe(
-      '1 of 5 checks are down: the API answers /health/ready with 503.',
-    );
+    expect(
+      readableText(sut.root, '[aria-labelledby="checks-heading"] .summary'),
+    ).toBe('1 of 5 checks are down: the API answers /health/ready with 503.');
   });
 
   it('says when the LWA sandbox stands in for Amazon', async () => {
@@ -69,7 +71,12 @@ describe(SystemPage.name, () => {
       }),
     );
 
-    expect(readableTexts(sut.root, 'table.keys th')).toEqual(['Key id', 'Role', 'Configured', 'Rows']);
+    expect(readableTexts(sut.root, 'table.keys th')).toEqual([
+      'Key id',
+      'Role',
+      'Configured',
+      'Rows',
+    ]);
     expect(
       Array.from(sut.root.querySelectorAll('table.keys tbody tr')).map((row) =>
         readableTexts(row, 'td'),
@@ -87,7 +94,9 @@ describe(SystemPage.name, () => {
     expect(readableText(sut.root, '.refresh-window')).toBe(
       '5 min: a token is refreshed once it expires within this window (REFRESH_WINDOW_SECONDS).',
     );
-    expect(readableTexts(sut.root, '.facts dd')[1]).toBe('0 * * * * * (REFRESH_CRON)');
+    expect(readableTexts(sut.root, '.facts dd')[1]).toBe(
+      '0 * * * * * (REFRESH_CRON)',
+    );
     expect(sut.root.querySelector('.note.paused')).toBeNull();
   });
 
@@ -95,7 +104,8 @@ describe(SystemPage.name, () => {
     const sut = await render(
       aSystemStatus({
         schedulerLastTickAt: null,
-        refreshPausedReason: 'Amazon rejects the client credentials (invalid_client).',
+        refreshPausedReason:
+          'Amazon rejects the client credentials (invalid_client).',
       }),
     );
 
@@ -113,16 +123,24 @@ describe(SystemPage.name, () => {
       message: 'Cannot GET /api/v1/system',
       correlationId: 'req-404',
     };
-    sut.http.expectOne('/api/v1/system').flush(notFound, { status: 404, statusText: 'Not Found' });
+    sut.http
+      .expectOne('/api/v1/system')
+      .flush(notFound, { status: 404, statusText: 'Not Found' });
     await sut.settle();
 
-    expect(toastText()).toBe('Cannot GET /api/v1/system (correlation id req-404)');
-    expect(textOf(sut.root, 'atk-empty-state h2')).toBe('The system status did not load');
+    expect(toastText()).toBe(
+      'Cannot GET /api/v1/system (correlation id req-404)',
+    );
+    expect(textOf(sut.root, 'atk-empty-state h2')).toBe(
+      'The system status did not load',
+    );
     expect(readableText(sut.root, 'atk-empty-state .body')).toContain(
       'Cannot GET /api/v1/system Correlation id req-404',
     );
 
-    sut.root.querySelector<HTMLButtonElement>('atk-empty-state button')?.click();
+    sut.root
+      .querySelector<HTMLButtonElement>('atk-empty-state button')
+      ?.click();
     await sut.settle();
     sut.http.expectOne('/api/v1/system').flush(aSystemStatus());
     await sut.settle();
@@ -136,7 +154,9 @@ describe(SystemPage.name, () => {
     sut.eventSources.latest.fail();
     await sut.settle();
 
-    sut.http.expectOne('/api/v1/system').flush(aSystemStatus({ usingSandbox: false }));
+    sut.http
+      .expectOne('/api/v1/system')
+      .flush(aSystemStatus({ usingSandbox: false }));
     await sut.settle();
     expect(sut.root.querySelector('.note.sandbox')).toBeNull();
   });

@@ -20,7 +20,11 @@ import {
   Subject,
   switchMap,
 } from 'rxjs';
-import { describeApiFailure, type ApiFailure, type ErrorHandling } from '../core/api';
+import {
+  describeApiFailure,
+  type ApiFailure,
+  type ErrorHandling,
+} from '../core/api';
 import { EventsService } from '../core/events.service';
 import { EmptyState } from '../ui/empty-state';
 import { PageHeader } from '../ui/page-header';
@@ -54,7 +58,9 @@ export class SystemPage {
     return seconds === undefined ? '' : formatDuration(seconds);
   });
   protected readonly checksDown = computed(
-    () => this.status()?.checks.filter((check) => check.status === 'down').length ?? 0,
+    () =>
+      this.status()?.checks.filter((check) => check.status === 'down').length ??
+      0,
   );
 
   constructor() {
