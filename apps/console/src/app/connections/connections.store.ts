@@ -90,12 +90,10 @@ export class ConnectionsStore {
       tap({
         next: (result) => this.upsert(result.connection),
         error: () =>
-          this.api
-            .get(id, 'quiet')
-            .subscribe({
-              next: (connection) => this.upsert(connection),
-              error: () => undefined,
-            }),
+          this.api.get(id, 'quiet').subscribe({
+            next: (connection) => this.upsert(connection),
+            error: () => undefined,
+          }),
       }),
       finalize(() =>
         this.refreshingIds.update((ids) => {
