@@ -15,7 +15,7 @@ const UNKNOWN_ID = '6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12';
 type Access = 'public' | 'admin' | 'service';
 
 /**
- * Who may call each route, as the README's HTTP API says. Every route Fastify knows must be here (and
+ * Who may call each route, as the README's HTTP API table says. Every route Fastify knows must be here (and
  * everything here must exist): a new route fails the suite until someone decides who may call it.
  * HEAD follows GET. `/api/docs/*` covers Swagger UI's files.
  */
