@@ -267,6 +267,37 @@ describe('token refresh (against the LWA sandbox)', () => {
     expect(JSON.stringify(ready.json())).toContain('AMAZON_CLIENT_ID');
   });
 
+  it('makes no token request for jobs while refreshes are paused: the stored token while valid, then 503', async () => {
+    const [connection] = await seedConnections(1, 60, 'Paused for jobs');
+    sandbox.queueFault({
+      endpoint: 'token',
+      kind: 'invalid_client',
+      count: 10,
+    });
+    await sweep();
+    expect(tokenRequests()).toHaveLength(1);
+
+    const ask = () =>
+      sut.inject({
+        method: 'GET',
+        url: `/api/v1/connections/${connection.id}/access-token`,
+        headers: { authorization: `Bearer ${SERVICE_KEY}` },
+      });
+    for (let index = 0; index < 50; index += 1) {
+      const answer = await ask();
+      expect(answer.statusCode).toBe(200);
+      expect(answer.json().accessToken).toBe(connection.accessToken);
+    }
+    await database.query(
+      "UPDATE connections SET access_token_expires_at = now() - interval '1 second' WHERE id = $1",
+      [connection.id],
+    );
+    const expired = await ask();
+    expect(expired.statusCode).toBe(503);
+    expect(expired.json().message).toContain('AMAZON_CLIENT_ID');
+    expect(tokenRequests()).toHaveLength(1);
+  });
+
   it('sends refresh_paused once when Amazon rejects our client credentials, and refresh_resumed once when it accepts them again', async () => {
     const sink = await startWebhookSink();
     const alerting = await startTestApp(database, {
@@ -290,14 +321,17 @@ describe('token refresh (against the LWA sandbox)', () => {
 
       await sweep(alerting);
       await sweep(alerting);
-      // Jobs asking meanwhile meet the same refusal: the pause goes on, no second alert.
+      // Jobs asking meanwhile get the stored token and make no request: no second alert.
       expect((await askToken(seeded[1].id)).statusCode).toBe(200);
       expect((await askToken(seeded[2].id)).statusCode).toBe(200);
-      expect(tokenRequests()).toHaveLength(3);
+      expect(tokenRequests()).toHaveLength(1);
       sandbox.clearFaults();
-      // Amazon accepts us again: the first success resumes (here a job's; the sweep's probe alike).
-      expect((await askToken(seeded[1].id)).statusCode).toBe(200);
-      expect((await askToken(seeded[2].id)).statusCode).toBe(200);
+      // Amazon accepts us again: the first success resumes (here an admin's "Refresh now"; the
+      // sweep's probe five minutes on alike).
+      const resumed = await alerting
+        .get(RefreshService)
+        .refreshNow(seeded[1].id, 'manual', 'resume-test');
+      expect(resumed.kind).toBe('refreshed');
       await alerting.get(AlertService).whenIdle();
 
       const deliveries = sink.bodies.map((body) => {

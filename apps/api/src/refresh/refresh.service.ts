@@ -197,6 +197,10 @@ export class RefreshService {
     if (connection.status !== 'active' && connection.status !== 'degraded') {
       throw new ConnectionNotRefreshableError(connection.status);
     }
+    // Amazon rejected our client credentials: a job's call would fail the same way, so it waits
+    // for the sweep's probe like everything else (the admin's click may still try, once).
+    if (trigger === 'on_demand' && this.pause.isHolding)
+      return { kind: 'skipped', reason: 'refreshes paused' };
     const checked = trigger === 'on_demand' && !options.rejectedAccessToken;
     const claimed = returnedRows<{ id: string }>(
       await this.database.dataSource.query(
