@@ -315,6 +315,45 @@ describe('admin session and route protection', () => {
     ).toBe(401);
   });
 
+  it('keeps an active session alive under a one-minute idle timeout (activity recorded every 15 s)', async () => {
+    const short = await startTestApp(database, {
+      ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+      FERNET_KEYS: Fernet.generateKey(),
+      SESSION_IDLE_MINUTES: '1',
+    });
+    try {
+      const cookie = await logIn(short);
+      const hash = createHash('sha256')
+        .update(cookie.slice('atk_session='.length).split('.')[0])
+        .digest('hex');
+      await database.query(
+        "UPDATE admin_sessions SET last_seen_at = now() - interval '40 seconds' WHERE id_hash = $1",
+        [hash],
+      );
+      const ask = () =>
+        short.inject({
+          method: 'GET',
+          url: '/api/v1/connections',
+          headers: { cookie },
+        });
+
+      expect((await ask()).statusCode).toBe(200);
+      const [seen] = await database.query<{ idle_seconds: number }>(
+        'SELECT extract(epoch FROM now() - last_seen_at)::int AS idle_seconds FROM admin_sessions WHERE id_hash = $1',
+        [hash],
+      );
+      // Recorded, so 30 s later (70 s after the first request) the session still lives.
+      expect(seen.idle_seconds).toBeLessThan(10);
+      await database.query(
+        "UPDATE admin_sessions SET last_seen_at = last_seen_at - interval '30 seconds' WHERE id_hash = $1",
+        [hash],
+      );
+      expect((await ask()).statusCode).toBe(200);
+    } finally {
+      await short.close();
+    }
+  });
+
   it('writes last_seen_at at most once a minute, not on every request', async () => {
     const cookie = await logIn(sut);
     const hash = createHash('sha256')
