@@ -392,8 +392,19 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
         [older],
       );
       const twin = await connectWithoutProfiles('Revived KK', 'fe');
+      // Another replica's refresh of the old grant is in flight: it must store nothing over the
+      // merged tokens, so the merge drops its lease (its write is guarded by the lease).
+      await database.query(
+        "UPDATE connections SET lease_owner = 'another-replica', lease_expires_at = now() + interval '90 seconds' WHERE id = $1",
+        [older],
+      );
 
       expect((await refreshNow(twin)).statusCode).toBe(200);
+      const [lease] = await database.query<{ lease_owner: string | null }>(
+        'SELECT lease_owner FROM connections WHERE id = $1',
+        [older],
+      );
+      expect(lease.lease_owner).toBeNull();
 
       const [survivor, closed] = await rowsOf([older, twin]);
       expect([survivor.status, closed.status]).toEqual([
@@ -416,6 +427,11 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
         'UPDATE connections SET amazon_account_ids = (SELECT amazon_account_ids FROM connections WHERE id = $1), profiles_stale = false WHERE id = $2',
         [older, twin],
       );
+      // A refresh of the old tokens in flight elsewhere: the consent's tokens win.
+      await database.query(
+        "UPDATE connections SET lease_owner = 'another-replica', lease_expires_at = now() + interval '90 seconds' WHERE id = $1",
+        [older],
+      );
 
       const again = await callback(
         sut,
@@ -432,6 +448,11 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
         'disconnected',
       ]);
       expect(await mergedEvents([older, twin])).toHaveLength(1);
+      const [lease] = await database.query<{ lease_owner: string | null }>(
+        'SELECT lease_owner FROM connections WHERE id = $1',
+        [older],
+      );
+      expect(lease.lease_owner).toBeNull();
     });
 
     it('merges exactly once when both twins are refreshed at the same moment (five times over)', async () => {

@@ -234,6 +234,10 @@ export class AmazonConnectService {
       failureCount: 0,
       lastError: null,
       disconnectedAt: null,
+      // A refresh in flight on the old tokens (another replica's lease) must store nothing over
+      // these: its write is guarded by the lease, so dropping the lease makes it match no row.
+      leaseOwner: null,
+      leaseExpiresAt: null,
       amazonAccountIds: [
         ...new Set(profiles.map((profile) => profile.accountId)),
       ].sort(),

@@ -77,7 +77,8 @@ export async function mergeTwins(
   const survivorId = rows[0].id;
   const closedIds = rows.slice(1).map((row) => row.id);
   if (survivorId !== input.connectionId) {
-    // Ciphertexts move with their key id: no secret is decrypted for the move.
+    // Ciphertexts move with their key id: no secret is decrypted for the move. The survivor's
+    // lease is dropped: a refresh in flight on its old tokens then stores nothing over these.
     await manager.query(
       `UPDATE connections AS survivor
           SET access_token_ciphertext = newest.access_token_ciphertext,
@@ -92,6 +93,7 @@ export async function mergeTwins(
               profiles = newest.profiles,
               amazon_account_ids = newest.amazon_account_ids,
               profiles_stale = newest.profiles_stale,
+              lease_owner = NULL, lease_expires_at = NULL,
               updated_at = now()
          FROM connections AS newest
         WHERE survivor.id = $1 AND newest.id = $2`,
