@@ -90,5 +90,10 @@ describe('log redaction', () => {
     expect(redactUrl('/api/docs/swagger-ui-standalone-preset.js')).toBe(
       '/api/docs/swagger-ui-standalone-preset.js',
     );
+    // A key from `openssl rand -hex 24` is all lower case: one long word, not a route word.
+    const hexKey = 'c0ffee4b1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6';
+    expect(redactUrl(`/api/v1/connections/${hexKey}/access-token`)).toBe(
+      '/api/v1/connections/[Redacted]/access-token',
+    );
   });
 });

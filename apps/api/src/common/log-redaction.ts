@@ -51,11 +51,13 @@ export function isLoggableQueryParam(name: string): boolean {
 
 /** Connection and audit ids (UUIDs, numbers) and route words stay in a logged path. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ROUTE_WORD = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/;
+/** Words of 1 to 12 characters joined by `-`, `_` or `.`: no route word has a longer one. */
+const ROUTE_WORD = /^[a-z][a-z0-9]{0,11}(?:[-_.][a-z0-9]{1,12})*$/;
 
 /**
  * A path segment that may be a secret: 20 or more characters that are neither a UUID nor a
- * lower-case route word (`access-token`, `docs-json`). Random tokens in a path (a link for an
+ * lower-case route word (`access-token`, `swagger-ui-bundle.js`); a hex key, all lower case,
+ * is one long word and so is masked. Random tokens in a path (a link for an
  * account owner, a key pasted into the wrong place) are masked; ids and routes are kept.
  */
 function isSecretLikeSegment(segment: string): boolean {
