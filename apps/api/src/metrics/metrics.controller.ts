@@ -1,12 +1,4 @@
-import {
-  Controller,
-  Get,
-  Header,
-  Inject,
-  Optional,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Controller, Get, Header, Inject, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -51,9 +43,10 @@ export class MetricsController {
 
   constructor(
     private readonly metrics: MetricsService,
-    @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'metricsToken'>,
+    // Required: were the configuration ever missing, /metrics must not fall open.
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'metricsToken'>,
   ) {
-    this.expected = config?.metricsToken
+    this.expected = config.metricsToken
       ? this.digest.digest(config.metricsToken)
       : undefined;
   }

@@ -1,3 +1,4 @@
+import { APP_CONFIG } from '../config/config.module';
 import { Fernet, keyIdOf } from '@keeper/fernet';
 import {
   Controller,
@@ -99,8 +100,10 @@ function infrastructure(
     providers: [
       { provide: DataSourceProvider, useValue: database },
       { provide: KeyRing, useValue: keyRing },
+      // /metrics without METRICS_TOKEN: public (the token's own tests start the whole API).
+      { provide: APP_CONFIG, useValue: { metricsToken: undefined } },
     ],
-    exports: [DataSourceProvider, KeyRing],
+    exports: [DataSourceProvider, KeyRing, APP_CONFIG],
   };
 }
 
