@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHash } from 'node:crypto';
 import type { ServerEventDto, SystemStatusDto } from '@keeper/contracts';
+import { Fernet } from '@keeper/fernet';
 import { RunningSandbox, startLwaSandbox } from '@keeper/lwa-sandbox';
 import {
   connectAccount,
@@ -142,6 +143,57 @@ describe('live events and the system page', () => {
       ]),
     );
     expect(JSON.stringify(events)).not.toMatch(/Atz[ar]\|/);
+  });
+
+  it('sends the changed connection without decrypting it: a row under a key the app lacks still arrives', async () => {
+    const id = await connectAccount(sut, cookie, { account: 'Unreadable Co' });
+    const [saved] = await database.query<{
+      access_token_ciphertext: string;
+      refresh_token_ciphertext: string;
+    }>(
+      'SELECT access_token_ciphertext, refresh_token_ciphertext FROM connections WHERE id = $1',
+      [id],
+    );
+    // Ciphertexts no key in FERNET_KEYS opens: reading them would throw.
+    const foreign = new Fernet(Fernet.generateKey());
+    await database.query(
+      'UPDATE connections SET access_token_ciphertext = $2, refresh_token_ciphertext = $3 WHERE id = $1',
+      [id, foreign.encrypt('Atza|foreign'), foreign.encrypt('Atzr|foreign')],
+    );
+    try {
+      const stream = await openStream(url, cookie);
+
+      await sut.inject({
+        method: 'PATCH',
+        url: `/api/v1/connections/${id}`,
+        headers: { cookie },
+        payload: { label: 'Unreadable Co renamed' },
+      });
+      const events = await readEvents(stream, 2);
+
+      const changed = events.find(
+        (event) => event.type === 'connection.changed',
+      );
+      const listed = await sut.inject({
+        method: 'GET',
+        url: `/api/v1/connections/${id}`,
+        headers: { cookie },
+      });
+      expect(changed).toEqual({
+        type: 'connection.changed',
+        connection: listed.json(),
+      });
+      expect(listed.json()).toMatchObject({
+        id,
+        label: 'Unreadable Co renamed',
+        status: 'active',
+      });
+    } finally {
+      await database.query(
+        'UPDATE connections SET access_token_ciphertext = $2, refresh_token_ciphertext = $3 WHERE id = $1',
+        [id, saved.access_token_ciphertext, saved.refresh_token_ciphertext],
+      );
+    }
   });
 
   it('refuses the stream without a session', async () => {

@@ -18,7 +18,10 @@ import { DATABASE_TARGET } from '../database/database.tokens';
 import { DatabaseService } from '../database/database.service';
 import { DatabaseTarget } from '../database/data-source-options';
 import { ConnectionEntity } from '../token/connection.entity';
-import { toConnectionDto } from '../token/connection.mapper';
+import {
+  CONNECTION_PUBLIC_COLUMNS,
+  toConnectionDto,
+} from '../token/connection.mapper';
 import { AuditNotification, eventsChannel } from './events-channel';
 
 const RECONNECT_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
@@ -198,9 +201,13 @@ export class EventsService
       // A logout on any replica: end the streams of the session it ended.
       if (event?.type === 'logout') await this.endStreamsOfEndedSessions();
       if (notification.connectionId) {
+        // The public columns only: a live event never decrypts a token (on every replica).
         const connection = await dataSource
           .getRepository(ConnectionEntity)
-          .findOneBy({ id: notification.connectionId });
+          .findOne({
+            select: CONNECTION_PUBLIC_COLUMNS,
+            where: { id: notification.connectionId },
+          });
         if (connection) {
           this.events.next({
             type: 'connection.changed',

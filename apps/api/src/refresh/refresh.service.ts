@@ -15,6 +15,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from '../token/connection.entity';
 import { AmazonOutage } from './amazon-outage';
+import { nextAttemptDelayMs } from './refresh-backoff';
 import { RefreshPause } from './refresh-pause';
 import {
   dueAtMs,
@@ -37,9 +38,6 @@ export const ATTEMPT_DEADLINE_MS = 30_000;
  * back within two minutes.
  */
 export const LEASE_MS = 3 * ATTEMPT_DEADLINE_MS;
-/** After a failed attempt the next one waits 30 s, 60 s, 2 min … up to this. */
-const MAX_RETRY_DELAY_MS = 15 * 60 * 1000;
-const FIRST_RETRY_DELAY_MS = 30 * 1000;
 
 export type RefreshTrigger = 'scheduler' | 'manual' | 'on_demand';
 
@@ -530,13 +528,7 @@ export class RefreshService {
     }
     const needsReauth = error instanceof LwaInvalidGrantError;
     const failureCount = connection.failureCount + 1;
-    const delayMs = Math.max(
-      Math.min(
-        MAX_RETRY_DELAY_MS,
-        FIRST_RETRY_DELAY_MS * 2 ** (failureCount - 1),
-      ),
-      error.retryAfterMs ?? 0,
-    );
+    const delayMs = nextAttemptDelayMs(failureCount, error.retryAfterMs);
     const changes: Partial<ConnectionEntity> = {
       status: needsReauth ? 'needs_reauth' : 'degraded',
       failureCount,

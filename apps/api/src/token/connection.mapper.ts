@@ -1,5 +1,26 @@
 import type { ConnectionDto } from '@keeper/contracts';
+import type { FindOptionsSelect } from 'typeorm';
 import type { ConnectionEntity } from './connection.entity';
+
+/**
+ * Every column but the secrets, and all that {@link toConnectionDto} reads: reading connections
+ * for the admin or for a live event never decrypts a token, so it stays cheap and works even
+ * for a row under a key that FERNET_KEYS no longer holds.
+ */
+export const CONNECTION_PUBLIC_COLUMNS: FindOptionsSelect<ConnectionEntity> = {
+  id: true,
+  label: true,
+  region: true,
+  status: true,
+  accessTokenExpiresAt: true,
+  lastRefreshedAt: true,
+  nextAttemptAt: true,
+  failureCount: true,
+  lastError: true,
+  profiles: true,
+  createdAt: true,
+  updatedAt: true,
+};
 
 /**
  * What the API tells about a connection: never a token. `nextRefreshAt` is when the sweep

@@ -1,32 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConnectionDto } from '@keeper/contracts';
-import { FindOptionsSelect } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from './connection.entity';
-import { toConnectionDto } from './connection.mapper';
-
-/**
- * Every column but the secrets: reading connections for the admin never decrypts a token, so
- * it stays cheap and works even for a row under a key that FERNET_KEYS no longer holds.
- */
-const PUBLIC_COLUMNS: FindOptionsSelect<ConnectionEntity> = {
-  id: true,
-  label: true,
-  region: true,
-  status: true,
-  accessTokenExpiresAt: true,
-  lastRefreshedAt: true,
-  nextAttemptAt: true,
-  failureCount: true,
-  lastError: true,
-  profiles: true,
-  createdAt: true,
-  updatedAt: true,
-};
+import {
+  CONNECTION_PUBLIC_COLUMNS,
+  toConnectionDto,
+} from './connection.mapper';
 
 export interface AdminAction {
   correlationId: string;
@@ -44,7 +27,7 @@ export class ConnectionsService {
   async list(): Promise<ConnectionDto[]> {
     const connections = await this.database
       .repository(ConnectionEntity)
-      .find({ select: PUBLIC_COLUMNS, order: { createdAt: 'ASC' } });
+      .find({ select: CONNECTION_PUBLIC_COLUMNS, order: { createdAt: 'ASC' } });
     return connections.map((connection) => this.toDto(connection));
   }
 
@@ -117,7 +100,7 @@ export class ConnectionsService {
     repository = this.database.repository(ConnectionEntity),
   ): Promise<ConnectionEntity> {
     const connection = await repository.findOne({
-      select: PUBLIC_COLUMNS,
+      select: CONNECTION_PUBLIC_COLUMNS,
       where: { id },
     });
     if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
