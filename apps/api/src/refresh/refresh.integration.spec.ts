@@ -504,6 +504,18 @@ describe('token refresh (against the LWA sandbox)', () => {
     });
   });
 
+  it('claims past the rows a sweep has attempted already, so due rows behind them are reached', async () => {
+    const [tried, behind] = await seedConnections(2, 60, 'Claim exclusion');
+
+    const claimed = await sut.get(RefreshService).claimDue(10, [tried.id]);
+
+    expect(claimed).toEqual([behind.id]);
+    await database.query(
+      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1',
+      [behind.id],
+    );
+  });
+
   it('picks up a connection whose lease a crashed replica left behind, once the lease expires', async () => {
     const [held, abandoned] = await seedConnections(2, 60, 'Leased');
     await database.query(

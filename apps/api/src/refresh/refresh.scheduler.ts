@@ -137,14 +137,16 @@ export class RefreshScheduler
     await this.refresh.releaseLeftLeases();
     let probed = false;
     // A connection is attempted at most once per sweep, whatever its token's lifetime: the claim
-    // skips rows refreshed within the minimum interval (refresh-policy.ts), and this set catches
-    // the rest (a failed row whose backoff ran out during a long sweep).
+    // skips rows refreshed within the minimum interval (refresh-policy.ts) and the rows in this
+    // set (a failed row whose backoff ran out during a long sweep), so due rows behind them
+    // are still reached in the same sweep.
     const attempted = new Set<string>();
     while (!this.stopping && Date.now() < deadline) {
       if (this.pause.isHolding) break;
       // While paused, a probe: one connection; its success resumes the rest.
       let ids = await this.refresh.claimDue(
         this.pause.reason ? 1 : SWEEP_BATCH,
+        [...attempted],
       );
       // Amazon seems down and nothing was due: one connection waiting out its backoff goes
       // early, once per sweep; its success makes the others due at once (AmazonOutage).
@@ -157,11 +159,6 @@ export class RefreshScheduler
       ) {
         probed = true;
         ids = await this.refresh.claimOutageProbe();
-      }
-      const again = ids.filter((id) => attempted.has(id));
-      if (again.length > 0) {
-        await Promise.all(again.map((id) => this.refresh.releaseClaim(id)));
-        ids = ids.filter((id) => !attempted.has(id));
       }
       if (ids.length === 0) break;
       for (const id of ids) attempted.add(id);

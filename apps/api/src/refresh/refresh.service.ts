@@ -117,9 +117,13 @@ export class RefreshService {
 
   /**
    * Claims up to `limit` live connections whose token is due (see refresh-policy.ts), whose last
-   * refresh is at least the minimum interval back and whose retry is due.
+   * refresh is at least the minimum interval back and whose retry is due; none of `exclude`
+   * (the rows this sweep has attempted already).
    */
-  async claimDue(limit: number): Promise<string[]> {
+  async claimDue(
+    limit: number,
+    exclude: readonly string[] = [],
+  ): Promise<string[]> {
     const result: unknown = await this.database.dataSource.query(
       `WITH due AS (
          SELECT id FROM connections
@@ -128,6 +132,7 @@ export class RefreshService {
            AND ${INTERVAL_PASSED_SQL}
            AND ${RETRY_DUE_SQL}
            AND (lease_expires_at IS NULL OR lease_expires_at < now())
+           AND NOT (id = ANY($5::uuid[]))
          ORDER BY access_token_expires_at
          LIMIT $2
          FOR UPDATE SKIP LOCKED
@@ -136,7 +141,13 @@ export class RefreshService {
        SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4)
        FROM due WHERE c.id = due.id
        RETURNING c.id`,
-      [this.config.refresh.windowSeconds, limit, this.owner, LEASE_MS / 1000],
+      [
+        this.config.refresh.windowSeconds,
+        limit,
+        this.owner,
+        LEASE_MS / 1000,
+        [...exclude],
+      ],
     );
     return returnedRows<{ id: string }>(result).map((row) => row.id);
   }
