@@ -22,22 +22,23 @@ describe('refresh policy', () => {
     await database?.drop();
   });
 
-  // [expires in s, last refreshed s from now, window s]
-  const cases: [number, number | null, number][] = [
-    [3000, -600, 300], // a normal token, not due
-    [290, -3310, 300], // a normal token, due
-    [200, null, 300], // never refreshed by us: the window as configured
-    [150, -50, 300], // a 200 s token, 150 s left: not due (due at half its life)
-    [95, -105, 300], // a 200 s token, 95 s left: due
-    [2000, -1000, 1800], // a 3000 s token, window 1800: due at 1500 s left, not yet
-    [1400, -1600, 1800], // ... due
-    [-5, -3605, 300], // expired
-    [20, -30, 300], // a 50 s token refreshed 30 s ago: due, but within the minimum interval
+  // [expires in s, last refreshed s from now, window s, due, interval passed]
+  const cases: [number | null, number | null, number, boolean, boolean][] = [
+    [3000, -600, 300, false, true], // a normal token, not due
+    [290, -3310, 300, true, true], // a normal token, due
+    [200, null, 300, true, true], // never refreshed by us: the window as configured
+    [150, -50, 300, false, false], // a 200 s token, 150 s left: not due (due at half its life)
+    [95, -105, 300, true, true], // a 200 s token, 95 s left: due
+    [2000, -1000, 1800, false, true], // a 3000 s token, window 1800: due at 1500 s left, not yet
+    [1400, -1600, 1800, true, true], // ... due
+    [-5, -3605, 300, true, true], // expired
+    [20, -30, 300, true, false], // a 50 s token refreshed 30 s ago: due, but within the minimum interval
+    [null, -600, 300, false, true], // no expiry stored (no token): nothing to keep alive
   ];
 
   it.each(cases)(
-    'agrees in SQL and TypeScript: expires in %p s, refreshed %p s ago, window %p s',
-    async (expiresIn, refreshed, window) => {
+    'agrees in SQL and TypeScript, and with the rule: expires in %p s, refreshed %p s ago, window %p s: due %p, interval passed %p',
+    async (expiresIn, refreshed, window, due, passed) => {
       const row = { expiresAt: at(expiresIn), lastRefreshedAt: at(refreshed) };
       const [sql] = await database.query<{ due: boolean; passed: boolean }>(
         `SELECT ${dueSql('$1')} AS due, ${INTERVAL_PASSED_SQL} AS passed
@@ -47,9 +48,13 @@ describe('refresh policy', () => {
       // The database's now() is a few milliseconds after `now`.
       const checkedAt = Date.now();
 
-      expect({ due: sql.due, passed: sql.passed }).toEqual({
+      expect({ due: sql.due ?? false, passed: sql.passed }).toEqual({
         due: dueAtMs(row, window) <= checkedAt,
         passed: intervalPassed(row, checkedAt),
+      });
+      expect({ due: sql.due ?? false, passed: sql.passed }).toEqual({
+        due,
+        passed,
       });
     },
   );

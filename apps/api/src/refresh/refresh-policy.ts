@@ -51,7 +51,9 @@ export interface RefreshTiming {
 
 /** When the token becomes due (Unix ms): the same rule as {@link dueSql}. */
 export function dueAtMs(row: RefreshTiming, windowSeconds: number): number {
-  const expiresAt = row.expiresAt?.getTime() ?? 0;
+  // No expiry stored (no token): never due, as in SQL, where a NULL comparison is not true.
+  if (!row.expiresAt) return Number.POSITIVE_INFINITY;
+  const expiresAt = row.expiresAt.getTime();
   let windowMs = windowSeconds * 1000;
   if (row.lastRefreshedAt) {
     windowMs = Math.min(
