@@ -12,6 +12,7 @@ import {
 } from '../../test/connect-flow';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
+import { RefreshScheduler } from '../refresh/refresh.scheduler';
 
 const FERNET_KEY = Fernet.generateKey();
 
@@ -380,6 +381,29 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
         })
       ).json();
       expect(connection).toMatchObject({ id: older, status: 'active' });
+    });
+
+    it('merges the twin at the next sweep, without waiting for its token to be due', async () => {
+      const older = await connectAccount(sut, session, {
+        region: 'na',
+        account: 'Next Sweep GmbH',
+      });
+      await database.query(
+        "UPDATE connections SET status = 'needs_reauth' WHERE id = $1",
+        [older],
+      );
+      const twin = await connectWithoutProfiles('Next Sweep GmbH', 'na');
+      sandbox.clearRequests();
+
+      await sut.get(RefreshScheduler).sweep();
+
+      expect((await rowsOf([older, twin])).map((row) => row.status)).toEqual([
+        'active',
+        'disconnected',
+      ]);
+      // Jobs using the older id get a token again; no token request was needed for it.
+      expect(sandbox.requests({ endpoint: 'token' })).toHaveLength(0);
+      expect(await mergedEvents([older, twin])).toHaveLength(1);
     });
 
     it('revives a connection that needs re-auth from its twin', async () => {

@@ -23,6 +23,7 @@ describe('the refresh sweep deleting expired consent states', () => {
     const refresh = {
       releaseLeftLeases: jest.fn().mockResolvedValue(undefined),
       claimDue: jest.fn().mockResolvedValue([]),
+      refetchStaleProfiles: jest.fn().mockResolvedValue(undefined),
       amazonSeemsDown: false,
     } as unknown as RefreshService;
     const pause = {

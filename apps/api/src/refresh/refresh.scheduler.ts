@@ -183,6 +183,14 @@ export class RefreshScheduler
       // batch that changed nothing means something is wrong: stop rather than spin.
       if (summary.skipped >= summary.claimed) break;
     }
+    try {
+      await this.refresh.refetchStaleProfiles(correlationId);
+    } catch (error) {
+      this.logger.warn(
+        { correlationId, err: error },
+        'Reading stale Ads profiles failed; the next sweep tries again',
+      );
+    }
     const now = Date.now();
     const last = this.lastStateCleanupAt;
     // A clock set back counts as due, so a jump never stops the cleanup.

@@ -349,6 +349,31 @@ export class RefreshService {
    * A live twin of the same account (a reconnect saved without profiles) is merged in the same
    * transaction (see connection-twins.ts): the oldest row stays, with these newest tokens.
    */
+  /**
+   * Connections whose profiles could not be read at consent are read again at every sweep with
+   * their current token (not only after their next refresh, up to an hour later): until then a
+   * reconnect's twin cannot be merged, and jobs using the older connection's id get 409. At most
+   * `limit` per sweep, a profiles call each (no token request); best effort.
+   */
+  async refetchStaleProfiles(correlationId: string, limit = 20): Promise<void> {
+    const rows: { id: string }[] = await this.database.dataSource.query(
+      `SELECT id FROM connections
+        WHERE profiles_stale AND status IN ('active', 'degraded')
+          AND access_token_expires_at > now()
+          AND (lease_expires_at IS NULL OR lease_expires_at < now())
+        ORDER BY updated_at
+        LIMIT $1`,
+      [limit],
+    );
+    for (const { id } of rows) {
+      const connection = await this.database
+        .repository(ConnectionEntity)
+        .findOneBy({ id });
+      if (connection?.profilesStale && connection.accessToken)
+        await this.refetchProfiles(connection, correlationId);
+    }
+  }
+
   private async refetchProfiles(
     connection: ConnectionEntity,
     correlationId: string,
