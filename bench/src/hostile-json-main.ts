@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiProcess } from './lib/api-process';
 import { logIn } from './lib/api-session';
-import { installSignalHandlers, onCleanup, runCleanups } from './lib/cleanup';
+import { installSignalHandlers, onCleanup, runAsMain } from './lib/cleanup';
 import { startDatabase } from './lib/database';
 import { machineInfo } from './lib/machine';
 import { Report, writeJson } from './lib/report';
@@ -102,16 +102,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  async (code) => {
-    await runCleanups();
-    process.exit(code);
-  },
-  async (error: unknown) => {
-    process.stderr.write(
-      `bench: failed: ${(error as Error)?.stack ?? String(error)}\n`,
-    );
-    await runCleanups();
-    process.exit(1);
-  },
-);
+runAsMain(main);

@@ -40,6 +40,23 @@ export function runCleanups(timeoutMs = 20_000): Promise<void> {
   return running;
 }
 
+/** Runs a bench entry point: its exit code once everything it started is undone (also on failure). */
+export function runAsMain(main: () => Promise<number>): void {
+  main().then(
+    async (code) => {
+      await runCleanups();
+      process.exit(code);
+    },
+    async (error: unknown) => {
+      process.stderr.write(
+        `bench: failed: ${(error as Error)?.stack ?? String(error)}\n`,
+      );
+      await runCleanups();
+      process.exit(1);
+    },
+  );
+}
+
 /** Ctrl-C and SIGTERM: undo everything, then exit 130 / 143. A second signal exits at once. */
 export function installSignalHandlers(): void {
   let signalled = false;
