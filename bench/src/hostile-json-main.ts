@@ -3,13 +3,12 @@
  * its own database and the sandbox; a table on stdout and dist/bench/hostile-json.json.
  * The full `npm run bench` runs the same phase on its main API.
  */
-import { Fernet } from '@keeper/fernet';
 import { startLwaSandbox } from '@keeper/lwa-sandbox';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiProcess } from './lib/api-process';
+import { ApiProcess, freshApiSettings } from './lib/api-process';
 import { logIn } from './lib/api-session';
 import { installSignalHandlers, onCleanup, runAsMain } from './lib/cleanup';
 import { startDatabase } from './lib/database';
@@ -53,19 +52,12 @@ async function main(): Promise<number> {
     db,
     sandbox,
     runTag: randomBytes(3).toString('hex'),
-    settings: {
-      apiMain: process.env.BENCH_API_MAIN ?? join(outDir, 'api', 'main.js'),
+    settings: freshApiSettings(
+      process.env.BENCH_API_MAIN ?? join(outDir, 'api', 'main.js'),
       tempRoot,
-      databaseUrl: db.url,
-      sandbox: {
-        url: sandbox.url,
-        clientId: sandbox.clientId,
-        clientSecret: sandbox.clientSecret,
-      },
-      fernetKey: Fernet.generateKey(),
-      adminPassword: `bench-${randomBytes(12).toString('base64url')}`,
-      serviceKey: `bench-service-${randomBytes(24).toString('base64url')}`,
-    },
+      db.url,
+      sandbox,
+    ),
   };
   const api = await within(
     ApiProcess.start(ctx.settings, {

@@ -3,13 +3,12 @@
  * the benchmark suite against the webpack-built API as child processes, a table on stdout, and
  * everything measured in bench/results/latest.json. See bench/README.md.
  */
-import { Fernet } from '@keeper/fernet';
 import { startLwaSandbox } from '@keeper/lwa-sandbox';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ApiProcess } from './lib/api-process';
+import { ApiProcess, freshApiSettings } from './lib/api-process';
 import { logIn } from './lib/api-session';
 import { installSignalHandlers, onCleanup, runAsMain } from './lib/cleanup';
 import { startDatabase } from './lib/database';
@@ -125,19 +124,7 @@ async function main(): Promise<number> {
     db,
     sandbox,
     runTag: randomBytes(3).toString('hex'),
-    settings: {
-      apiMain,
-      tempRoot,
-      databaseUrl: db.url,
-      sandbox: {
-        url: sandbox.url,
-        clientId: sandbox.clientId,
-        clientSecret: sandbox.clientSecret,
-      },
-      fernetKey: Fernet.generateKey(),
-      adminPassword: `bench-${randomBytes(12).toString('base64url')}`,
-      serviceKey: `bench-service-${randomBytes(24).toString('base64url')}`,
-    },
+    settings: freshApiSettings(apiMain, tempRoot, db.url, sandbox),
   };
 
   if (mode === 'profile') {

@@ -1,3 +1,5 @@
+import { Fernet } from '@keeper/fernet';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { builtApiEnvironment, freePort } from '@keeper/test-support';
@@ -15,6 +17,28 @@ export interface ApiSettings {
   fernetKey: string;
   adminPassword: string;
   serviceKey: string;
+}
+
+/** Settings for a bench run: fresh random secrets, the sandbox as Amazon. */
+export function freshApiSettings(
+  apiMain: string,
+  tempRoot: string,
+  databaseUrl: string,
+  sandbox: { url: string; clientId: string; clientSecret: string },
+): ApiSettings {
+  return {
+    apiMain,
+    tempRoot,
+    databaseUrl,
+    sandbox: {
+      url: sandbox.url,
+      clientId: sandbox.clientId,
+      clientSecret: sandbox.clientSecret,
+    },
+    fernetKey: Fernet.generateKey(),
+    adminPassword: `bench-${randomBytes(12).toString('base64url')}`,
+    serviceKey: `bench-service-${randomBytes(24).toString('base64url')}`,
+  };
 }
 
 export interface ApiStart {

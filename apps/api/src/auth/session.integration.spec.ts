@@ -11,6 +11,12 @@ import { startTestApp } from '../../test/test-app';
 
 const SERVICE_KEY = 'svc-key-for-reporting-jobs-0001';
 
+/** The stored id of a session: the SHA-256 of the random id in its cookie (`atk_session=<id>.<signature>`). */
+const hashOf = (cookie: string) =>
+  createHash('sha256')
+    .update(cookie.slice('atk_session='.length).split('.')[0])
+    .digest('hex');
+
 describe('admin session and route protection', () => {
   let database: TestDatabase;
   let sut: NestFastifyApplication;
@@ -255,10 +261,6 @@ describe('admin session and route protection', () => {
 
   it('ends a session idle for longer than SESSION_IDLE_MINUTES (30 by default), even before its 12 h', async () => {
     const [idle, recent] = [await logIn(sut), await logIn(sut)];
-    const hashOf = (cookie: string) =>
-      createHash('sha256')
-        .update(cookie.slice('atk_session='.length).split('.')[0])
-        .digest('hex');
     await database.query(
       "UPDATE admin_sessions SET last_seen_at = now() - interval '31 minutes' WHERE id_hash = $1",
       [hashOf(idle)],
@@ -323,9 +325,7 @@ describe('admin session and route protection', () => {
     });
     try {
       const cookie = await logIn(short);
-      const hash = createHash('sha256')
-        .update(cookie.slice('atk_session='.length).split('.')[0])
-        .digest('hex');
+      const hash = hashOf(cookie);
       await database.query(
         "UPDATE admin_sessions SET last_seen_at = now() - interval '40 seconds' WHERE id_hash = $1",
         [hash],
@@ -356,9 +356,7 @@ describe('admin session and route protection', () => {
 
   it('writes last_seen_at at most once a minute, not on every request', async () => {
     const cookie = await logIn(sut);
-    const hash = createHash('sha256')
-      .update(cookie.slice('atk_session='.length).split('.')[0])
-      .digest('hex');
+    const hash = hashOf(cookie);
     await database.query(
       "UPDATE admin_sessions SET last_seen_at = now() - interval '20 seconds' WHERE id_hash = $1",
       [hash],
