@@ -8,14 +8,17 @@ import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { ConnectModule } from './connect/connect.module';
+import { ConnectionsModule } from './connections/connections.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { LoadedKeyRing } from './crypto/key-ring.loader';
+import { DATABASE_MODEL } from './database-model';
 import { DatabaseModule } from './database/database.module';
 import { DatabaseTarget } from './database/data-source-options';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { RefreshModule } from './refresh/refresh.module';
-import { TokenModule } from './token/token.module';
+import { AccessTokensModule } from './access-tokens/access-tokens.module';
 import { loggerModuleParams } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
 
@@ -32,14 +35,19 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerModuleParams(logger)),
-        DatabaseModule.forRoot({ ...database, migrate: config.migrateOnStart }),
+        DatabaseModule.forRoot(
+          { ...database, migrate: config.migrateOnStart },
+          DATABASE_MODEL,
+        ),
         CryptoModule.forRoot(keyRing),
         AuditModule,
         MetricsModule,
         AlertsModule,
         AuthModule,
+        ConnectionsModule,
+        ConnectModule,
         RefreshModule,
-        TokenModule,
+        AccessTokensModule,
         HealthModule,
         EventsModule,
       ],

@@ -21,6 +21,8 @@ import {
   rotateKeysCommand,
   UsageError,
 } from './crypto/keys.command';
+import { DATABASE_MODEL } from './database-model';
+import { Database } from './database/database';
 import { dataSourceOptions } from './database/data-source-options';
 import {
   EmbeddedDatabaseError,
@@ -56,7 +58,10 @@ async function withDatabase(
         log: (line) => output.err(`${line}\n`),
       });
   const dataSource = new DataSource(
-    dataSourceOptions({ url: config.databaseUrl ?? (embedded?.url as string) }),
+    dataSourceOptions(
+      { url: config.databaseUrl ?? (embedded?.url as string) },
+      DATABASE_MODEL,
+    ),
   );
   try {
     await dataSource.initialize();
@@ -117,13 +122,16 @@ async function keys(args: string[]): Promise<void> {
       if (rest.length > 0)
         throw new UsageError('keys status takes no options.');
       return withKeys(({ dataSource, keyRing }) =>
-        keyStatusCommand({ database: { dataSource }, keyRing }, output),
+        keyStatusCommand(
+          { database: Database.of(dataSource), keyRing },
+          output,
+        ),
       );
     case 'rotate': {
       const rotateArguments = parseRotateArguments(rest);
       return withKeys(({ dataSource, keyRing }) =>
         rotateKeysCommand(
-          { database: { dataSource }, keyRing },
+          { database: Database.of(dataSource), keyRing },
           rotateArguments,
           output,
         ),

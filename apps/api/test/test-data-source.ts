@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { DATABASE_MODEL } from '../src/database-model';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { TestDatabase } from './test-database';
 
@@ -11,7 +12,10 @@ export async function openTestDataSource(
   database: TestDatabase,
 ): Promise<DataSource> {
   const dataSource = new DataSource(
-    dataSourceOptions({ url: database.url, schema: database.schema }),
+    dataSourceOptions(
+      { url: database.url, schema: database.schema },
+      DATABASE_MODEL,
+    ),
   );
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });

@@ -1,6 +1,7 @@
+import { Database } from '../database/database';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { AuditNotification, eventsChannel } from '../events/events-channel';
+import { AuditNotification, eventsChannel } from './events-channel';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { openTestDataSource } from '../../test/test-data-source';
 import { AuditService } from './audit.service';
@@ -13,7 +14,7 @@ describe(AuditService.name, () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     dataSource = await openTestDataSource(database);
-    sut = new AuditService({ dataSource });
+    sut = new AuditService(Database.of(dataSource));
   });
 
   afterAll(async () => {

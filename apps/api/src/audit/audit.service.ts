@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditDetailValue, AuditEventType } from '@keeper/contracts';
 import { EntityManager } from 'typeorm';
-import { DataSourceProvider } from '../database/data-source-provider';
-import { eventsChannel } from '../events/events-channel';
+import { Database } from '../database/database';
+import { eventsChannel } from './events-channel';
 import { AuditEventEntity } from './audit-event.entity';
 
 /** One thing done to a connection, a key or the admin session. `details` never holds a secret. */
@@ -21,7 +21,7 @@ export interface AuditEventInput {
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly database: DataSourceProvider) {}
+  constructor(private readonly database: Database) {}
 
   /**
    * Writes the event, inside the caller's transaction when `manager` is given (so the event

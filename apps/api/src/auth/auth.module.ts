@@ -1,21 +1,17 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AmazonModule } from '../amazon/amazon.module';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AccessGuard } from './access.guard';
 import { ADMIN_PASSWORD, resolveAdminPassword } from './admin-password';
-import { AmazonAuthController } from './amazon-auth.controller';
-import { AmazonConnectService } from './amazon-connect.service';
 import { ServiceKeyVerifier } from './service-key.verifier';
 import { LoginLimiter } from './login-limiter';
 import { SessionController } from './session.controller';
 import { SessionService } from './session.service';
 
-/** Admin login, the guard on every route, service keys, and the Amazon connect flow. */
+/** Admin login and sessions, the guard on every route, and service keys. */
 @Module({
-  imports: [AmazonModule],
-  controllers: [SessionController, AmazonAuthController],
+  controllers: [SessionController],
   providers: [
     {
       provide: ADMIN_PASSWORD,
@@ -26,9 +22,8 @@ import { SessionService } from './session.service';
     // Failed logins, counted in PostgreSQL across replicas.
     LoginLimiter,
     ServiceKeyVerifier,
-    AmazonConnectService,
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [ADMIN_PASSWORD, AmazonConnectService, SessionService],
+  exports: [ADMIN_PASSWORD, SessionService],
 })
 export class AuthModule {}

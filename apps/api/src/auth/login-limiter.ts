@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { DomainError } from '../common/domain-errors';
-import { DatabaseService } from '../database/database.service';
+import { Database } from '../database/database';
 import { ADMIN_PASSWORD, AdminPassword } from './admin-password';
 import { SecretDigest } from './secret-digest';
 
@@ -113,7 +113,7 @@ export class LoginLimiter {
 
   constructor(
     @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
-    private readonly database: DatabaseService,
+    private readonly database: Database,
   ) {
     this.deviceSigner = new SecretDigest(
       adminPassword.value,

@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { BatchedQuery } from '../database/batched-query';
-import { DatabaseService } from '../database/database.service';
+import { Database } from '../database/database';
 import { ADMIN_PASSWORD, AdminPassword } from './admin-password';
 import { AdminSessionEntity } from './admin-session.entity';
 import { WrongPasswordError } from './auth.errors';
@@ -63,7 +63,7 @@ export class SessionService {
 
   constructor(
     @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
-    private readonly database: DatabaseService,
+    private readonly database: Database,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {

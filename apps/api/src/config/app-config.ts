@@ -15,7 +15,6 @@ import { keyIdOf } from '@keeper/fernet';
 import { validateCronExpression } from 'cron';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { MAX_REFRESH_WINDOW_SECONDS } from '../refresh/refresh-policy';
 
 const LOG_LEVELS = [
   'fatal',
@@ -46,8 +45,13 @@ const integer = () =>
   });
 
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
-// Amazon's access tokens live 3600 s: a window longer than half of that would make each token due
-// again soon after its refresh (README, "What the service does on its own").
+/**
+ * Amazon's access tokens live 3600 s: a REFRESH_WINDOW_SECONDS longer than half of that would
+ * make each token due again soon after its refresh, so it is refused at start (README, "What the
+ * service does on its own"; the refresh rules are in `connections/connection-rules.ts`).
+ */
+export const MAX_REFRESH_WINDOW_SECONDS = 1800;
+
 const WINDOW_RANGE = `must be a whole number of seconds from 30 to ${MAX_REFRESH_WINDOW_SECONDS} (half the 3600 s an Amazon access token lives; a longer window would refresh every token again soon after its refresh)`;
 const RETRIES_RANGE = 'must be a whole number from 0 to 10';
 // At most 30 s: a refresh lease (90 s) must outlast three HTTP timeouts.

@@ -2,8 +2,8 @@ import { Fernet, keyIdOf } from '@keeper/fernet';
 import { DataSource, Repository } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { openTestDataSource } from '../../test/test-data-source';
-import { OAuthStateEntity } from '../auth/oauth-state.entity';
-import { ConnectionEntity } from '../token/connection.entity';
+import { OAuthStateEntity } from '../connect/oauth-state.entity';
+import { ConnectionEntity } from '../connections/connection.entity';
 import {
   columnKeyRing,
   ENCRYPTED_TEXT,

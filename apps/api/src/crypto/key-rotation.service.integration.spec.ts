@@ -1,3 +1,4 @@
+import { Database } from '../database/database';
 import { Fernet, keyIdOf } from '@keeper/fernet';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -28,7 +29,7 @@ describe(KeyRotationService.name, () => {
   /** A fresh service, as a new `npm run keys -- rotate` process would build it. */
   const servicesWith = (keys: string[]) => {
     const keyRing = new KeyRing(keys);
-    const source = { dataSource };
+    const source = Database.of(dataSource);
     const usage = new KeyUsageService(source, keyRing);
     return {
       sut: new KeyRotationService(

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { DataSourceProvider } from '../database/data-source-provider';
+import { Database } from '../database/database';
 import { EncryptedTable, encryptedTables } from './encrypted-column';
 import { KeyRing } from './key-ring';
 import { KeyUsageService } from './key-usage.service';
@@ -75,7 +75,7 @@ interface StoredRow {
 @Injectable()
 export class KeyRotationService {
   constructor(
-    private readonly database: DataSourceProvider,
+    private readonly database: Database,
     private readonly keyRing: KeyRing,
     private readonly audit: AuditService,
     private readonly keyUsage: KeyUsageService,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSourceProvider } from '../database/data-source-provider';
+import type { EntityManager } from 'typeorm';
+import { Database } from '../database/database';
 import { encryptedTables } from './encrypted-column';
 import { KeyRing } from './key-ring';
 
@@ -34,13 +35,34 @@ export interface KeyUsage {
 @Injectable()
 export class KeyUsageService {
   constructor(
-    private readonly database: DataSourceProvider,
+    private readonly database: Database,
     private readonly keyRing: KeyRing,
   ) {}
 
-  async usage(): Promise<KeyUsage> {
+  /**
+   * Stored rows per table and key id, over every table with encrypted columns (`connections`,
+   * `oauth_states`, and any added later): one statement, in `manager`'s transaction if given.
+   */
+  async countRows(
+    manager?: EntityManager,
+  ): Promise<{ table_name: string; key_id: string; rows: number }[]> {
     const dataSource = this.database.dataSource;
     const tables = encryptedTables(dataSource);
+    if (tables.length === 0) return [];
+    return (manager ?? dataSource).query(
+      tables
+        .map(
+          (table, index) =>
+            `SELECT $${index + 1}::text AS table_name, ${table.keyIdColumn} AS key_id, count(*)::int AS rows ` +
+            `FROM ${table.sqlName} WHERE ${table.keyIdColumn} IS NOT NULL GROUP BY ${table.keyIdColumn}`,
+        )
+        .join(' UNION ALL ') + ' ORDER BY key_id',
+      tables.map((table) => table.tableName),
+    );
+  }
+
+  async usage(): Promise<KeyUsage> {
+    const tables = encryptedTables(this.database.dataSource);
     const counts = new Map<string, Record<string, number>>();
     const countsOf = (keyId: string) => {
       let rowsByTable = counts.get(keyId);
@@ -54,21 +76,8 @@ export class KeyUsageService {
     };
     for (const keyId of this.keyRing.keyIds) countsOf(keyId);
 
-    if (tables.length > 0) {
-      const rows = await dataSource.query<
-        { table_name: string; key_id: string; rows: number }[]
-      >(
-        tables
-          .map(
-            (table, index) =>
-              `SELECT $${index + 1}::text AS table_name, ${table.keyIdColumn} AS key_id, count(*)::int AS rows ` +
-              `FROM ${table.sqlName} WHERE ${table.keyIdColumn} IS NOT NULL GROUP BY ${table.keyIdColumn}`,
-          )
-          .join(' UNION ALL ') + ' ORDER BY key_id',
-        tables.map((table) => table.tableName),
-      );
-      for (const row of rows) countsOf(row.key_id)[row.table_name] += row.rows;
-    }
+    for (const row of await this.countRows())
+      countsOf(row.key_id)[row.table_name] += row.rows;
 
     const keys = [...counts].map(
       ([keyId, rowsByTable]): KeyIdUsage => ({

@@ -1,3 +1,4 @@
+import { Database } from '../database/database';
 import { Fernet, keyIdOf } from '@keeper/fernet';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
@@ -91,7 +92,7 @@ describe('keys commands', () => {
     let database: TestDatabase;
     let dataSource: DataSource;
     const context = () => ({
-      database: { dataSource },
+      database: Database.of(dataSource),
       keyRing: new KeyRing([primaryKey, oldKey]),
     });
 

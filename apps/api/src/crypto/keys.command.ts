@@ -1,6 +1,6 @@
 import { Fernet } from '@keeper/fernet';
 import { AuditService } from '../audit/audit.service';
-import { DataSourceProvider } from '../database/data-source-provider';
+import { Database } from '../database/database';
 import { KeyRing } from './key-ring';
 import {
   DEFAULT_ROTATION_BATCH_SIZE,
@@ -19,7 +19,7 @@ export interface CommandOutput {
 
 /** What the `keys status` and `keys rotate` commands work on. */
 export interface KeysCommandContext {
-  database: DataSourceProvider;
+  database: Database;
   keyRing: KeyRing;
 }
 

@@ -5,9 +5,9 @@ import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { seedEncryptedRows } from '../../test/seed-secrets';
 import { startTestApp } from '../../test/test-app';
 import { AuditService } from '../audit/audit.service';
-import { OAuthStateEntity } from '../auth/oauth-state.entity';
-import { DataSourceProvider } from '../database/data-source-provider';
-import { ConnectionEntity } from '../token/connection.entity';
+import { OAuthStateEntity } from '../connect/oauth-state.entity';
+import { Database } from '../database/database';
+import { ConnectionEntity } from '../connections/connection.entity';
 import { KeyRing } from './key-ring';
 import { KeyRotationService } from './key-rotation.service';
 import { KeyUsageService } from './key-usage.service';
@@ -47,7 +47,7 @@ describe('secrets at rest', () => {
   });
 
   it('never holds a plaintext token, verifier or key: a dump of every table finds no canary', async () => {
-    const dataSource = app.get(DataSourceProvider).dataSource;
+    const dataSource = app.get(Database).dataSource;
     const connections = dataSource.getRepository(ConnectionEntity);
     const states = dataSource.getRepository(OAuthStateEntity);
     const fields = { region: 'na' as const, status: 'active' as const };
@@ -95,7 +95,7 @@ describe('secrets at rest', () => {
       prefix: 'legacy',
     });
     await new KeyRotationService(
-      app.get(DataSourceProvider),
+      app.get(Database),
       app.get(KeyRing),
       app.get(AuditService),
       app.get(KeyUsageService),

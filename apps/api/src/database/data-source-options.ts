@@ -2,21 +2,9 @@
 // dist/apps/api/package.json that the production image installs from.
 import 'pg';
 import type { DataSourceOptions } from 'typeorm';
-import { AuditEventEntity } from '../audit/audit-event.entity';
-import { AdminSessionEntity } from '../auth/admin-session.entity';
-import { OAuthStateEntity } from '../auth/oauth-state.entity';
-import { EncryptedColumnsSubscriber } from '../crypto/encrypted-columns.subscriber';
-import { ConnectionEntity } from '../token/connection.entity';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { AdminSessions1764000000001 } from './migrations/1764000000001-admin-sessions';
 import { LoginAttempts1765000000004 } from './migrations/1765000000004-login-attempts';
-
-export const ENTITIES = [
-  ConnectionEntity,
-  OAuthStateEntity,
-  AuditEventEntity,
-  AdminSessionEntity,
-];
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
@@ -31,15 +19,25 @@ export interface DatabaseTarget {
   schema?: string;
 }
 
-export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
+/**
+ * The entities and subscribers the DataSource maps. The app gives them (`database-model.ts`
+ * beside `app.module.ts`), so this folder imports no domain and every domain may import it.
+ */
+export type DatabaseModel = Required<
+  Pick<DataSourceOptions, 'entities' | 'subscribers'>
+>;
+
+export function dataSourceOptions(
+  target: DatabaseTarget,
+  model: DatabaseModel,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: target.url,
     schema: target.schema,
-    entities: ENTITIES,
+    entities: model.entities,
     migrations: MIGRATIONS,
-    // Keeps `key_id` right on every write to an entity with encrypted columns.
-    subscribers: [EncryptedColumnsSubscriber],
+    subscribers: model.subscribers,
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

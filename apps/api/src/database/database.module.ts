@@ -1,21 +1,25 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { DataSourceProvider } from './data-source-provider';
+import { Database } from './database';
 import { DatabaseService } from './database.service';
-import { DATABASE_TARGET } from './database.tokens';
-import { DatabaseTarget } from './data-source-options';
+import { DATABASE_MODEL, DATABASE_TARGET } from './database.tokens';
+import { DatabaseModel, DatabaseTarget } from './data-source-options';
 
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(target: DatabaseTarget & { migrate: boolean }): DynamicModule {
+  static forRoot(
+    target: DatabaseTarget & { migrate: boolean },
+    model: DatabaseModel,
+  ): DynamicModule {
     return {
       module: DatabaseModule,
       providers: [
         { provide: DATABASE_TARGET, useValue: target },
+        { provide: DATABASE_MODEL, useValue: model },
         DatabaseService,
-        { provide: DataSourceProvider, useExisting: DatabaseService },
+        { provide: Database, useExisting: DatabaseService },
       ],
-      exports: [DatabaseService, DataSourceProvider, DATABASE_TARGET],
+      exports: [DatabaseService, Database, DATABASE_TARGET],
     };
   }
 }

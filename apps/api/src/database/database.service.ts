@@ -5,17 +5,15 @@ import {
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
-import {
-  DataSource,
-  EntityTarget,
-  Migration,
-  ObjectLiteral,
-  Repository,
-} from 'typeorm';
+import { DataSource, Migration } from 'typeorm';
 import { DatabaseUnavailableError } from '../common/domain-errors';
-import { DataSourceProvider } from './data-source-provider';
-import { DATABASE_TARGET } from './database.tokens';
-import { dataSourceOptions, DatabaseTarget } from './data-source-options';
+import { Database } from './database';
+import { DATABASE_MODEL, DATABASE_TARGET } from './database.tokens';
+import {
+  dataSourceOptions,
+  DatabaseModel,
+  DatabaseTarget,
+} from './data-source-options';
 
 /** SQLSTATEs that retrying cannot fix: wrong password, unknown database or role. */
 const CONFIGURATION_ERRORS: Record<string, string> = {
@@ -67,7 +65,8 @@ function describeTarget(url: string): string {
  */
 @Injectable()
 export class DatabaseService
-  implements DataSourceProvider, OnModuleInit, OnApplicationShutdown
+  extends Database
+  implements OnModuleInit, OnApplicationShutdown
 {
   private readonly logger = new Logger(DatabaseService.name);
   private current: DataSource | undefined;
@@ -79,7 +78,10 @@ export class DatabaseService
   constructor(
     @Inject(DATABASE_TARGET)
     private readonly target: DatabaseTarget & { migrate: boolean },
-  ) {}
+    @Inject(DATABASE_MODEL) private readonly model: DatabaseModel,
+  ) {
+    super();
+  }
 
   async onModuleInit(): Promise<void> {
     const connected = await this.tryConnect();
@@ -91,12 +93,6 @@ export class DatabaseService
     if (!this.current?.isInitialized)
       throw new DatabaseUnavailableError(this.lastError);
     return this.current;
-  }
-
-  repository<Entity extends ObjectLiteral>(
-    entity: EntityTarget<Entity>,
-  ): Repository<Entity> {
-    return this.dataSource.getRepository(entity);
   }
 
   /** For health checks: is the server answering right now? */
@@ -131,7 +127,9 @@ export class DatabaseService
   }
 
   private async tryConnect(): Promise<boolean> {
-    const dataSource = new DataSource(dataSourceOptions(this.target));
+    const dataSource = new DataSource(
+      dataSourceOptions(this.target, this.model),
+    );
     try {
       await dataSource.initialize();
       if (this.target.schema) {

@@ -11,18 +11,15 @@ import { Client, Notification } from 'pg';
 import { Observable, Subject, Subscriber } from 'rxjs';
 import { AuditEventEntity } from '../audit/audit-event.entity';
 import { SessionService } from '../auth/session.service';
-import { toAuditEventDto } from '../audit/audit-log.reader';
+import { toAuditEventDto } from './audit-log.reader';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DATABASE_TARGET } from '../database/database.tokens';
-import { DatabaseService } from '../database/database.service';
+import { Database } from '../database/database';
 import { DatabaseTarget } from '../database/data-source-options';
-import { ConnectionEntity } from '../token/connection.entity';
-import {
-  CONNECTION_PUBLIC_COLUMNS,
-  toConnectionDto,
-} from '../token/connection.mapper';
-import { AuditNotification, eventsChannel } from './events-channel';
+import { toConnectionDto } from '../connections/connection.mapper';
+import { ConnectionsRepository } from '../connections/connections.repository';
+import { AuditNotification, eventsChannel } from '../audit/events-channel';
 
 const RECONNECT_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
 /**
@@ -60,7 +57,8 @@ export class EventsService
   private stopping = false;
 
   constructor(
-    private readonly database: DatabaseService,
+    private readonly database: Database,
+    private readonly connections: ConnectionsRepository,
     @Inject(DATABASE_TARGET) private readonly target: DatabaseTarget,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sessions: SessionService,
@@ -202,12 +200,9 @@ export class EventsService
       if (event?.type === 'logout') await this.endStreamsOfEndedSessions();
       if (notification.connectionId) {
         // The public columns only: a live event never decrypts a token (on every replica).
-        const connection = await dataSource
-          .getRepository(ConnectionEntity)
-          .findOne({
-            select: CONNECTION_PUBLIC_COLUMNS,
-            where: { id: notification.connectionId },
-          });
+        const connection = await this.connections.findPublic(
+          notification.connectionId,
+        );
         if (connection) {
           this.events.next({
             type: 'connection.changed',

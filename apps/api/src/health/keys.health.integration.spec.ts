@@ -5,8 +5,8 @@ import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp, testConfig } from '../../test/test-app';
 import { KeyRingError } from '../crypto/key-ring.loader';
 import { createHttpApp } from '../http-app';
-import { DataSourceProvider } from '../database/data-source-provider';
-import { ConnectionEntity } from '../token/connection.entity';
+import { Database } from '../database/database';
+import { ConnectionEntity } from '../connections/connection.entity';
 import { KeysHealthIndicator } from './keys.health';
 
 describe(KeysHealthIndicator.name, () => {
@@ -35,7 +35,7 @@ describe(KeysHealthIndicator.name, () => {
     const app = await startTestApp(database, { FERNET_KEYS: removedKey });
     try {
       const connections = app
-        .get(DataSourceProvider)
+        .get(Database)
         .dataSource.getRepository(ConnectionEntity);
       for (const label of ['one', 'two']) {
         await connections.save(

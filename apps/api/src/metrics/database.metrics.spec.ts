@@ -2,8 +2,11 @@ import { Fernet } from '@keeper/fernet';
 import type { DataSource } from 'typeorm';
 import { DatabaseUnavailableError } from '../common/domain-errors';
 import { KeyRing } from '../crypto/key-ring';
-import { DataSourceProvider } from '../database/data-source-provider';
-import { DatabaseMetrics } from './database.metrics';
+import { Database } from '../database/database';
+import { loadAppConfig } from '../config/app-config';
+import { ConnectionsRepository } from '../connections/connections.repository';
+import { KeyUsageService } from '../crypto/key-usage.service';
+import { DatabaseMetrics, DatabaseMetricsOptions } from './database.metrics';
 import { MetricsRegistry } from './metrics.registry';
 
 describe(DatabaseMetrics.name, () => {
@@ -16,6 +19,19 @@ describe(DatabaseMetrics.name, () => {
     return (await metric.get()).values;
   };
 
+  const metricsOver = (
+    database: Database,
+    options?: DatabaseMetricsOptions,
+  ): DatabaseMetrics =>
+    new DatabaseMetrics(
+      database,
+      new ConnectionsRepository(database, loadAppConfig({})),
+      new KeyUsageService(database, keyRing),
+      keyRing,
+      metrics,
+      options,
+    );
+
   beforeEach(() => {
     metrics = new MetricsRegistry();
   });
@@ -26,12 +42,12 @@ describe(DatabaseMetrics.name, () => {
   });
 
   it('shows the database as down, without throwing, while it is unavailable', async () => {
-    const away: DataSourceProvider = {
+    const away = new (class extends Database {
       get dataSource(): DataSource {
         throw new DatabaseUnavailableError('not connected yet');
-      },
-    };
-    const sut = new DatabaseMetrics(away, keyRing, metrics);
+      }
+    })();
+    const sut = metricsOver(away);
     const warn = jest
       .spyOn(sut['logger'], 'warn')
       .mockImplementation(() => undefined);
@@ -52,18 +68,10 @@ describe(DatabaseMetrics.name, () => {
 
   it('gives up on a database that does not answer within the timeout', async () => {
     const never = new Promise<never>(() => undefined);
-    const hanging = {
-      dataSource: {
-        createQueryRunner: () => ({
-          connect: () => never,
-          isTransactionActive: false,
-          release: async () => undefined,
-        }),
-      } as unknown as DataSource,
-    };
-    const sut = new DatabaseMetrics(hanging, keyRing, metrics, {
-      timeoutMs: 50,
-    });
+    const hanging = Database.of({
+      transaction: () => never,
+    } as unknown as DataSource);
+    const sut = metricsOver(hanging, { timeoutMs: 50 });
     jest.spyOn(sut['logger'], 'warn').mockImplementation(() => undefined);
 
     const started = Date.now();

@@ -1,15 +1,12 @@
 import { CONNECTION_STATUSES } from '@keeper/contracts';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import type { DataSource } from 'typeorm';
-import { encryptedTables } from '../crypto/encrypted-column';
+import { isLive } from '../connections/connection-rules';
+import { ConnectionsRepository } from '../connections/connections.repository';
 import { KeyRing } from '../crypto/key-ring';
-import { DataSourceProvider } from '../database/data-source-provider';
-import { ConnectionEntity } from '../token/connection.entity';
+import { KeyUsageService } from '../crypto/key-usage.service';
+import { Database } from '../database/database';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics.registry';
-
-/** Statuses whose access tokens the scheduler keeps fresh. */
-const LIVE_STATUSES: readonly string[] = ['active', 'degraded'];
 
 /** Injection token of {@link DatabaseMetricsOptions} (tests shorten the timeout). */
 export const DATABASE_METRICS_OPTIONS = Symbol('DATABASE_METRICS_OPTIONS');
@@ -49,7 +46,9 @@ export class DatabaseMetrics {
   private wasDown = false;
 
   constructor(
-    private readonly database: DataSourceProvider,
+    private readonly database: Database,
+    private readonly connectionRows: ConnectionsRepository,
+    private readonly keyUsage: KeyUsageService,
     private readonly keyRing: KeyRing,
     metrics: MetricsRegistry,
     @Optional()
@@ -155,80 +154,29 @@ export class DatabaseMetrics {
   }
 
   private async read(): Promise<DatabaseSnapshot> {
-    const dataSource = this.database.dataSource;
-    const runner = dataSource.createQueryRunner();
-    try {
-      await runner.connect();
-      await runner.startTransaction();
+    return this.database.dataSource.transaction(async (manager) => {
       // The timeout as an integer literal: SET takes no bind parameters.
-      await runner.query(
+      await manager.query(
         `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(this.timeoutMs))}`,
       );
-      const statusRows = await dataSource.query<
-        {
-          status: string;
-          connections: number;
-          earliest_expiry: number | null;
-        }[]
-      >(
-        `SELECT status, count(*)::int AS connections, extract(epoch FROM min(access_token_expires_at))::float8 AS earliest_expiry ` +
-          `FROM ${connectionsTable(dataSource)} GROUP BY status`,
-        [],
-        runner,
-      );
-      const keyIdSql = rowsPerKeyIdSql(dataSource);
-      const keyIdRows = keyIdSql
-        ? await dataSource.query<{ key_id: string; rows: number }[]>(
-            keyIdSql,
-            [],
-            runner,
-          )
-        : [];
-      await runner.commitTransaction();
-
-      const liveExpiries = statusRows
-        .filter(
-          (row) =>
-            LIVE_STATUSES.includes(row.status) && row.earliest_expiry !== null,
-        )
-        .map((row) => Number(row.earliest_expiry));
+      const statuses = await this.connectionRows.statusCounts(manager);
+      const rowsByKeyId = new Map<string, number>();
+      for (const row of await this.keyUsage.countRows(manager))
+        rowsByKeyId.set(
+          row.key_id,
+          (rowsByKeyId.get(row.key_id) ?? 0) + row.rows,
+        );
+      const liveExpiries = statuses
+        .filter((row) => isLive(row.status) && row.earliestExpiry !== null)
+        .map((row) => row.earliestExpiry as number);
       return {
         connectionsByStatus: new Map(
-          statusRows.map((row) => [row.status, row.connections]),
+          statuses.map((row) => [row.status, row.connections]),
         ),
         earliestExpiry:
           liveExpiries.length > 0 ? Math.min(...liveExpiries) : undefined,
-        rowsByKeyId: new Map(keyIdRows.map((row) => [row.key_id, row.rows])),
+        rowsByKeyId,
       };
-    } finally {
-      if (runner.isTransactionActive)
-        await runner.rollbackTransaction().catch(() => undefined);
-      await runner.release();
-    }
+    });
   }
-}
-
-/**
- * Rows per key id over every table with encrypted columns (connections, oauth_states, and any
- * added later); `undefined` when there is none.
- */
-function rowsPerKeyIdSql(dataSource: DataSource): string | undefined {
-  const tables = encryptedTables(dataSource);
-  if (tables.length === 0) return undefined;
-  const perTable = tables
-    .map(
-      (table) =>
-        `SELECT ${table.keyIdColumn} AS key_id, count(*) AS rows FROM ${table.sqlName} ` +
-        `WHERE ${table.keyIdColumn} IS NOT NULL GROUP BY ${table.keyIdColumn}`,
-    )
-    .join(' UNION ALL ');
-  return `SELECT key_id, sum(rows)::int AS rows FROM (${perTable}) AS per_table GROUP BY key_id`;
-}
-
-function connectionsTable(dataSource: DataSource): string {
-  const metadata = dataSource.getMetadata(ConnectionEntity);
-  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  return metadata.schema
-    ? `${quote(metadata.schema)}.${quote(metadata.tableName)}`
-    : quote(metadata.tableName);
 }

@@ -21,7 +21,9 @@ import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
 import { DatabaseUnavailableError } from '../common/domain-errors';
 import { KeyRing } from '../crypto/key-ring';
-import { DataSourceProvider } from '../database/data-source-provider';
+import { KeyUsageService } from '../crypto/key-usage.service';
+import { ConnectionsRepository } from '../connections/connections.repository';
+import { Database } from '../database/database';
 import { MetricsController } from './metrics.controller';
 import { MetricsModule } from './metrics.module';
 import { RefreshMetrics } from './refresh.metrics';
@@ -87,23 +89,28 @@ class ProbeController {
   }
 }
 
-/** What the API's Database and Crypto modules provide, with a switch to take the database away. */
-function infrastructure(
-  database: DataSourceProvider,
-  keyRing: KeyRing,
-): DynamicModule {
+/** What the API's Database, Crypto and Connections modules provide, with a switch to take the database away. */
+function infrastructure(database: Database, keyRing: KeyRing): DynamicModule {
   @Global()
   @Module({})
   class TestInfrastructureModule {}
   return {
     module: TestInfrastructureModule,
     providers: [
-      { provide: DataSourceProvider, useValue: database },
+      { provide: Database, useValue: database },
       { provide: KeyRing, useValue: keyRing },
+      KeyUsageService,
+      ConnectionsRepository,
       // /metrics without METRICS_TOKEN: public (the token's own tests start the whole API).
       { provide: APP_CONFIG, useValue: { metricsToken: undefined } },
     ],
-    exports: [DataSourceProvider, KeyRing, APP_CONFIG],
+    exports: [
+      Database,
+      KeyRing,
+      KeyUsageService,
+      ConnectionsRepository,
+      APP_CONFIG,
+    ],
   };
 }
 
@@ -114,13 +121,13 @@ describe(MetricsController.name, () => {
   let database: TestDatabase;
   let dataSource: DataSource;
   let databaseAway = false;
-  const provider: DataSourceProvider = {
+  const provider = new (class extends Database {
     get dataSource(): DataSource {
       if (databaseAway)
         throw new DatabaseUnavailableError('stopped by the test');
       return dataSource;
-    },
-  };
+    }
+  })();
   let app: NestFastifyApplication;
 
   /** As `createHttpApp` builds the API: NestFactory.create, the prefix, then init. */

@@ -10,7 +10,8 @@ import { RefreshMetrics } from './refresh.metrics';
 
 /**
  * `GET /metrics` and the metrics other modules record into (`RefreshMetrics`). Needs the
- * global `DataSourceProvider` and `KeyRing`. HTTP requests are counted without any call from
+ * global `Database`, `KeyRing`, `KeyUsageService` and
+ * `ConnectionsRepository`. HTTP requests are counted without any call from
  * `createHttpApp`: the `onResponse` hook is added as soon as the Fastify instance is known.
  */
 @Global()

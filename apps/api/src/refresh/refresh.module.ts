@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AmazonModule } from '../amazon/amazon.module';
-import { AuthModule } from '../auth/auth.module';
 import { AmazonOutage } from './amazon-outage';
+import { ProfileReader } from './profile-reader';
+import { RefreshController } from './refresh.controller';
 import { RefreshPause } from './refresh-pause';
 import { RefreshReporting } from './refresh-reporting';
 import { RefreshScheduler } from './refresh.scheduler';
@@ -10,9 +11,11 @@ import { RefreshService } from './refresh.service';
 
 /** The refresh sweep and the one code path that refreshes a connection. */
 @Module({
-  imports: [ScheduleModule.forRoot(), AmazonModule, AuthModule],
+  imports: [ScheduleModule.forRoot(), AmazonModule],
+  controllers: [RefreshController],
   providers: [
     RefreshService,
+    ProfileReader,
     RefreshScheduler,
     RefreshPause,
     RefreshReporting,

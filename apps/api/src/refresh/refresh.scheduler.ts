@@ -8,10 +8,10 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob, CronTime } from 'cron';
 import { randomUUID } from 'node:crypto';
-import { AmazonConnectService } from '../auth/amazon-connect.service';
 import { AppConfig } from '../config/app-config';
 import { RefreshMetrics } from '../metrics/refresh.metrics';
 import { APP_CONFIG } from '../config/config.module';
+import { ProfileReader } from './profile-reader';
 import { RefreshPause } from './refresh-pause';
 import { RefreshOutcome, RefreshService } from './refresh.service';
 
@@ -20,11 +20,6 @@ export const SWEEP_BATCH = 200;
 export const SWEEP_CONCURRENCY = 32;
 /** At shutdown, in-flight refreshes get this long to finish before their leases are released. */
 const SHUTDOWN_GRACE_MS = 10_000;
-/**
- * Expired consent states are deleted on the first sweep, then at most this often by the wall
- * clock, whatever REFRESH_CRON is.
- */
-export const STATE_CLEANUP_INTERVAL_MS = 10 * 60_000;
 
 export interface SweepSummary {
   claimed: number;
@@ -69,12 +64,11 @@ export class RefreshScheduler
   private lastTick: Date | undefined;
   private readonly cronTime: CronTime;
   private period: number | undefined;
-  private lastStateCleanupAt: number | undefined;
 
   constructor(
     private readonly refresh: RefreshService,
     private readonly pause: RefreshPause,
-    private readonly connect: AmazonConnectService,
+    private readonly profiles: ProfileReader,
     private readonly registry: SchedulerRegistry,
     private readonly metrics: RefreshMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -137,7 +131,7 @@ export class RefreshScheduler
     await this.refresh.releaseLeftLeases();
     let probed = false;
     // A connection is attempted at most once per sweep, whatever its token's lifetime: the claim
-    // skips rows refreshed within the minimum interval (refresh-policy.ts) and the rows in this
+    // skips rows refreshed within the minimum interval (connection-rules.ts) and the rows in this
     // set (a failed row whose backoff ran out during a long sweep), so due rows behind them
     // are still reached in the same sweep.
     const attempted = new Set<string>();
@@ -184,32 +178,12 @@ export class RefreshScheduler
       if (summary.skipped >= summary.claimed) break;
     }
     try {
-      await this.refresh.refetchStaleProfiles(correlationId);
+      await this.profiles.readStale(correlationId);
     } catch (error) {
       this.logger.warn(
         { correlationId, err: error },
         'Reading stale Ads profiles failed; the next sweep tries again',
       );
-    }
-    const now = Date.now();
-    const last = this.lastStateCleanupAt;
-    // A clock set back counts as due, so a jump never stops the cleanup.
-    if (
-      last === undefined ||
-      now - last >= STATE_CLEANUP_INTERVAL_MS ||
-      now < last
-    ) {
-      // Housekeeping: a database gone away must not fail the sweep whose refreshes are done
-      // (their outcomes are counted); the next sweep tries again.
-      try {
-        await this.connect.deleteExpiredStates();
-        this.lastStateCleanupAt = now;
-      } catch (error) {
-        this.logger.warn(
-          { correlationId, err: error },
-          'Deleting expired consent states failed; the next sweep tries again',
-        );
-      }
     }
     summary.durationMs = Math.round(performance.now() - started);
     this.metrics.recordSchedulerTick(

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AuditEventType } from '@keeper/contracts';
+import type { AuditEventType, RefreshResultDto } from '@keeper/contracts';
 import { hostname } from 'node:os';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LwaClient, LwaTokenSet } from '../amazon/lwa.client';
@@ -9,25 +9,28 @@ import {
   LwaInvalidGrantError,
 } from '../amazon/lwa.errors';
 import { AuditService } from '../audit/audit.service';
-import { lockAccounts, mergeTwins } from '../auth/connection-twins';
+import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { DatabaseService } from '../database/database.service';
-import { ConnectionEntity } from '../token/connection.entity';
+import {
+  isLive,
+  refreshableNow,
+  servableAsIs,
+} from '../connections/connection-rules';
+import { ConnectionEntity } from '../connections/connection.entity';
+import { toConnectionDto } from '../connections/connection.mapper';
+import {
+  ConnectionsRepository,
+  Lease,
+} from '../connections/connections.repository';
 import { AmazonOutage } from './amazon-outage';
+import { ProfileReader } from './profile-reader';
 import { nextAttemptDelayMs } from './refresh-backoff';
 import { RefreshPause } from './refresh-pause';
 import {
-  dueAtMs,
-  dueSql,
-  INTERVAL_PASSED_SQL,
-  intervalPassed,
-  RETRY_DUE_SQL,
-  servableAsIs,
-} from './refresh-policy';
-import {
   ConnectionNotRefreshableError,
   RefreshBusyError,
+  RefreshPausedError,
 } from './refresh.errors';
 
 /** One attempt (all its retries) must end within this; an Amazon outage then waits for the next. */
@@ -63,13 +66,6 @@ export interface RefreshObserver {
   }): void;
 }
 
-/** TypeORM answers `[rows, rowCount]` for UPDATE … RETURNING and `rows` for a SELECT. */
-function returnedRows<Row>(result: unknown): Row[] {
-  return Array.isArray(result) && Array.isArray(result[0])
-    ? (result[0] as Row[])
-    : (result as Row[]);
-}
-
 const ACTOR: Record<RefreshTrigger, string> = {
   scheduler: 'scheduler',
   manual: 'admin',
@@ -77,7 +73,12 @@ const ACTOR: Record<RefreshTrigger, string> = {
 };
 
 /**
- * Refreshes access tokens, once per connection however many replicas and callers ask.
+ * Refreshes access tokens, once per connection however many replicas and callers ask: the one
+ * place that says so. In this process, callers asking for the same connection at once share
+ * one attempt (`inFlight`, which the sweep's attempts join too); across replicas, the row's
+ * lease (`ConnectionsRepository.claim*`) lets one replica refresh while the others wait for
+ * its result (`awaitOtherHolder`). The sweep, the admin's "Refresh now" and the access-token
+ * path all come here.
  *
  * Claiming sets `lease_owner`/`lease_expires_at` in one statement (`FOR UPDATE SKIP LOCKED`
  * picks the rows), so replicas never claim the same row. The row is then read again (it may
@@ -101,9 +102,16 @@ export class RefreshService {
    * back at the next sweep, once the database answers (else they waited out the 90 s lease).
    */
   private readonly leftLeases = new Set<string>();
+  /** The attempt in flight in this process, per connection (and per rejected token). */
+  private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
+  private readonly lease: Lease = {
+    owner: this.owner,
+    seconds: LEASE_MS / 1000,
+  };
 
   constructor(
-    private readonly database: DatabaseService,
+    private readonly connections: ConnectionsRepository,
+    private readonly profiles: ProfileReader,
     private readonly lwa: LwaClient,
     private readonly audit: AuditService,
     private readonly pause: RefreshPause,
@@ -116,40 +124,11 @@ export class RefreshService {
   }
 
   /**
-   * Claims up to `limit` live connections whose token is due (see refresh-policy.ts), whose last
-   * refresh is at least the minimum interval back and whose retry is due; none of `exclude`
-   * (the rows this sweep has attempted already).
+   * Claims up to `limit` connections the sweep should refresh now (see
+   * `ConnectionsRepository.claimDue`); none of `exclude` (the rows this sweep has attempted).
    */
-  async claimDue(
-    limit: number,
-    exclude: readonly string[] = [],
-  ): Promise<string[]> {
-    const result: unknown = await this.database.dataSource.query(
-      `WITH due AS (
-         SELECT id FROM connections
-         WHERE status IN ('active', 'degraded')
-           AND ${dueSql('$1')}
-           AND ${INTERVAL_PASSED_SQL}
-           AND ${RETRY_DUE_SQL}
-           AND (lease_expires_at IS NULL OR lease_expires_at < now())
-           AND NOT (id = ANY($5::uuid[]))
-         ORDER BY access_token_expires_at
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED
-       )
-       UPDATE connections AS c
-       SET lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4)
-       FROM due WHERE c.id = due.id
-       RETURNING c.id`,
-      [
-        this.config.refresh.windowSeconds,
-        limit,
-        this.owner,
-        LEASE_MS / 1000,
-        [...exclude],
-      ],
-    );
-    return returnedRows<{ id: string }>(result).map((row) => row.id);
+  claimDue(limit: number, exclude: readonly string[] = []): Promise<string[]> {
+    return this.connections.claimDue(this.lease, limit, exclude);
   }
 
   /** Amazon seems down (see AmazonOutage): the sweep may probe with one waiting connection. */
@@ -158,23 +137,8 @@ export class RefreshService {
   }
 
   /** While Amazon seems down: claims the degraded connection whose retry comes first, as a probe. */
-  async claimOutageProbe(): Promise<string[]> {
-    const result: unknown = await this.database.dataSource.query(
-      `WITH probe AS (
-         SELECT id FROM connections
-         WHERE status = 'degraded' AND next_attempt_at > now()
-           AND (lease_expires_at IS NULL OR lease_expires_at < now())
-         ORDER BY next_attempt_at
-         LIMIT 1
-         FOR UPDATE SKIP LOCKED
-       )
-       UPDATE connections AS c
-       SET lease_owner = $1, lease_expires_at = now() + make_interval(secs => $2)
-       FROM probe WHERE c.id = probe.id
-       RETURNING c.id`,
-      [this.owner, LEASE_MS / 1000],
-    );
-    return returnedRows<{ id: string }>(result).map((row) => row.id);
+  claimOutageProbe(): Promise<string[]> {
+    return this.connections.claimOutageProbe(this.lease);
   }
 
   /**
@@ -190,20 +154,32 @@ export class RefreshService {
    *   but only while the row still holds that very token; once another caller has replaced it,
    *   the current row.
    *
-   * When another replica (or caller) holds the lease, waits for it to finish and answers its
-   * result, so every caller gets the token that refresh stored.
+   * A caller asking while this process already refreshes the connection gets that attempt's
+   * outcome. When another replica (or caller) holds the lease, waits for it to finish and
+   * answers its result, so every caller gets the token that refresh stored.
    */
-  async refreshNow(
+  refreshNow(
     id: string,
     trigger: Exclude<RefreshTrigger, 'scheduler'>,
     correlationId: string,
     options: { rejectedAccessToken?: string } = {},
   ): Promise<RefreshOutcome> {
-    const connection = await this.database
-      .repository(ConnectionEntity)
-      .findOneBy({ id });
+    const key = options.rejectedAccessToken === undefined ? id : `${id}:401`;
+    return (
+      this.inFlight.get(key) ??
+      this.track(key, this.claimAndRefresh(id, trigger, correlationId, options))
+    );
+  }
+
+  private async claimAndRefresh(
+    id: string,
+    trigger: Exclude<RefreshTrigger, 'scheduler'>,
+    correlationId: string,
+    options: { rejectedAccessToken?: string },
+  ): Promise<RefreshOutcome> {
+    const connection = await this.connections.findPublic(id);
     if (!connection) return { kind: 'skipped', reason: 'not found' };
-    if (connection.status !== 'active' && connection.status !== 'degraded') {
+    if (!isLive(connection.status)) {
       throw new ConnectionNotRefreshableError(connection.status);
     }
     // Amazon rejected our client credentials: a job's call would fail the same way, so it waits
@@ -211,32 +187,69 @@ export class RefreshService {
     if (trigger === 'on_demand' && this.pause.isHolding)
       return { kind: 'skipped', reason: 'refreshes paused' };
     const checked = trigger === 'on_demand' && !options.rejectedAccessToken;
-    const claimed = returnedRows<{ id: string }>(
-      await this.database.dataSource.query(
-        `UPDATE connections SET lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3)
-       WHERE id = $1 AND status IN ('active', 'degraded')
-         AND (lease_expires_at IS NULL OR lease_expires_at < now())
-         ${checked ? `AND ${dueSql('$4')} AND ${INTERVAL_PASSED_SQL} AND ${RETRY_DUE_SQL}` : ''}
-       RETURNING id`,
-        checked
-          ? [id, this.owner, LEASE_MS / 1000, this.config.refresh.windowSeconds]
-          : [id, this.owner, LEASE_MS / 1000],
-      ),
-    );
-    if (claimed.length === 1)
-      return this.refreshClaimed(id, trigger, correlationId, {
+    if (await this.connections.claim(id, this.lease, checked))
+      return this.refreshLeasedOrLeave(id, trigger, correlationId, {
         force: true,
         onlyIfAccessToken: options.rejectedAccessToken,
       });
     return this.awaitOtherHolder(id, connection.lastRefreshedAt);
   }
 
-  /** Refreshes a connection this replica has claimed, and releases it. */
-  async refreshClaimed(
+  /** The admin's "Refresh now": refreshes whatever the expiry and answers the result. */
+  async refreshByAdmin(
+    id: string,
+    correlationId: string,
+  ): Promise<RefreshResultDto> {
+    const outcome = await this.refreshNow(id, 'manual', correlationId);
+    if (outcome.kind === 'failed') throw outcome.error;
+    if (outcome.kind === 'skipped') {
+      if (outcome.reason === 'not found')
+        throw new NotFoundError(`There is no connection ${id}.`);
+      if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
+      throw new RefreshBusyError();
+    }
+    // `current`: another replica's refresh finished while this one waited for its lease.
+    return {
+      connection: toConnectionDto(
+        outcome.connection,
+        this.config.refresh.windowSeconds,
+      ),
+      durationMs: outcome.kind === 'refreshed' ? outcome.durationMs : 0,
+    };
+  }
+
+  /**
+   * Refreshes a connection this replica has claimed (the sweep's), and releases it. A caller of
+   * {@link refreshNow} for the same connection meanwhile shares this attempt.
+   */
+  refreshClaimed(
     id: string,
     trigger: RefreshTrigger,
     correlationId: string,
-    options: { force?: boolean; onlyIfAccessToken?: string } = {},
+  ): Promise<RefreshOutcome> {
+    return this.track(
+      id,
+      this.refreshLeasedOrLeave(id, trigger, correlationId, {}),
+    );
+  }
+
+  private track(
+    key: string,
+    attempt: Promise<RefreshOutcome>,
+  ): Promise<RefreshOutcome> {
+    const tracked = attempt.finally(() => {
+      if (this.inFlight.get(key) === tracked) this.inFlight.delete(key);
+    });
+    this.inFlight.set(key, tracked);
+    return tracked;
+  }
+
+  /** Refreshes a leased row; a database error leaves the lease to give back at the next sweep. */
+  private async refreshLeasedOrLeave(
+    id: string,
+    trigger: RefreshTrigger,
+    correlationId: string,
+    options: { force?: boolean; onlyIfAccessToken?: string },
   ): Promise<RefreshOutcome> {
     try {
       return await this.refreshLeased(id, trigger, correlationId, options);
@@ -253,14 +266,9 @@ export class RefreshService {
     correlationId: string,
     options: { force?: boolean; onlyIfAccessToken?: string },
   ): Promise<RefreshOutcome> {
-    const connections = this.database.repository(ConnectionEntity);
-    const connection = await connections.findOneBy({
-      id,
-      leaseOwner: this.owner,
-    });
+    const connection = await this.connections.findLeased(id, this.owner);
     if (!connection) return { kind: 'skipped', reason: 'lease lost' };
-    const live =
-      connection.status === 'active' || connection.status === 'degraded';
+    const live = isLive(connection.status);
     if (
       live &&
       options.onlyIfAccessToken !== undefined &&
@@ -270,13 +278,13 @@ export class RefreshService {
       await this.release(id);
       return { kind: 'current', connection };
     }
-    const timing = {
-      expiresAt: connection.accessTokenExpiresAt,
-      lastRefreshedAt: connection.lastRefreshedAt,
-    };
-    const due =
-      dueAtMs(timing, this.config.refresh.windowSeconds) <= Date.now() &&
-      intervalPassed(timing);
+    const due = refreshableNow(
+      {
+        expiresAt: connection.accessTokenExpiresAt,
+        lastRefreshedAt: connection.lastRefreshedAt,
+      },
+      this.config.refresh.windowSeconds,
+    );
     if (!live || !connection.refreshToken || (!options.force && !due)) {
       await this.release(id);
       return {
@@ -322,7 +330,7 @@ export class RefreshService {
     if (this.outage.succeeded(connection.id))
       await this.resumeAfterOutage(correlationId);
     if (refreshed.profilesStale)
-      await this.refetchProfiles(refreshed, correlationId);
+      await this.profiles.read(refreshed, correlationId);
     this.pause.resume();
     this.observer?.attemptFinished('refreshed', durationMs);
     if (connection.status === 'degraded') {
@@ -337,102 +345,8 @@ export class RefreshService {
   }
 
   /** Gives back every lease this replica holds (at shutdown). */
-  async releaseAll(): Promise<void> {
-    await this.database.dataSource.query(
-      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1',
-      [this.owner],
-    );
-  }
-
-  /**
-   * Profiles that could not be read at connect time are read with the fresh token; best effort.
-   * A live twin of the same account (a reconnect saved without profiles) is merged in the same
-   * transaction (see connection-twins.ts): the oldest row stays, with these newest tokens.
-   */
-  /**
-   * Connections whose profiles could not be read at consent are read again at every sweep with
-   * their current token (not only after their next refresh, up to an hour later): until then a
-   * reconnect's twin cannot be merged, and jobs using the older connection's id get 409. At most
-   * `limit` per sweep, a profiles call each (no token request); best effort.
-   */
-  async refetchStaleProfiles(correlationId: string, limit = 20): Promise<void> {
-    const rows: { id: string }[] = await this.database.dataSource.query(
-      `SELECT id FROM connections
-        WHERE profiles_stale AND status IN ('active', 'degraded')
-          AND access_token_expires_at > now()
-          AND (lease_expires_at IS NULL OR lease_expires_at < now())
-        ORDER BY updated_at
-        LIMIT $1`,
-      [limit],
-    );
-    for (const { id } of rows) {
-      const connection = await this.database
-        .repository(ConnectionEntity)
-        .findOneBy({ id });
-      if (connection?.profilesStale && connection.accessToken)
-        await this.refetchProfiles(connection, correlationId);
-    }
-  }
-
-  private async refetchProfiles(
-    connection: ConnectionEntity,
-    correlationId: string,
-  ): Promise<void> {
-    try {
-      const profiles = await this.lwa.listProfiles(
-        connection.region,
-        connection.accessToken as string,
-        { maxRetries: 0 },
-      );
-      const amazonAccountIds = [
-        ...new Set(profiles.map((profile) => profile.accountId)),
-      ].sort();
-      const merged = await this.database.dataSource.transaction(
-        async (manager) => {
-          await lockAccounts(manager, connection.region, amazonAccountIds);
-          await manager
-            .getRepository(ConnectionEntity)
-            .update(
-              { id: connection.id },
-              { profiles, amazonAccountIds, profilesStale: false },
-            );
-          const input = {
-            connectionId: connection.id,
-            region: connection.region,
-            accountIds: amazonAccountIds,
-            actor: 'system',
-            correlationId,
-          };
-          return mergeTwins(manager, this.audit, input);
-        },
-      );
-      Object.assign(connection, {
-        profiles,
-        amazonAccountIds,
-        profilesStale: false,
-      });
-      if (merged) {
-        this.logger.log(
-          {
-            correlationId,
-            survivorId: merged.survivorId,
-            closedIds: merged.closedIds,
-          },
-          'Merged twin connections of one account',
-        );
-        if (merged.survivorId !== connection.id)
-          Object.assign(connection, {
-            status: 'disconnected',
-            disconnectedAt: new Date(),
-          });
-      }
-    } catch (error) {
-      if (!(error instanceof LwaError)) throw error;
-      this.logger.warn(
-        { correlationId, connectionId: connection.id, kind: error.kind },
-        'Reading the Ads profiles failed again',
-      );
-    }
+  releaseAll(): Promise<void> {
+    return this.connections.release(this.owner);
   }
 
   /** Gives back one claim without refreshing (the sweep is paused). */
@@ -442,12 +356,7 @@ export class RefreshService {
 
   /** Amazon answers again after an outage: every connection waiting out its backoff is due now. */
   private async resumeAfterOutage(correlationId: string): Promise<void> {
-    const result: unknown = await this.database.dataSource.query(
-      `UPDATE connections SET next_attempt_at = now()
-       WHERE status = 'degraded' AND next_attempt_at > now()
-       RETURNING id`,
-    );
-    const count = returnedRows<{ id: string }>(result).length;
+    const count = await this.connections.endBackoffs();
     if (count > 0)
       this.logger.log(
         { correlationId, connections: count },
@@ -459,18 +368,12 @@ export class RefreshService {
   async releaseLeftLeases(): Promise<void> {
     if (this.leftLeases.size === 0) return;
     const ids = [...this.leftLeases];
-    await this.database.dataSource.query(
-      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ANY($1::uuid[]) AND lease_owner = $2',
-      [ids, this.owner],
-    );
+    await this.connections.release(this.owner, ids);
     for (const id of ids) this.leftLeases.delete(id);
   }
 
-  private async release(id: string): Promise<void> {
-    await this.database.dataSource.query(
-      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2',
-      [id, this.owner],
-    );
+  private release(id: string): Promise<void> {
+    return this.connections.release(this.owner, [id]);
   }
 
   private async storeTokens(
@@ -496,11 +399,14 @@ export class RefreshService {
       leaseOwner: null,
       leaseExpiresAt: null,
     };
-    await this.database.dataSource.transaction(async (manager) => {
-      const result = await manager
-        .getRepository(ConnectionEntity)
-        .update({ id: connection.id, leaseOwner: this.owner }, changes);
-      if (result.affected !== 1) throw new RefreshBusyError();
+    await this.connections.transaction(async (manager) => {
+      const stored = await this.connections.updateLeased(
+        connection.id,
+        this.owner,
+        changes,
+        manager,
+      );
+      if (!stored) throw new RefreshBusyError();
       const events: AuditEventType[] = [
         trigger === 'manual' ? 'manual_refresh' : 'refreshed',
       ];
@@ -577,11 +483,14 @@ export class RefreshService {
         ? new Date(Date.now() + error.retryAfterMs)
         : null,
     };
-    await this.database.dataSource.transaction(async (manager) => {
-      const result = await manager
-        .getRepository(ConnectionEntity)
-        .update({ id: connection.id, leaseOwner: this.owner }, changes);
-      if (result.affected !== 1) return;
+    await this.connections.transaction(async (manager) => {
+      const stored = await this.connections.updateLeased(
+        connection.id,
+        this.owner,
+        changes,
+        manager,
+      );
+      if (!stored) return;
       await this.audit.record(
         {
           type: needsReauth ? 'needs_reauth' : 'refresh_failed',
@@ -634,17 +543,16 @@ export class RefreshService {
     before: Date | null,
   ): Promise<RefreshOutcome> {
     const deadline = Date.now() + ATTEMPT_DEADLINE_MS + 5_000;
-    const connections = this.database.repository(ConnectionEntity);
     for (let wait = 0; Date.now() < deadline; wait = Math.min(100, wait + 20)) {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const current = await connections.findOneBy({ id });
+      const current = await this.connections.find(id);
       if (!current) return { kind: 'skipped', reason: 'not found' };
       if (
         current.leaseOwner &&
         (current.leaseExpiresAt?.getTime() ?? 0) >= Date.now()
       )
         continue;
-      if (current.status !== 'active' && current.status !== 'degraded') {
+      if (!isLive(current.status)) {
         throw new ConnectionNotRefreshableError(current.status);
       }
       const refreshed =

@@ -1,9 +1,29 @@
+import type { AdsProfileDto, ConnectionStatus } from '@keeper/contracts';
+
 /**
- * When a connection may be refreshed: the one rule the sweep, "refresh now" and the
- * access-token path share, written once for SQL (the lease claims) and once for TypeScript
- * (the access-token fast path), from the same constants. README: "What the service does on its
- * own".
+ * The rules about a connection that more than one part of the service applies: whether it is
+ * live, when its token is due for a refresh, and which advertiser accounts it stands for. Each
+ * is written here once, for SQL (the statements of `ConnectionsRepository`) and for TypeScript
+ * (the access-token fast path, the admin's view) from the same constants, and
+ * `connection-rules.integration.spec.ts` asserts that both forms answer alike.
+ * README: "What the service does on its own" and "How the parts fit".
  */
+
+/**
+ * Live: the keeper refreshes the connection and hands out its token. `needs_reauth` waits for a
+ * new consent and `disconnected` is closed; both answer 409 to a job.
+ */
+export const LIVE_STATUSES = [
+  'active',
+  'degraded',
+] as const satisfies readonly ConnectionStatus[];
+
+export function isLive(status: string): boolean {
+  return (LIVE_STATUSES as readonly string[]).includes(status);
+}
+
+/** SQL: the row is live (see {@link LIVE_STATUSES}). */
+export const LIVE_SQL = `status IN (${LIVE_STATUSES.map((status) => `'${status}'`).join(', ')})`;
 
 /**
  * A connection is never refreshed again sooner than this after its last refresh, whoever asks
@@ -18,9 +38,6 @@ export const MIN_REFRESH_INTERVAL_SECONDS = 60;
  * left), so a short lifetime never makes every token permanently due.
  */
 export const SHORT_TOKEN_DUE_FRACTION = 0.5;
-
-/** Amazon's access tokens live 3600 s; a window longer than half of that is refused at start. */
-export const MAX_REFRESH_WINDOW_SECONDS = 1800;
 
 /**
  * SQL: the row's token is due. `$window` names the parameter holding REFRESH_WINDOW_SECONDS.
@@ -43,6 +60,10 @@ export const RETRY_DUE_SQL =
 
 /** SQL: the row's last refresh is far enough back for another. */
 export const INTERVAL_PASSED_SQL = `(last_refreshed_at IS NULL OR last_refreshed_at <= now() - make_interval(secs => ${MIN_REFRESH_INTERVAL_SECONDS}))`;
+
+/** SQL: no replica holds the row's lease (or its holder let it run out). */
+export const UNLEASED_SQL =
+  '(lease_expires_at IS NULL OR lease_expires_at < now())';
 
 export interface RefreshTiming {
   expiresAt: Date | null;
@@ -72,6 +93,15 @@ export function intervalPassed(row: RefreshTiming, now = Date.now()): boolean {
   );
 }
 
+/** Due now, and the minimum interval has passed: what the sweep's claim asks of a row. */
+export function refreshableNow(
+  row: RefreshTiming,
+  windowSeconds: number,
+  now = Date.now(),
+): boolean {
+  return dueAtMs(row, windowSeconds) <= now && intervalPassed(row, now);
+}
+
 /**
  * A token to hand out as it is: not yet due, or due but refreshed too recently for another
  * refresh while it is still valid (the token a refresh would replace is minutes old).
@@ -83,5 +113,32 @@ export function servableAsIs(
 ): boolean {
   const expiresAt = row.expiresAt?.getTime() ?? 0;
   if (expiresAt <= now) return false;
-  return dueAtMs(row, windowSeconds) > now || !intervalPassed(row, now);
+  return !refreshableNow(row, windowSeconds, now);
+}
+
+/**
+ * When the sweep will next try a live connection (Unix ms): when its token is due, or its
+ * scheduled retry if that comes later. Undefined for a connection that is not live or holds no
+ * token. What the console shows as "next refresh".
+ */
+export function nextRefreshAtMs(
+  row: RefreshTiming & { status: string; nextAttemptAt: Date | null },
+  windowSeconds: number,
+): number | undefined {
+  if (!isLive(row.status) || !row.expiresAt) return undefined;
+  const dueAt = Math.max(
+    dueAtMs(row, windowSeconds),
+    row.lastRefreshedAt
+      ? row.lastRefreshedAt.getTime() + MIN_REFRESH_INTERVAL_SECONDS * 1000
+      : Number.NEGATIVE_INFINITY,
+  );
+  return Math.max(dueAt, row.nextAttemptAt?.getTime() ?? dueAt);
+}
+
+/**
+ * The advertiser accounts a connection stands for: the distinct account ids of its Ads
+ * profiles, sorted. A reconnect is matched on them and twins are merged on them.
+ */
+export function accountIdsOf(profiles: readonly AdsProfileDto[]): string[] {
+  return [...new Set(profiles.map((profile) => profile.accountId))].sort();
 }

@@ -6,7 +6,7 @@ import {
   intervalPassed,
   MIN_REFRESH_INTERVAL_SECONDS,
   servableAsIs,
-} from './refresh-policy';
+} from './connection-rules';
 
 /** The rule is written twice (SQL for the claims, TypeScript for the fast path): they must agree. */
 describe('refresh policy', () => {

@@ -1,6 +1,7 @@
 import type { ConnectionDto } from '@keeper/contracts';
 import type { FindOptionsSelect } from 'typeorm';
 import type { ConnectionEntity } from './connection.entity';
+import { nextRefreshAtMs } from './connection-rules';
 
 /**
  * Every column but the secrets, and all that {@link toConnectionDto} reads: reading connections
@@ -24,22 +25,21 @@ export const CONNECTION_PUBLIC_COLUMNS: FindOptionsSelect<ConnectionEntity> = {
 
 /**
  * What the API tells about a connection: never a token. `nextRefreshAt` is when the sweep
- * will next try: the later of the refresh window's start and a scheduled retry.
+ * will next try (connection-rules.ts: `nextRefreshAtMs`).
  */
 export function toConnectionDto(
   connection: ConnectionEntity,
   refreshWindowSeconds: number,
 ): ConnectionDto {
-  const live =
-    connection.status === 'active' || connection.status === 'degraded';
-  const windowStart = connection.accessTokenExpiresAt
-    ? connection.accessTokenExpiresAt.getTime() - refreshWindowSeconds * 1000
-    : undefined;
-  const retryAt = connection.nextAttemptAt?.getTime();
-  const nextRefresh =
-    live && windowStart !== undefined
-      ? Math.max(windowStart, retryAt ?? windowStart)
-      : undefined;
+  const nextRefresh = nextRefreshAtMs(
+    {
+      status: connection.status,
+      expiresAt: connection.accessTokenExpiresAt,
+      lastRefreshedAt: connection.lastRefreshedAt,
+      nextAttemptAt: connection.nextAttemptAt,
+    },
+    refreshWindowSeconds,
+  );
   return {
     id: connection.id,
     label: connection.label,

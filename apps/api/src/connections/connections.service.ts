@@ -1,15 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConnectionDto } from '@keeper/contracts';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { DatabaseService } from '../database/database.service';
 import { ConnectionEntity } from './connection.entity';
-import {
-  CONNECTION_PUBLIC_COLUMNS,
-  toConnectionDto,
-} from './connection.mapper';
+import { toConnectionDto } from './connection.mapper';
+import { ConnectionsRepository } from './connections.repository';
 
 export interface AdminAction {
   correlationId: string;
@@ -19,15 +17,13 @@ export interface AdminAction {
 @Injectable()
 export class ConnectionsService {
   constructor(
-    private readonly database: DatabaseService,
+    private readonly connections: ConnectionsRepository,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async list(): Promise<ConnectionDto[]> {
-    const connections = await this.database
-      .repository(ConnectionEntity)
-      .find({ select: CONNECTION_PUBLIC_COLUMNS, order: { createdAt: 'ASC' } });
+    const connections = await this.connections.listPublic();
     return connections.map((connection) => this.toDto(connection));
   }
 
@@ -40,15 +36,11 @@ export class ConnectionsService {
     label: string,
     action: AdminAction,
   ): Promise<ConnectionDto> {
-    return this.database.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(ConnectionEntity);
-      const connection = await this.findOrFail(
-        id,
-        manager.getRepository(ConnectionEntity),
-      );
+    return this.connections.transaction(async (manager) => {
+      const connection = await this.findOrFail(id, manager);
       const previous = connection.label;
       if (previous === label) return this.toDto(connection);
-      await repository.update({ id }, { label });
+      await this.connections.update(id, { label }, manager);
       await this.audit.record(
         {
           type: 'renamed',
@@ -65,22 +57,10 @@ export class ConnectionsService {
 
   /** Erases the tokens for good; the row and its audit trail stay. Amazon has no revocation endpoint. */
   async disconnect(id: string, action: AdminAction): Promise<ConnectionDto> {
-    return this.database.dataSource.transaction(async (manager) => {
-      const repository = manager.getRepository(ConnectionEntity);
-      const connection = await this.findOrFail(id, repository);
+    return this.connections.transaction(async (manager) => {
+      const connection = await this.findOrFail(id, manager);
       if (connection.status === 'disconnected') return this.toDto(connection);
-      const erased: Partial<ConnectionEntity> = {
-        status: 'disconnected',
-        accessToken: null,
-        refreshToken: null,
-        accessTokenExpiresAt: null,
-        nextAttemptAt: null,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        disconnectedAt: new Date(),
-      };
-      // An update, not a save: a save would first read and decrypt the secrets it erases.
-      await repository.update({ id }, erased);
+      const erased = await this.connections.erase(id, manager);
       await this.audit.record(
         {
           type: 'disconnected',
@@ -97,12 +77,9 @@ export class ConnectionsService {
 
   private async findOrFail(
     id: string,
-    repository = this.database.repository(ConnectionEntity),
+    manager?: EntityManager,
   ): Promise<ConnectionEntity> {
-    const connection = await repository.findOne({
-      select: CONNECTION_PUBLIC_COLUMNS,
-      where: { id },
-    });
+    const connection = await this.connections.findPublic(id, manager);
     if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
     return connection;
   }

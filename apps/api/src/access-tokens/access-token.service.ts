@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type {
-  AccessTokenDto,
-  ConnectionDto,
-  RefreshResultDto,
-} from '@keeper/contracts';
+import type { AccessTokenDto } from '@keeper/contracts';
 import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { columnKeyRing } from '../crypto/encrypted-column';
+import { isLive, servableAsIs } from '../connections/connection-rules';
+import { ConnectionEntity } from '../connections/connection.entity';
+import {
+  ConnectionsRepository,
+  StoredAccessToken,
+} from '../connections/connections.repository';
+import { KeyRing } from '../crypto/key-ring';
 import { BatchedQuery } from '../database/batched-query';
-import { DatabaseService } from '../database/database.service';
 import {
   ConnectionNotRefreshableError,
   RefreshBackoffError,
@@ -17,40 +18,28 @@ import {
   RefreshPausedError,
 } from '../refresh/refresh.errors';
 import { RefreshPause } from '../refresh/refresh-pause';
-import { servableAsIs } from '../refresh/refresh-policy';
 import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
-import { ConnectionEntity } from './connection.entity';
-import { toConnectionDto } from './connection.mapper';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The columns of `connections` the fast path reads. */
-interface StoredAccessToken {
-  id: string;
-  status: string;
-  access_token_ciphertext: string | null;
-  access_token_expires_at: Date | null;
-  last_refreshed_at: Date | null;
-}
-
 /**
  * Hands access tokens to downstream jobs, refreshing first when the token is due (see
- * refresh-policy.ts: within the window, and not within the minimum interval of the last
- * refresh). Callers asking for the same connection at once share one refresh: in this process
- * through `inFlight`, across replicas through the row's lease (see RefreshService.refreshNow),
- * and every one of them gets the token that refresh stored. A connection that needs a new
- * consent (or was disconnected) answers 409 at once, never its old token.
+ * connection-rules.ts: within the window, and not within the minimum interval of the last
+ * refresh). Callers asking for the same connection at once share one refresh
+ * (`RefreshService.refreshNow`), and every one of them gets the token that refresh stored. A
+ * connection that needs a new consent (or was disconnected) answers 409 at once, never its old
+ * token.
  */
 @Injectable()
 export class AccessTokenService {
-  private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
   private readonly tokenLookup = new BatchedQuery<
     string,
     StoredAccessToken | undefined
   >((ids) => this.lookUpTokens(ids));
 
   constructor(
-    private readonly database: DatabaseService,
+    private readonly connections: ConnectionsRepository,
+    private readonly keyRing: KeyRing,
     private readonly refresh: RefreshService,
     private readonly pause: RefreshPause,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -63,14 +52,12 @@ export class AccessTokenService {
     const fresh = await this.freshAccessToken(id);
     if (fresh) return fresh;
     const connection = await this.find(id);
-    if (connection.status !== 'active' && connection.status !== 'degraded')
+    if (!isLive(connection.status))
       throw new ConnectionNotRefreshableError(connection.status);
     if (this.isFresh(connection)) return this.toAccessToken(connection);
     return this.refreshedToken(
       id,
-      await this.shared(id, () =>
-        this.refresh.refreshNow(id, 'on_demand', correlationId),
-      ),
+      await this.refresh.refreshNow(id, 'on_demand', correlationId),
     );
   }
 
@@ -85,15 +72,13 @@ export class AccessTokenService {
     correlationId: string,
   ): Promise<AccessTokenDto> {
     const connection = await this.find(id);
-    if (connection.status !== 'active' && connection.status !== 'degraded')
+    if (!isLive(connection.status))
       throw new ConnectionNotRefreshableError(connection.status);
     return this.refreshedToken(
       id,
-      await this.shared(`${id}:401`, () =>
-        this.refresh.refreshNow(id, 'on_demand', correlationId, {
-          rejectedAccessToken,
-        }),
-      ),
+      await this.refresh.refreshNow(id, 'on_demand', correlationId, {
+        rejectedAccessToken,
+      }),
     );
   }
 
@@ -110,7 +95,7 @@ export class AccessTokenService {
       }
     }
     const connection = await this.find(id);
-    if (connection.status !== 'active' && connection.status !== 'degraded')
+    if (!isLive(connection.status))
       throw new ConnectionNotRefreshableError(connection.status);
     // The refresh failed (Amazon down): a token that is still valid is better than none.
     if (
@@ -128,38 +113,6 @@ export class AccessTokenService {
     )
       throw new RefreshBackoffError(connection.nextAttemptAt);
     throw new RefreshBusyError();
-  }
-
-  /** The admin's "refresh now": refreshes whatever the expiry and answers the result. */
-  async refreshNow(
-    id: string,
-    correlationId: string,
-  ): Promise<RefreshResultDto> {
-    await this.find(id);
-    const outcome = await this.shared(id, () =>
-      this.refresh.refreshNow(id, 'manual', correlationId),
-    );
-    if (outcome.kind === 'failed') throw outcome.error;
-    if (outcome.kind === 'skipped') {
-      if (this.pause.reason) throw new RefreshPausedError(this.pause.reason);
-      throw new RefreshBusyError();
-    }
-    // `current`: another replica's refresh finished while this one waited for its lease.
-    return {
-      connection: this.toDto(outcome.connection),
-      durationMs: outcome.kind === 'refreshed' ? outcome.durationMs : 0,
-    };
-  }
-
-  private shared(
-    id: string,
-    refresh: () => Promise<RefreshOutcome>,
-  ): Promise<RefreshOutcome> {
-    const existing = this.inFlight.get(id);
-    if (existing) return existing;
-    const started = refresh().finally(() => this.inFlight.delete(id));
-    this.inFlight.set(id, started);
-    return started;
   }
 
   /**
@@ -184,7 +137,7 @@ export class AccessTokenService {
     )
       return undefined;
     return {
-      accessToken: columnKeyRing.current().decrypt(row.access_token_ciphertext),
+      accessToken: this.keyRing.decrypt(row.access_token_ciphertext),
       tokenType: 'bearer',
       expiresAt: (row.access_token_expires_at as Date).toISOString(),
     };
@@ -193,18 +146,13 @@ export class AccessTokenService {
   private async lookUpTokens(
     ids: readonly string[],
   ): Promise<(StoredAccessToken | undefined)[]> {
-    const rows: StoredAccessToken[] = await this.database.dataSource.query(
-      'SELECT id, status, access_token_ciphertext, access_token_expires_at, last_refreshed_at FROM connections WHERE id = ANY($1::uuid[])',
-      [[...new Set(ids)]],
-    );
+    const rows = await this.connections.storedAccessTokens(ids);
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id.toLowerCase()));
   }
 
   private async find(id: string): Promise<ConnectionEntity> {
-    const connection = await this.database
-      .repository(ConnectionEntity)
-      .findOneBy({ id });
+    const connection = await this.connections.find(id);
     if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
     return connection;
   }
@@ -222,7 +170,7 @@ export class AccessTokenService {
 
   /**
    * A live connection whose token is to be handed out as it is: not due, or refreshed within the
-   * minimum interval (refresh-policy.ts). `needs_reauth` and `disconnected` never are: the full
+   * minimum interval (connection-rules.ts). `needs_reauth` and `disconnected` never are: the full
    * path answers 409 for them.
    */
   private isFreshState(
@@ -231,7 +179,7 @@ export class AccessTokenService {
     lastRefreshedAt: Date | null,
   ): boolean {
     return (
-      (status === 'active' || status === 'degraded') &&
+      isLive(status) &&
       servableAsIs(
         { expiresAt, lastRefreshedAt },
         this.config.refresh.windowSeconds,
@@ -245,9 +193,5 @@ export class AccessTokenService {
       tokenType: 'bearer',
       expiresAt: (connection.accessTokenExpiresAt as Date).toISOString(),
     };
-  }
-
-  private toDto(connection: ConnectionEntity): ConnectionDto {
-    return toConnectionDto(connection, this.config.refresh.windowSeconds);
   }
 }

@@ -3,11 +3,9 @@ import {
   Controller,
   Delete,
   Get,
-  HttpCode,
   Param,
   ParseUUIDPipe,
   Patch,
-  Post,
 } from '@nestjs/common';
 import {
   ApiCookieAuth,
@@ -17,43 +15,13 @@ import {
   ApiProperty,
   ApiTags,
 } from '@nestjs/swagger';
-import type {
-  ConnectionDto,
-  RefreshResultDto,
-  UpdateConnectionRequest,
-} from '@keeper/contracts';
+import type { ConnectionDto, UpdateConnectionRequest } from '@keeper/contracts';
 import { Transform } from 'class-transformer';
 import { IsString, Length, Matches } from 'class-validator';
 import { CorrelationId } from '../auth/access.decorators';
 import { SESSION_COOKIE } from '../auth/session.service';
-import { AccessTokenService } from './access-token.service';
+import { CONNECTION_EXAMPLE } from './connection.example';
 import { ConnectionsService } from './connections.service';
-
-const CONNECTION_EXAMPLE: ConnectionDto = {
-  id: '6f1c2a7e-3d0b-4f5e-9a41-2b8c7d9e0f12',
-  label: 'Acme Outdoor (NA)',
-  region: 'na',
-  status: 'active',
-  accessTokenExpiresAt: '2026-11-24T15:00:00.000Z',
-  lastRefreshedAt: '2026-11-24T14:00:00.000Z',
-  nextRefreshAt: '2026-11-24T14:55:00.000Z',
-  failureCount: 0,
-  lastError: null,
-  profiles: [
-    {
-      profileId: '3421895712345678',
-      countryCode: 'US',
-      currencyCode: 'USD',
-      timezone: 'America/Los_Angeles',
-      marketplaceStringId: 'ATVPDKIKX0DER',
-      accountId: 'A2EXAMPLE1234',
-      accountName: 'Acme Outdoor',
-      accountType: 'seller',
-    },
-  ],
-  createdAt: '2026-11-20T09:30:00.000Z',
-  updatedAt: '2026-11-24T14:00:00.000Z',
-};
 
 class UpdateConnectionBody implements UpdateConnectionRequest {
   @ApiProperty({ example: 'Acme Outdoor (NA)', minLength: 1, maxLength: 100 })
@@ -76,10 +44,7 @@ const uuid = new ParseUUIDPipe({
 @ApiCookieAuth(SESSION_COOKIE)
 @Controller('connections')
 export class ConnectionsController {
-  constructor(
-    private readonly connections: ConnectionsService,
-    private readonly tokens: AccessTokenService,
-  ) {}
+  constructor(private readonly connections: ConnectionsService) {}
 
   @Get()
   @ApiOperation({ summary: 'Every connection, oldest first (never a token)' })
@@ -105,22 +70,6 @@ export class ConnectionsController {
     @CorrelationId() correlationId: string,
   ): Promise<ConnectionDto> {
     return this.connections.rename(id, body.label, { correlationId });
-  }
-
-  @Post(':id/refresh')
-  @HttpCode(200)
-  @ApiOperation({
-    summary:
-      'Refresh now (audited as manual_refresh); answers the new expiry or the typed error',
-  })
-  @ApiOkResponse({
-    schema: { example: { connection: CONNECTION_EXAMPLE, durationMs: 212 } },
-  })
-  refresh(
-    @Param('id', uuid) id: string,
-    @CorrelationId() correlationId: string,
-  ): Promise<RefreshResultDto> {
-    return this.tokens.refreshNow(id, correlationId);
   }
 
   @Delete(':id')

@@ -4,8 +4,8 @@ import type {
   AuditEventPageDto,
   AuditEventType,
 } from '@keeper/contracts';
-import { DataSourceProvider } from '../database/data-source-provider';
-import { AuditEventEntity } from './audit-event.entity';
+import { Database } from '../database/database';
+import { AuditEventEntity } from '../audit/audit-event.entity';
 
 export interface AuditPageQuery {
   connectionId?: string;
@@ -30,7 +30,7 @@ export function toAuditEventDto(event: AuditEventEntity): AuditEventDto {
 /** Reads the audit log newest first with keyset paging on the id (stable while events arrive). */
 @Injectable()
 export class AuditLogReader {
-  constructor(private readonly database: DataSourceProvider) {}
+  constructor(private readonly database: Database) {}
 
   async page(query: AuditPageQuery): Promise<AuditEventPageDto> {
     const builder = this.database.dataSource

@@ -2,19 +2,20 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AdsProfileDto, ConnectOutcome, Region } from '@keeper/contracts';
 import { REGION_NAMES } from '@keeper/contracts';
 import { createHash } from 'node:crypto';
-import { EntityManager } from 'typeorm';
 import { LwaClient } from '../amazon/lwa.client';
 import { LwaError } from '../amazon/lwa.errors';
 import { AuditService } from '../audit/audit.service';
 import { randomToken } from '../common/random-token';
-import { columnKeyRing } from '../crypto/encrypted-column';
+import { ADMIN_PASSWORD, AdminPassword } from '../auth/admin-password';
+import { SecretDigest } from '../auth/secret-digest';
+import { accountIdsOf } from '../connections/connection-rules';
+import { ConnectionEntity } from '../connections/connection.entity';
+import { ConnectionTwins } from '../connections/connection-twins';
+import { ConnectionsRepository } from '../connections/connections.repository';
+import { KeyRing } from '../crypto/key-ring';
 import { BatchedQuery } from '../database/batched-query';
-import { DatabaseService } from '../database/database.service';
-import { ConnectionEntity } from '../token/connection.entity';
-import { ADMIN_PASSWORD, AdminPassword } from './admin-password';
-import { lockAccounts, mergeTwins } from './connection-twins';
+import { Database } from '../database/database';
 import { OAuthStateEntity } from './oauth-state.entity';
-import { SecretDigest } from './secret-digest';
 
 /** How long the admin has to answer Amazon's consent page. */
 export const OAUTH_STATE_LIFETIME_MS = 10 * 60 * 1000;
@@ -108,7 +109,10 @@ export class AmazonConnectService {
   private readonly bindingKey: SecretDigest;
 
   constructor(
-    private readonly database: DatabaseService,
+    private readonly database: Database,
+    private readonly connections: ConnectionsRepository,
+    private readonly twins: ConnectionTwins,
+    private readonly keyRing: KeyRing,
     private readonly lwa: LwaClient,
     private readonly audit: AuditService,
     @Inject(ADMIN_PASSWORD) adminPassword: AdminPassword,
@@ -130,11 +134,10 @@ export class AmazonConnectService {
     const codeChallenge = createHash('sha256')
       .update(codeVerifier)
       .digest('base64url');
-    const keyRing = columnKeyRing.current();
     await this.stateInsert.run({
       stateHash: sha256Hex(state),
-      codeVerifierCiphertext: keyRing.encrypt(codeVerifier),
-      keyId: keyRing.primaryKeyId,
+      codeVerifierCiphertext: this.keyRing.encrypt(codeVerifier),
+      keyId: this.keyRing.primaryKeyId,
       region,
       sessionBindingHash: sha256Hex(browserBinding),
       expiresAt: new Date(Date.now() + OAUTH_STATE_LIFETIME_MS),
@@ -238,26 +241,25 @@ export class AmazonConnectService {
       // these: its write is guarded by the lease, so dropping the lease makes it match no row.
       leaseOwner: null,
       leaseExpiresAt: null,
-      amazonAccountIds: [
-        ...new Set(profiles.map((profile) => profile.accountId)),
-      ].sort(),
+      amazonAccountIds: accountIdsOf(profiles),
       profiles,
       profilesStale,
     };
     const accountIds = fields.amazonAccountIds ?? [];
-    return this.database.dataSource.transaction(async (manager) => {
+    return this.connections.transaction(async (manager) => {
       // Two consents of one account at once: the second waits here, then finds the first's row.
-      await lockAccounts(manager, region, accountIds);
-      const existing = await this.findSameAccount(manager, region, accountIds);
-      const repository = manager.getRepository(ConnectionEntity);
-      const saved = existing
-        ? await repository.save(repository.merge(existing, fields))
-        : await repository.save(
-            repository.create({
-              ...fields,
-              label: this.defaultLabel(region, profiles),
-            }),
-          );
+      await this.twins.lockAccounts(region, accountIds, manager);
+      const existing = await this.connections.findSameAccount(
+        region,
+        accountIds,
+        manager,
+      );
+      const saved = await this.connections.saveConsent(
+        fields,
+        existing,
+        this.defaultLabel(region, profiles),
+        manager,
+      );
       const outcome = existing ? 'reconnected' : 'connected';
       await this.audit.record(
         {
@@ -272,13 +274,16 @@ export class AmazonConnectService {
       // Twins that share these account ids (left by earlier versions) are closed into this one,
       // the oldest live. A new account has none: the lookup above would have found it.
       if (existing)
-        await mergeTwins(manager, this.audit, {
-          connectionId: saved.id,
-          region,
-          accountIds,
-          actor: 'admin',
-          correlationId,
-        });
+        await this.twins.merge(
+          {
+            connectionId: saved.id,
+            region,
+            accountIds,
+            actor: 'admin',
+            correlationId,
+          },
+          manager,
+        );
       return { outcome, connectionId: saved.id };
     });
   }
@@ -323,9 +328,7 @@ export class AmazonConnectService {
         };
       return {
         region: claimed.region,
-        codeVerifier: columnKeyRing
-          .current()
-          .decrypt(claimed.code_verifier_ciphertext),
+        codeVerifier: this.keyRing.decrypt(claimed.code_verifier_ciphertext),
       };
     }
     const repository = this.database.repository(OAuthStateEntity);
@@ -379,42 +382,10 @@ export class AmazonConnectService {
     return row.pending;
   }
 
-  /**
-   * A connection of the same advertiser account (profiles' account ids overlap) in the region,
-   * locked for this transaction: the oldest live one, else the oldest disconnected one (which a
-   * reconnect brings back). Plain SQL for the lookup (usually it finds nothing: a new account);
-   * the entity is read only when there is one to update.
-   */
-  private async findSameAccount(
-    manager: EntityManager,
-    region: Region,
-    accountIds: string[],
-  ): Promise<ConnectionEntity | null> {
-    if (accountIds.length === 0) return null;
-    const [same]: { id: string }[] = await manager.query(
-      `SELECT id FROM connections WHERE region = $1 AND amazon_account_ids && $2::text[]
-        ORDER BY status = 'disconnected', created_at ASC LIMIT 1 FOR UPDATE`,
-      [region, accountIds],
-    );
-    return same
-      ? manager.getRepository(ConnectionEntity).findOneByOrFail({ id: same.id })
-      : null;
-  }
-
   private defaultLabel(region: Region, profiles: AdsProfileDto[]): string {
     const name = profiles.find((profile) => profile.accountName)?.accountName;
     return name
       ? `${name} (${region.toUpperCase()})`
       : `Amazon Ads account (${REGION_NAMES[region]})`;
-  }
-
-  /** Pending states are kept 10 minutes; older ones are only clutter (the refresh sweep calls this). */
-  async deleteExpiredStates(): Promise<void> {
-    await this.database
-      .repository(OAuthStateEntity)
-      .createQueryBuilder()
-      .delete()
-      .where("expires_at < now() - interval '1 hour'")
-      .execute();
   }
 }

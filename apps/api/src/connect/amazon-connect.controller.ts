@@ -27,14 +27,14 @@ import {
   CorrelationId,
   KeeperRequest,
   Public,
-} from './access.decorators';
+} from '../auth/access.decorators';
 import {
   AmazonConnectService,
   ConnectResult,
   OAUTH_STATE_LIFETIME_MS,
 } from './amazon-connect.service';
-import { SESSION_COOKIE } from './session.service';
-import type { ActiveSession } from './session.service';
+import { SESSION_COOKIE } from '../auth/session.service';
+import type { ActiveSession } from '../auth/session.service';
 
 /** Carries the browser binding from `start` to `callback` (SameSite=Lax: it survives Amazon's redirect). */
 export const OAUTH_BINDING_COOKIE = 'atk_oauth';
@@ -52,8 +52,8 @@ class StartQuery {
 
 @ApiTags('amazon connect')
 @Controller('auth/amazon')
-export class AmazonAuthController {
-  private readonly logger = new Logger(AmazonAuthController.name);
+export class AmazonConnectController {
+  private readonly logger = new Logger(AmazonConnectController.name);
 
   constructor(
     private readonly connect: AmazonConnectService,
