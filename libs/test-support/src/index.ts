@@ -1,6 +1,8 @@
-export { freePort } from './lib/free-port';
+export { freePort } from './lib/free-port.cjs';
 export {
   API_VARIABLES,
   builtApiEnvironment,
-} from './lib/built-api-environment';
+  parentEnvironment,
+} from './lib/built-api-environment.cjs';
+export type { BuiltApiSettings } from './lib/built-api-environment.cjs';
 export * from './lib/http-fuzz';
