@@ -6,3 +6,8 @@ export {
 } from './lib/built-api-environment.cjs';
 export type { BuiltApiSettings } from './lib/built-api-environment.cjs';
 export * from './lib/http-fuzz';
+export {
+  ManagedChild,
+  type ExitStatus,
+  type ManagedChildOptions,
+} from './lib/managed-child';
