@@ -17,7 +17,12 @@ export default [
               message: 'Only test files may import the LWA sandbox.',
             },
             {
-              group: ['@keeper/test-support', '@keeper/test-support/*'],
+              // The relative form too: the .mjs harnesses import its CommonJS files by path.
+              group: [
+                '@keeper/test-support',
+                '@keeper/test-support/*',
+                '**/libs/test-support/**',
+              ],
               message: 'Only test files may import the test-support library.',
             },
           ],

@@ -19,11 +19,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort } from '../../../libs/test-support/src/lib/free-port.cjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const distApi = join(root, 'dist/apps/api');
@@ -36,17 +36,6 @@ function check(name, passed, detail = '') {
   console.log(
     `${passed ? 'ok  ' : 'FAIL'} ${name}${detail ? ` (${detail})` : ''}`,
   );
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

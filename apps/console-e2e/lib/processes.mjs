@@ -2,20 +2,6 @@
 // PostgreSQL under the API goes with it), output kept in a log file, stopped politely first.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import net from 'node:net';
-
-/** A port nothing listens on right now (127.0.0.1). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {net.AddressInfo} */ (server.address());
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

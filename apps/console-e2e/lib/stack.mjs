@@ -5,19 +5,26 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  builtApiEnvironment,
+  parentEnvironment,
+} from '../../../libs/test-support/src/lib/built-api-environment.cjs';
+import { freePort } from '../../../libs/test-support/src/lib/free-port.cjs';
 import { startConsoleServer } from './console-server.mjs';
-import { freePort, startNode, waitForHttp } from './processes.mjs';
+import { startNode, waitForHttp } from './processes.mjs';
 
 export const ADMIN_PASSWORD = 'e2e-admin-password-0123';
 const CLIENT_ID = 'amzn1.application-oa2-client.e2e';
 
-/** Variables of the API, the sandbox and libpq: none may leak in from the caller's shell. */
-const OWN_VARIABLES =
-  /^(NODE_ENV|PORT|HOST|DATABASE_URL|DB_MIGRATE|DATA_DIR|FERNET_KEYS|AMAZON_.*|SANDBOX_.*|CONSOLE_URL|ADMIN_PASSWORD|SERVICE_API_KEYS|REFRESH_.*|ALERT_.*|LOG_LEVEL|PG[A-Z]+)$/;
-
-function cleanEnvironment() {
+/**
+ * The sandbox's environment before its settings: none of the sandbox's variables (its README's
+ * table) may leak in from the caller's shell, nor the API's or libpq's.
+ */
+function sandboxParentEnvironment() {
   return Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !OWN_VARIABLES.test(name)),
+    Object.entries(parentEnvironment()).filter(
+      ([name]) => !name.startsWith('SANDBOX_'),
+    ),
   );
 }
 
@@ -52,7 +59,7 @@ export async function startStack({ root, workDir, logDir, track }) {
     cwd: workDir,
     logFile: join(logDir, 'sandbox.log'),
     env: {
-      ...cleanEnvironment(),
+      ...sandboxParentEnvironment(),
       SANDBOX_PORT: String(sandboxPort),
       SANDBOX_HOST: '127.0.0.1',
       SANDBOX_CLIENT_ID: CLIENT_ID,
@@ -65,32 +72,25 @@ export async function startStack({ root, workDir, logDir, track }) {
   track('LWA sandbox', () => sandbox.stop());
 
   const apiPort = await freePort();
-  const dataDir = join(workDir, '.data');
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(join(workDir, '.data'), { recursive: true });
   const api = startNode('API', {
     script: join(root, 'dist/apps/api/main.js'),
     cwd: workDir,
     logFile: join(logDir, 'api.log'),
-    env: {
-      ...cleanEnvironment(),
-      NODE_ENV: 'production',
-      PORT: String(apiPort),
-      HOST: '127.0.0.1',
-      // DATABASE_URL stays unset: the API's own embedded PostgreSQL, in the temp folder.
-      DATA_DIR: dataDir,
-      FERNET_KEYS: fernetKey(),
-      ADMIN_PASSWORD,
-      AMAZON_CLIENT_ID: CLIENT_ID,
-      AMAZON_CLIENT_SECRET: clientSecret,
-      AMAZON_AUTHORIZE_URL: `${sandboxUrl}/ap/oa`,
-      AMAZON_TOKEN_URL: `${sandboxUrl}/auth/o2/token`,
-      AMAZON_ADS_API_URL: sandboxUrl,
-      AMAZON_REDIRECT_URI: `${webUrl}/api/v1/auth/amazon/callback`,
-      CONSOLE_URL: webUrl,
+    env: builtApiEnvironment({
+      port: apiPort,
+      cwd: workDir,
+      // No databaseUrl: the API's own embedded PostgreSQL, in the temp folder.
+      sandbox: { url: sandboxUrl, clientId: CLIENT_ID, clientSecret },
+      fernetKeys: fernetKey(),
+      adminPassword: ADMIN_PASSWORD,
+      serviceKey: randomBytes(24).toString('base64url'),
       // 1 January: the test decides when tokens refresh, not the sweep.
-      REFRESH_CRON: '0 0 0 1 1 *',
-      LOG_LEVEL: 'info',
-    },
+      refreshCron: '0 0 0 1 1 *',
+      logLevel: 'info',
+      // The consent round trip comes back through the console server, as through nginx.
+      consoleUrl: webUrl,
+    }),
   });
   track('API', () => api.stop());
   consoleServer.setApiPort(apiPort);

@@ -1,6 +1,13 @@
-export { freePort } from './lib/free-port';
+export { freePort } from './lib/free-port.cjs';
 export {
   API_VARIABLES,
   builtApiEnvironment,
-} from './lib/built-api-environment';
+  parentEnvironment,
+} from './lib/built-api-environment.cjs';
+export type { BuiltApiSettings } from './lib/built-api-environment.cjs';
 export * from './lib/http-fuzz';
+export {
+  ManagedChild,
+  type ExitStatus,
+  type ManagedChildOptions,
+} from './lib/managed-child';

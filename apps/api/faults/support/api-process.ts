@@ -1,7 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { builtApiEnvironment, freePort } from '@keeper/test-support';
+import {
+  builtApiEnvironment,
+  freePort,
+  ManagedChild,
+} from '@keeper/test-support';
 
 /** The built API and CLI (`nx build api`); the `test-faults` target builds them first. */
 export const WORKSPACE_ROOT = resolve(__dirname, '../../../..');
@@ -50,108 +53,23 @@ export async function waitFor<T>(
   }
 }
 
-/** Every child this test file started; `stopAll()` in afterAll ends them even when a test failed. */
+/** Every child this test file started; `stopAllProcesses()` in afterAll ends them even when a test failed. */
 const children = new Set<ManagedProcess>();
 // And should Jest itself go (Ctrl-C, a crash), none is left running behind it.
 process.once('exit', () => {
   for (const child of children) child.process.kill('SIGKILL');
 });
 
-/** A child process with its output kept (the last lines), killable at any moment. */
-export class ManagedProcess {
-  readonly process: ChildProcess;
-  readonly exited: Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-  }>;
-  private readonly tail: string[] = [];
-  private readonly lineListeners: ((line: string) => void)[] = [];
-  private exitInfo:
-    | { code: number | null; signal: NodeJS.Signals | null }
-    | undefined;
-
+/** `node <args>`, its output kept (the last lines), killable at any moment. */
+export class ManagedProcess extends ManagedChild {
   constructor(
-    readonly name: string,
+    name: string,
     args: string[],
     options: { cwd: string; env: NodeJS.ProcessEnv; keepLines?: number },
   ) {
-    this.process = spawn(process.execPath, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    super(name, process.execPath, args, options);
     children.add(this);
-    const keep = options.keepLines ?? 200;
-    const collect = (stream: NodeJS.ReadableStream | null) => {
-      let partial = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          this.tail.push(line);
-          if (this.tail.length > keep) this.tail.shift();
-          for (const listener of this.lineListeners) listener(line);
-        }
-      });
-    };
-    collect(this.process.stdout);
-    collect(this.process.stderr);
-    this.exited = new Promise((done) => {
-      this.process.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        children.delete(this);
-        done(this.exitInfo);
-      });
-      this.process.once('error', (error) => {
-        this.tail.push(`spawn failed: ${error.message}`);
-        this.exitInfo = { code: -1, signal: null };
-        children.delete(this);
-        done(this.exitInfo);
-      });
-    });
-  }
-
-  get pid(): number {
-    return this.process.pid ?? -1;
-  }
-
-  get hasExited(): boolean {
-    return this.exitInfo !== undefined;
-  }
-
-  get exitStatus() {
-    return this.exitInfo;
-  }
-
-  onLine(listener: (line: string) => void): void {
-    this.lineListeners.push(listener);
-  }
-
-  output(): string {
-    return this.tail.join('\n');
-  }
-
-  /** SIGKILL: no shutdown hook runs, nothing is released. */
-  async kill(): Promise<void> {
-    if (this.exitInfo) return;
-    this.process.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** SIGTERM (a graceful shutdown), then SIGKILL after `graceMs`. */
-  async stop(graceMs = 15_000): Promise<void> {
-    if (this.exitInfo) return;
-    this.process.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([
-      this.exited.then(() => false),
-      new Promise<boolean>((done) => {
-        timer = setTimeout(() => done(true), graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (late) await this.kill();
+    void this.exited.then(() => children.delete(this));
   }
 }
 

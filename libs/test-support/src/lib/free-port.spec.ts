@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { freePort } from './free-port';
+import { freePort } from './free-port.cjs';
 
 describe('freePort', () => {
   it('answers a port that can be bound at once on 127.0.0.1', async () => {
