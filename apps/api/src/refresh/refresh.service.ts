@@ -147,7 +147,7 @@ export class RefreshService {
    * - `manual` (the admin's "Refresh now"): whatever the expiry and the minimum interval: an
    *   explicit click, audited, one at a time per connection.
    * - `on_demand` (a job asking for a token): only when the token is due, the minimum interval
-   *   has passed and a failed connection's backoff is over (refresh-policy.ts), in the same
+   *   has passed and a failed connection's backoff is over (connection-rules.ts), in the same
    *   statement that claims the lease; otherwise the current row (`current`), which another
    *   caller or replica has just refreshed.
    * - `rejectedAccessToken` (Amazon answered 401 to that token): refreshes despite the interval,
