@@ -280,11 +280,14 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
       status: string;
       access_token_ciphertext: string | null;
       refresh_token_ciphertext: string | null;
+      key_id: string | null;
+      lease_owner: string | null;
+      disconnected_at: Date | null;
       amazon_account_ids: string[];
     };
     const rowsOf = (ids: string[]) =>
       database.query<Row>(
-        'SELECT id, status, access_token_ciphertext, refresh_token_ciphertext, amazon_account_ids FROM connections WHERE id = ANY($1::uuid[]) ORDER BY created_at',
+        'SELECT id, status, access_token_ciphertext, refresh_token_ciphertext, key_id, lease_owner, disconnected_at, amazon_account_ids FROM connections WHERE id = ANY($1::uuid[]) ORDER BY created_at',
         [ids],
       );
     const decrypt = (ciphertext: string | null) =>
@@ -341,6 +344,9 @@ describe('Amazon connect flow (against the LWA sandbox)', () => {
         status: 'disconnected',
         access_token_ciphertext: null,
         refresh_token_ciphertext: null,
+        key_id: null,
+        lease_owner: null,
+        disconnected_at: expect.any(Date),
       });
       // The newest tokens: the twin's consent (its refresh token) and the refresh just made.
       expect(decrypt(survivor.refresh_token_ciphertext)).toBe(

@@ -1,15 +1,18 @@
+import { CONNECTION_STATUSES } from '@keeper/contracts';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import {
   dueAtMs,
   dueSql,
   INTERVAL_PASSED_SQL,
   intervalPassed,
+  isLive,
+  LIVE_SQL,
   MIN_REFRESH_INTERVAL_SECONDS,
   servableAsIs,
 } from './connection-rules';
 
-/** The rule is written twice (SQL for the claims, TypeScript for the fast path): they must agree. */
-describe('refresh policy', () => {
+/** Each rule is written twice (SQL for the claims, TypeScript for the fast path): they must agree. */
+describe('connection rules in SQL and TypeScript', () => {
   let database: TestDatabase;
   const now = Date.now();
   const at = (secondsFromNow: number | null) =>
@@ -81,4 +84,16 @@ describe('refresh policy', () => {
       servableAsIs({ expiresAt: null, lastRefreshedAt: null }, 300, now),
     ).toBe(false);
   });
+
+  it.each(CONNECTION_STATUSES.map((status) => [status]))(
+    'agrees in SQL and TypeScript on whether a %s connection is live',
+    async (status) => {
+      const [sql] = await database.query<{ live: boolean }>(
+        `SELECT ${LIVE_SQL} AS live FROM (SELECT $1::text AS status) AS connections`,
+        [status],
+      );
+      expect(sql.live).toBe(isLive(status));
+      expect(sql.live).toBe(status === 'active' || status === 'degraded');
+    },
+  );
 });

@@ -44,7 +44,7 @@ export interface Lease {
 }
 
 /** What a disconnect (or a twin's merge) leaves of a connection: no secret, no lease. */
-export const ERASED: Partial<ConnectionEntity> = {
+export const ERASED: Readonly<Partial<ConnectionEntity>> = Object.freeze({
   status: 'disconnected',
   accessToken: null,
   refreshToken: null,
@@ -52,7 +52,7 @@ export const ERASED: Partial<ConnectionEntity> = {
   nextAttemptAt: null,
   leaseOwner: null,
   leaseExpiresAt: null,
-};
+});
 
 /** Text of the advisory-lock key of one advertiser account in one region. */
 const ACCOUNT_LOCK_PREFIX = 'atk-connection-account';

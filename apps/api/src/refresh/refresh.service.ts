@@ -3,11 +3,7 @@ import type { AuditEventType, RefreshResultDto } from '@keeper/contracts';
 import { hostname } from 'node:os';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LwaClient, LwaTokenSet } from '../amazon/lwa.client';
-import {
-  LwaError,
-  LwaInvalidClientError,
-  LwaInvalidGrantError,
-} from '../amazon/lwa.errors';
+import { LwaError, LwaInvalidClientError } from '../amazon/lwa.errors';
 import { AuditService } from '../audit/audit.service';
 import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
@@ -25,7 +21,7 @@ import {
 } from '../connections/connections.repository';
 import { AmazonOutage } from './amazon-outage';
 import { ProfileReader } from './profile-reader';
-import { nextAttemptDelayMs } from './refresh-backoff';
+import { changesAfterSuccess, outcomeOfFailure } from './refresh-outcome';
 import { RefreshPause } from './refresh-pause';
 import {
   ConnectionNotRefreshableError,
@@ -103,7 +99,10 @@ export class RefreshService {
    */
   private readonly leftLeases = new Set<string>();
   /** The attempt in flight in this process, per connection (and per rejected token). */
-  private readonly inFlight = new Map<string, Promise<RefreshOutcome>>();
+  private readonly inFlight = new Map<
+    string,
+    { trigger: RefreshTrigger; attempt: Promise<RefreshOutcome> }
+  >();
   private readonly lease: Lease = {
     owner: this.owner,
     seconds: LEASE_MS / 1000,
@@ -165,9 +164,21 @@ export class RefreshService {
     options: { rejectedAccessToken?: string } = {},
   ): Promise<RefreshOutcome> {
     const key = options.rejectedAccessToken === undefined ? id : `${id}:401`;
-    return (
-      this.inFlight.get(key) ??
-      this.track(key, this.claimAndRefresh(id, trigger, correlationId, options))
+    const running = this.inFlight.get(key);
+    if (!running)
+      return this.track(
+        key,
+        trigger,
+        this.claimAndRefresh(id, trigger, correlationId, options),
+      );
+    if (running.trigger !== 'scheduler') return running.attempt;
+    // The sweep's attempt: a caller gets what it stored, or (when it failed or did nothing) the
+    // row as it left it, exactly as when the attempt runs on another replica: a job then gets
+    // the stored token while it is valid, else its backoff (503), never the sweep's error.
+    return running.attempt.then((outcome) =>
+      outcome.kind === 'refreshed'
+        ? outcome
+        : this.awaitOtherHolder(id, new Date()),
     );
   }
 
@@ -177,7 +188,8 @@ export class RefreshService {
     correlationId: string,
     options: { rejectedAccessToken?: string },
   ): Promise<RefreshOutcome> {
-    const connection = await this.connections.findPublic(id);
+    // The whole row: a secret the key ring cannot read fails here, before any lease is taken.
+    const connection = await this.connections.find(id);
     if (!connection) return { kind: 'skipped', reason: 'not found' };
     if (!isLive(connection.status)) {
       throw new ConnectionNotRefreshableError(connection.status);
@@ -229,18 +241,21 @@ export class RefreshService {
   ): Promise<RefreshOutcome> {
     return this.track(
       id,
+      trigger,
       this.refreshLeasedOrLeave(id, trigger, correlationId, {}),
     );
   }
 
   private track(
     key: string,
+    trigger: RefreshTrigger,
     attempt: Promise<RefreshOutcome>,
   ): Promise<RefreshOutcome> {
     const tracked = attempt.finally(() => {
-      if (this.inFlight.get(key) === tracked) this.inFlight.delete(key);
+      if (this.inFlight.get(key)?.attempt === tracked)
+        this.inFlight.delete(key);
     });
-    this.inFlight.set(key, tracked);
+    this.inFlight.set(key, { trigger, attempt: tracked });
     return tracked;
   }
 
@@ -383,22 +398,7 @@ export class RefreshService {
     correlationId: string,
     durationMs: number,
   ): Promise<ConnectionEntity> {
-    const now = new Date();
-    const changes: Partial<ConnectionEntity> = {
-      accessToken: tokens.accessToken,
-      // Amazon may or may not send a refresh token; without one, the old one stays valid.
-      refreshToken: tokens.refreshToken ?? connection.refreshToken,
-      accessTokenExpiresAt: new Date(
-        now.getTime() + tokens.expiresInSeconds * 1000,
-      ),
-      lastRefreshedAt: now,
-      status: 'active',
-      failureCount: 0,
-      lastError: null,
-      nextAttemptAt: null,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-    };
+    const changes = changesAfterSuccess(connection, tokens, new Date());
     await this.connections.transaction(async (manager) => {
       const stored = await this.connections.updateLeased(
         connection.id,
@@ -468,21 +468,11 @@ export class RefreshService {
       this.observer?.attemptFinished('client_error', durationMs);
       return;
     }
-    const needsReauth = error instanceof LwaInvalidGrantError;
-    const failureCount = connection.failureCount + 1;
-    const delayMs = nextAttemptDelayMs(failureCount, error.retryAfterMs);
-    const changes: Partial<ConnectionEntity> = {
-      status: needsReauth ? 'needs_reauth' : 'degraded',
-      failureCount,
-      lastError: error.message,
-      nextAttemptAt: needsReauth ? null : new Date(Date.now() + delayMs),
-      leaseOwner: null,
-      // A Retry-After holds the row like a lease nobody owns: no replica claims it before then,
-      // even once the end of an outage makes it due again (resumeAfterOutage).
-      leaseExpiresAt: error.retryAfterMs
-        ? new Date(Date.now() + error.retryAfterMs)
-        : null,
-    };
+    const { needsReauth, failureCount, delayMs, changes } = outcomeOfFailure(
+      connection,
+      error,
+      new Date(),
+    );
     await this.connections.transaction(async (manager) => {
       const stored = await this.connections.updateLeased(
         connection.id,
