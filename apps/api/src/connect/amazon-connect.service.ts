@@ -244,6 +244,8 @@ export class AmazonConnectService {
       amazonAccountIds: accountIdsOf(profiles),
       profiles,
       profilesStale,
+      // A reconnect whose profiles could not be read keeps the time of the last read.
+      ...(profilesStale ? {} : { profilesReadAt: now }),
     };
     const accountIds = fields.amazonAccountIds ?? [];
     return this.connections.transaction(async (manager) => {

@@ -1,5 +1,6 @@
 import type {
   AdsProfileDto,
+  DspAdvertiserDto,
   ConnectionStatus,
   Region,
 } from '@keeper/contracts';
@@ -88,6 +89,14 @@ export class ConnectionEntity {
 
   @Column({ type: 'jsonb', default: () => "'[]'" })
   profiles!: AdsProfileDto[];
+
+  /** When the profiles were last read from Amazon (at consent, or a later re-read). */
+  @Column({ name: 'profiles_read_at', type: 'timestamptz', nullable: true })
+  profilesReadAt!: Date | null;
+
+  /** The DSP advertisers of the connection's agency profiles. */
+  @Column({ name: 'dsp_advertisers', type: 'jsonb', default: () => "'[]'" })
+  dspAdvertisers!: DspAdvertiserDto[];
 
   /** Profiles could not be read at connect time; the refresh sweep tries again. */
   @Column({ name: 'profiles_stale', type: 'boolean', default: false })

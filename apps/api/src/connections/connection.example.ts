@@ -23,6 +23,8 @@ export const CONNECTION_EXAMPLE: ConnectionDto = {
       accountType: 'seller',
     },
   ],
+  dspAdvertisers: [],
+  profilesReadAt: '2026-11-24T14:00:00.000Z',
   createdAt: '2026-11-20T09:30:00.000Z',
   updatedAt: '2026-11-24T14:00:00.000Z',
 };

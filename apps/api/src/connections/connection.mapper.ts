@@ -19,6 +19,8 @@ export const CONNECTION_PUBLIC_COLUMNS: FindOptionsSelect<ConnectionEntity> = {
   failureCount: true,
   lastError: true,
   profiles: true,
+  dspAdvertisers: true,
+  profilesReadAt: true,
   createdAt: true,
   updatedAt: true,
 };
@@ -53,6 +55,8 @@ export function toConnectionDto(
     failureCount: connection.failureCount,
     lastError: connection.lastError,
     profiles: connection.profiles,
+    dspAdvertisers: connection.dspAdvertisers,
+    profilesReadAt: connection.profilesReadAt?.toISOString() ?? null,
     createdAt: connection.createdAt.toISOString(),
     updatedAt: connection.updatedAt.toISOString(),
   };

@@ -58,6 +58,7 @@ describe('connections and the audit log over HTTP', () => {
     expect(Object.keys(listed).sort()).toEqual([
       'accessTokenExpiresAt',
       'createdAt',
+      'dspAdvertisers',
       'failureCount',
       'id',
       'label',
@@ -65,6 +66,7 @@ describe('connections and the audit log over HTTP', () => {
       'lastRefreshedAt',
       'nextRefreshAt',
       'profiles',
+      'profilesReadAt',
       'region',
       'status',
       'updatedAt',

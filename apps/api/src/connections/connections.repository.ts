@@ -300,7 +300,12 @@ export class ConnectionsRepository {
     changes: Partial<
       Pick<
         ConnectionEntity,
-        'label' | 'profiles' | 'amazonAccountIds' | 'profilesStale'
+        | 'label'
+        | 'profiles'
+        | 'amazonAccountIds'
+        | 'profilesStale'
+        | 'profilesReadAt'
+        | 'dspAdvertisers'
       >
     >,
     manager?: EntityManager,
@@ -413,6 +418,8 @@ export class ConnectionsRepository {
                 profiles = newest.profiles,
                 amazon_account_ids = newest.amazon_account_ids,
                 profiles_stale = newest.profiles_stale,
+                profiles_read_at = newest.profiles_read_at,
+                dsp_advertisers = newest.dsp_advertisers,
                 lease_owner = NULL, lease_expires_at = NULL,
                 updated_at = now()
            FROM connections AS newest
@@ -436,7 +443,12 @@ export class ConnectionsRepository {
   ): Promise<void> {
     await this.update(
       id,
-      { profiles, amazonAccountIds, profilesStale: false },
+      {
+        profiles,
+        amazonAccountIds,
+        profilesStale: false,
+        profilesReadAt: new Date(),
+      },
       manager,
     );
   }

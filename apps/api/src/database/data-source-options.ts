@@ -5,12 +5,14 @@ import type { DataSourceOptions } from 'typeorm';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { AdminSessions1764000000001 } from './migrations/1764000000001-admin-sessions';
 import { LoginAttempts1765000000004 } from './migrations/1765000000004-login-attempts';
+import { ProfilesRead1766000000005 } from './migrations/1766000000005-profiles-read';
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
   InitialSchema1764000000000,
   AdminSessions1764000000001,
   LoginAttempts1765000000004,
+  ProfilesRead1766000000005,
 ];
 
 export interface DatabaseTarget {

@@ -41,6 +41,8 @@ export function aConnection(
         accountType: 'vendor',
       },
     ],
+    dspAdvertisers: [],
+    profilesReadAt: new Date(now - 30 * 60_000).toISOString(),
     createdAt: '2026-11-20T09:30:00.000Z',
     updatedAt: new Date(now - 30 * 60_000).toISOString(),
     ...overrides,

@@ -32,6 +32,25 @@ export interface AdsProfileDto {
   accountId: string;
   accountName: string;
   accountType: string;
+  /**
+   * Set when Amazon stopped listing this profile at a later read (ISO 8601): the connection can
+   * no longer reach it. Not a reason to reconnect; absent while the profile is listed.
+   */
+  lostAt?: string;
+}
+
+/**
+ * One Amazon DSP advertiser an agency profile manages (`GET /dsp/advertisers` with that profile
+ * as the scope), listed with the connection.
+ */
+export interface DspAdvertiserDto {
+  advertiserId: string;
+  name: string;
+  countryCode: string;
+  currency: string;
+  timezone: string;
+  /** The agency profile it was listed under: the `Amazon-Advertising-API-Scope` to use. */
+  profileId: string;
 }
 
 /** What the API tells about a connection. Never carries a token. Times are ISO 8601 UTC. */
@@ -46,6 +65,10 @@ export interface ConnectionDto {
   failureCount: number;
   lastError: string | null;
   profiles: AdsProfileDto[];
+  /** DSP advertisers of the connection's agency profiles; empty when it has none. */
+  dspAdvertisers: DspAdvertiserDto[];
+  /** When the profiles (and DSP advertisers) were last read from Amazon; null: not yet. */
+  profilesReadAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
