@@ -19,6 +19,7 @@ import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { RefreshModule } from './refresh/refresh.module';
 import { AccessTokensModule } from './access-tokens/access-tokens.module';
+import { AdsProxyModule } from './ads-proxy/ads-proxy.module';
 import { loggerModuleParams } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
 
@@ -48,6 +49,7 @@ export class AppModule {
         ConnectModule,
         RefreshModule,
         AccessTokensModule,
+        AdsProxyModule,
         HealthModule,
         EventsModule,
       ],

@@ -9,6 +9,7 @@ import { CORRELATION_HEADER } from '@keeper/contracts';
 import type { IncomingMessage } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import { Logger } from 'nestjs-pino';
+import { registerAdsProxy } from './ads-proxy/ads-proxy.route';
 import { AppModule } from './app.module';
 import { documentAccess } from './auth/access.openapi';
 import { API_PREFIX } from './common/api-prefix';
@@ -85,6 +86,7 @@ export async function createHttpApp(
   );
   // Cookies are parsed and set here; the session cookie's signature is ours (SessionService).
   await app.register(fastifyCookie);
+  await registerAdsProxy(fastify, app);
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_PATHS });
 
   // Built on the first visit, not at start: the document is large and most processes never serve it.

@@ -8,5 +8,6 @@ import { AccessTokenService } from './access-token.service';
   imports: [RefreshModule],
   controllers: [AccessTokenController],
   providers: [AccessTokenService],
+  exports: [AccessTokenService],
 })
 export class AccessTokensModule {}

@@ -24,6 +24,6 @@ import { SessionService } from './session.service';
     ServiceKeyVerifier,
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [ADMIN_PASSWORD, SessionService],
+  exports: [ADMIN_PASSWORD, SessionService, ServiceKeyVerifier],
 })
 export class AuthModule {}

@@ -34,7 +34,11 @@ export function loggerModuleParams(root: Logger): Params {
   return { pinoHttp: { logger: root }, forRoutes: [] };
 }
 
-type LoggedRequest = FastifyRequest & { requestLogger?: Logger | null };
+/** `adsCall`: what the Ads API proxy adds to its calls' lines (ads-proxy.route.ts). */
+type LoggedRequest = FastifyRequest & {
+  requestLogger?: Logger | null;
+  adsCall?: object;
+};
 
 const levelFor = (statusCode: number): 'error' | 'warn' | 'info' =>
   statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
@@ -68,6 +72,7 @@ export function logRequests(fastify: FastifyInstance, root: Logger): void {
             req: { id: request.id, method: request.method, url },
             res: { statusCode },
             responseTime: Math.round(reply.elapsedTime),
+            ...(request.adsCall ? { ads: request.adsCall } : {}),
           },
           `${request.method} ${url} ${statusCode}`,
         );

@@ -1,6 +1,7 @@
 import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import { AdsProxyMetrics } from './ads-proxy.metrics';
 import { DatabaseMetrics } from './database.metrics';
 import { HttpMetrics, instrumentHttp } from './http.metrics';
 import { MetricsController } from './metrics.controller';
@@ -21,10 +22,11 @@ import { RefreshMetrics } from './refresh.metrics';
     MetricsRegistry,
     HttpMetrics,
     RefreshMetrics,
+    AdsProxyMetrics,
     DatabaseMetrics,
     MetricsService,
   ],
-  exports: [RefreshMetrics, HttpMetrics],
+  exports: [RefreshMetrics, HttpMetrics, AdsProxyMetrics],
 })
 export class MetricsModule implements OnModuleInit {
   constructor(

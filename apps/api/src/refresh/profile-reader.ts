@@ -14,6 +14,10 @@ import { ConnectionsRepository } from '../connections/connections.repository';
 @Injectable()
 export class ProfileReader {
   private readonly logger = new Logger(ProfileReader.name);
+  private readonly rereads = new Map<
+    string,
+    Promise<ConnectionEntity | undefined>
+  >();
 
   constructor(
     private readonly connections: ConnectionsRepository,
@@ -33,6 +37,39 @@ export class ProfileReader {
       if (connection?.profilesStale && connection.accessToken)
         await this.read(connection, correlationId);
     }
+  }
+
+  /**
+   * Reads the profiles again now, unless they were read within `notWithinMs`; callers asking at
+   * once share one read. Answers the connection as it is after, or undefined when unknown.
+   */
+  reread(
+    id: string,
+    correlationId: string,
+    options: { notWithinMs: number },
+  ): Promise<ConnectionEntity | undefined> {
+    let running = this.rereads.get(id);
+    if (!running) {
+      running = this.rereadNow(id, correlationId, options.notWithinMs).finally(
+        () => this.rereads.delete(id),
+      );
+      this.rereads.set(id, running);
+    }
+    return running;
+  }
+
+  private async rereadNow(
+    id: string,
+    correlationId: string,
+    notWithinMs: number,
+  ): Promise<ConnectionEntity | undefined> {
+    const connection = await this.connections.find(id);
+    if (!connection) return undefined;
+    const readAt = connection.profilesReadAt?.getTime() ?? 0;
+    if (Date.now() - readAt < notWithinMs || !connection.accessToken)
+      return connection;
+    await this.read(connection, correlationId);
+    return connection;
   }
 
   /** Reads the profiles with the connection's current token; updates `connection` in place. */

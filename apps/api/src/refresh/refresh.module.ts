@@ -21,6 +21,6 @@ import { RefreshService } from './refresh.service';
     RefreshReporting,
     AmazonOutage,
   ],
-  exports: [RefreshService, RefreshScheduler, RefreshPause],
+  exports: [RefreshService, RefreshScheduler, RefreshPause, ProfileReader],
 })
 export class RefreshModule {}

@@ -1,0 +1,21 @@
+import { DomainError } from '../common/domain-errors';
+
+/**
+ * An answer the keeper gives itself (not Amazon's): sent in the keeper's error shape with the
+ * `x-keeper-error` header naming `code`, so a caller tells it apart from Amazon's answers.
+ */
+export class AdsProxyError extends DomainError {
+  constructor(
+    readonly httpStatus: number,
+    /** The `x-keeper-error` value: `unknown_connection`, `bad_path`, `unknown_scope` … */
+    readonly code: string,
+    message: string,
+    /** Seconds, for a `Retry-After` header. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The header that marks the keeper's own answers on the proxy's routes. */
+export const KEEPER_ERROR_HEADER = 'x-keeper-error';
