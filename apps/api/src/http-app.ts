@@ -9,7 +9,10 @@ import { CORRELATION_HEADER } from '@keeper/contracts';
 import type { IncomingMessage } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import { Logger } from 'nestjs-pino';
-import { registerAdsProxy } from './ads-proxy/ads-proxy.route';
+import {
+  documentAdsProxy,
+  registerAdsProxy,
+} from './ads-proxy/ads-proxy.route';
 import { AppModule } from './app.module';
 import { documentAccess } from './auth/access.openapi';
 import { API_PREFIX } from './common/api-prefix';
@@ -91,18 +94,20 @@ export async function createHttpApp(
 
   // Built on the first visit, not at start: the document is large and most processes never serve it.
   const documentFactory = () =>
-    documentLiveness(
-      documentAccess(
-        app,
-        SwaggerModule.createDocument(
+    documentAdsProxy(
+      documentLiveness(
+        documentAccess(
           app,
-          new DocumentBuilder()
-            .setTitle('ads-token-keeper')
-            .setDescription(
-              'Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.',
-            )
-            .setVersion('1')
-            .build(),
+          SwaggerModule.createDocument(
+            app,
+            new DocumentBuilder()
+              .setTitle('ads-token-keeper')
+              .setDescription(
+                'Keeps Amazon Advertising API (Login with Amazon) access tokens fresh.',
+              )
+              .setVersion('1')
+              .build(),
+          ),
         ),
       ),
     );

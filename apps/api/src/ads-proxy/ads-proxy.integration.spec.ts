@@ -161,7 +161,7 @@ describe('the Ads API proxy', () => {
     '/v2%5cprofiles',
     '/v2/%252e%252e/profiles',
     '/http:%2F%2Fevil.example',
-    '',
+    '/',
   ])('refuses the path %p with 400 and sends nothing', async (path) => {
     const response = await rawGet(path);
 

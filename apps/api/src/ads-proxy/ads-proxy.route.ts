@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { ApiErrorDto } from '@keeper/contracts';
 import type {
@@ -23,6 +24,16 @@ import { AdsProxyService } from './ads-proxy.service';
  * definitions, bulk edits) are small; 10 MB is far above them and below harm.
  */
 export const PROXY_BODY_LIMIT = 10 * 1024 * 1024;
+/** The methods the Ads API uses (HEAD follows GET). */
+const PROXY_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+] as const;
+const PROXY_ROUTE = `/${API_PREFIX}/connections/:id/ads/*`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Statuses whose answers have no body (and HEAD): Amazon's is drained, nothing streamed. */
 const BODYLESS = new Set([204, 304]);
@@ -141,9 +152,59 @@ export async function registerAdsProxy(
       }
       return reply.send(response);
     };
-    scope.all(`/${API_PREFIX}/connections/:id/ads`, handler);
-    scope.all(`/${API_PREFIX}/connections/:id/ads/*`, handler);
+    scope.route({
+      method: [...PROXY_METHODS],
+      url: PROXY_ROUTE,
+      handler,
+    });
   });
+}
+
+/**
+ * The route in the OpenAPI document (it is no Nest controller, so Swagger does not see it):
+ * one operation per method, `{path}` standing for the Ads API path.
+ */
+export function documentAdsProxy(document: OpenAPIObject): OpenAPIObject {
+  const operation = (method: string) => ({
+    operationId: `AdsProxy_${method}`,
+    summary:
+      "Call the Amazon Ads API through the keeper with the connection's token (service API key)",
+    description:
+      "Sends the call to the connection's region host with its access token and our client id; " +
+      'Amazon-Advertising-API-Scope is checked against its profiles; a 401 gets one refresh and one retry; ' +
+      "429s are waited out; redirects (report downloads) come back as they are. The keeper's own " +
+      'answers carry `x-keeper-error`. README: "Call the Ads API through the keeper".',
+    tags: ['Ads API proxy (for jobs)'],
+    security: [{ serviceKey: [] }],
+    parameters: [
+      {
+        name: 'id',
+        in: 'path',
+        required: true,
+        schema: { type: 'string', format: 'uuid' },
+      },
+      {
+        name: 'path',
+        in: 'path',
+        required: true,
+        description: 'The Ads API path, e.g. v2/profiles',
+        schema: { type: 'string' },
+      },
+    ],
+    responses: {
+      default: {
+        description: "Amazon's answer, or the keeper's own (x-keeper-error)",
+      },
+    },
+  });
+  document.paths[`/${API_PREFIX}/connections/{id}/ads/{path}`] =
+    Object.fromEntries(
+      PROXY_METHODS.filter((method) => method !== 'HEAD').map((method) => [
+        method.toLowerCase(),
+        operation(method.toLowerCase()),
+      ]),
+    );
+  return document;
 }
 
 type AdsRequest = FastifyRequest & { adsCall?: AdsCallLog };

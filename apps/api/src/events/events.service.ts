@@ -153,13 +153,13 @@ export class EventsService
     client.on('end', () => this.scheduleReconnect(client));
     try {
       await client.connect();
-      // Shut down while connecting: this client must not outlive the app (it would keep the
-      // process alive).
+      await client.query(`LISTEN "${eventsChannel(this.target.schema)}"`);
+      // Shut down while connecting or while LISTEN was on its way: this client must not
+      // outlive the app (it kept a test run from exiting, holding its socket forever).
       if (this.stopping) {
         await client.end();
         return;
       }
-      await client.query(`LISTEN "${eventsChannel(this.target.schema)}"`);
       this.client = client;
       this.reconnectAttempt = 0;
     } catch {

@@ -43,6 +43,12 @@ const ACCESS: Record<string, Access> = {
   'GET /api/v1/events': 'admin',
   'GET /api/v1/system': 'admin',
   'GET /api/v1/connections/:id/access-token': 'service',
+  // The Ads API proxy (Fastify's wildcard; documented as /ads/{path}).
+  'GET /api/v1/connections/:id/ads/*': 'service',
+  'POST /api/v1/connections/:id/ads/*': 'service',
+  'PUT /api/v1/connections/:id/ads/*': 'service',
+  'PATCH /api/v1/connections/:id/ads/*': 'service',
+  'DELETE /api/v1/connections/:id/ads/*': 'service',
 };
 
 interface Route {
@@ -72,7 +78,18 @@ function registeredRoutes(app: NestFastifyApplication): Route[] {
     for (const method of match[3]?.split(', ') ?? [])
       routes.push({ method, path });
   }
-  return routes;
+  // find-my-way prints a wildcard under a parameter without the static part between them
+  // (`/connections/:id/ads/*` as `:id` → `*`): ask the router which route it is.
+  const instance = app.getHttpAdapter().getInstance();
+  return routes.map((route) =>
+    route.path.endsWith(':id*') &&
+    instance.hasRoute({
+      method: route.method as 'GET',
+      url: route.path.replace(/\*$/, '/ads/*'),
+    })
+      ? { ...route, path: route.path.replace(/\*$/, '/ads/*') }
+      : route,
+  );
 }
 
 function accessKey({ method, path }: Route): string {
@@ -86,8 +103,15 @@ const VALID_QUERY: Record<string, string> = {
 
 /** A concrete URL for a route pattern. */
 function urlFor(path: string, id = UNKNOWN_ID): string {
-  return `${path.replace(':id', id).replace(/\*$/, 'index.html')}${VALID_QUERY[path] ?? ''}`;
+  const concrete = path.endsWith('/ads/*')
+    ? path.replace(/\*$/, 'v2/profiles')
+    : path.replace(/\*$/, 'index.html');
+  return `${concrete.replace(':id', id)}${VALID_QUERY[path] ?? ''}`;
 }
+
+/** The OpenAPI path of a route: `{id}` is `:id`, and the proxy's `{path}` its wildcard. */
+const servedPath = (documented: string) =>
+  documented.replace('/ads/{path}', '/ads/*').replace(/\{(\w+)\}/g, ':$1');
 
 describe('authorization: every route, every kind of caller', () => {
   let database: TestDatabase;
@@ -173,8 +197,7 @@ describe('authorization: every route, every kind of caller', () => {
     const documented = Object.entries(document.paths).flatMap(
       ([path, operations]) =>
         Object.keys(operations).map(
-          (method) =>
-            `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`,
+          (method) => `${method.toUpperCase()} ${servedPath(path)}`,
         ),
     );
     const served = Object.keys(ACCESS).filter(
@@ -200,7 +223,7 @@ describe('authorization: every route, every kind of caller', () => {
     const declared = Object.entries(document.paths).flatMap(
       ([path, operations]) =>
         Object.entries(operations).map(([method, operation]) => {
-          const key = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+          const key = `${method.toUpperCase()} ${servedPath(path)}`;
           return `${key}: ${JSON.stringify(operation.security?.length ? operation.security : undefined)}`;
         }),
     );
@@ -286,9 +309,15 @@ describe('authorization: every route, every kind of caller', () => {
       ['with the key as a cookie', { cookie: `atk_session=${SERVICE_KEY}` }],
     ];
     const serviceRoutes = routesWith('service');
-    expect(serviceRoutes.map(accessKey)).toEqual([
+    expect(serviceRoutes.map(accessKey).sort()).toEqual([
+      'DELETE /api/v1/connections/:id/ads/*',
       'GET /api/v1/connections/:id/access-token',
       'GET /api/v1/connections/:id/access-token',
+      'GET /api/v1/connections/:id/ads/*',
+      'GET /api/v1/connections/:id/ads/*',
+      'PATCH /api/v1/connections/:id/ads/*',
+      'POST /api/v1/connections/:id/ads/*',
+      'PUT /api/v1/connections/:id/ads/*',
     ]);
     for (const route of serviceRoutes) {
       for (const [why, headers] of attempts)
