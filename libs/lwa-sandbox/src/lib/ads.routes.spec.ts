@@ -237,6 +237,9 @@ describe(`${startLwaSandbox.name}: the Ads API stand-in`, () => {
       );
 
       expect(response.status).toBe(200);
+      expect(response.headers.get('x-amzn-requestid')).toMatch(
+        /^[0-9a-f-]{36}$/,
+      );
       const body = await json<{ totalResults: number; response: unknown[] }>(
         response,
       );

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { dspAdvertisersFor } from './accounts';
@@ -189,10 +189,11 @@ async function createReport(
     settings.reportDelaySeconds,
   );
   x.record.outcome = 'ok';
-  // Amazon answers a new report as PENDING, whatever the delay.
-  sendJson(x.res, 200, {
-    ...ctx.reports.status(report, report.createdAtMs - 1, baseUrl(ctx, x)),
-  });
+  sendJson(
+    x.res,
+    200,
+    ctx.reports.status(report, report.createdAtMs, baseUrl(ctx, x), true),
+  );
 }
 
 /** `GET /reporting/reports/{reportId}`: PENDING until the delay passed, then COMPLETED with `url`. */
@@ -365,6 +366,8 @@ export async function handleAds(
   if ((await answerAdsFault(ctx, x, 'ads')) !== 'none') return;
   const caller = authenticateAds(ctx, x, true);
   if (!caller) return;
+  // Amazon puts a request id on every answer, not only on errors.
+  x.res.setHeader('x-amzn-RequestId', randomUUID());
   await route.handle(ctx, x, caller);
 }
 

@@ -91,13 +91,17 @@ export class ReportStore {
     return nowMs >= report.readyAtMs;
   }
 
-  /** The status body at `nowMs`; a COMPLETED one carries a fresh presigned URL on `baseUrl`. */
+  /**
+   * The status body at `nowMs`; a COMPLETED one carries a fresh presigned URL on `baseUrl`.
+   * `justCreated`: the answer to the create itself, PENDING whatever the delay, as Amazon's.
+   */
   status(
     report: SandboxReport,
     nowMs: number,
     baseUrl: string,
+    justCreated = false,
   ): ReportStatusBody {
-    const ready = this.isReady(report, nowMs);
+    const ready = !justCreated && this.isReady(report, nowMs);
     return {
       reportId: report.reportId,
       name: report.name,
