@@ -23,11 +23,14 @@ export type {
   RequestLogFilter,
   SandboxEndpoint,
 } from './lib/request-log';
+export type { ReportStatusBody } from './lib/report-store';
+export { DOWNLOAD_PREFIX } from './lib/report-store';
 export type { TokenResponse } from './lib/sandbox-authority';
 export { ADS_SCOPE } from './lib/sandbox-authority';
 export type {
   SandboxAccount,
   AdsProfile,
+  DspAdvertiser,
   AccountType,
   CountryCode,
 } from './lib/accounts';
@@ -35,6 +38,7 @@ export {
   SAMPLE_ACCOUNTS,
   DEFAULT_ACCOUNT,
   profilesFor,
+  dspAdvertisersFor,
   resolveAccount,
 } from './lib/accounts';
 export { ManualClock, systemClock } from './lib/sandbox-clock';

@@ -30,6 +30,10 @@ describe(runSandboxApp.name, () => {
         200,
       );
       expect(sut?.settings().accessTokenLifetimeSeconds).toBe(60);
+      // The Ads API stand-in is served too: refused without a token, not "no route".
+      expect((await fetch(`${sut?.url ?? ''}/dsp/advertisers`)).status).toBe(
+        401,
+      );
     } finally {
       await sut?.close();
     }

@@ -15,6 +15,8 @@ describe(readSandboxEnv.name, () => {
         rotateRefreshTokens: false,
         autoConsent: 'off',
         redirectUris: 'any',
+        reportBytes: 4096,
+        reportDelaySeconds: 0,
       },
     });
   });
@@ -30,6 +32,8 @@ describe(readSandboxEnv.name, () => {
       SANDBOX_AUTO_CONSENT: 'allow',
       SANDBOX_REDIRECT_URIS:
         'http://localhost:3000/cb, https://keeper.example/cb',
+      SANDBOX_REPORT_BYTES: '52428800',
+      SANDBOX_REPORT_DELAY_SECONDS: '5',
     });
 
     expect(sut).toEqual({
@@ -43,6 +47,8 @@ describe(readSandboxEnv.name, () => {
         rotateRefreshTokens: true,
         autoConsent: 'allow',
         redirectUris: ['http://localhost:3000/cb', 'https://keeper.example/cb'],
+        reportBytes: 52428800,
+        reportDelaySeconds: 5,
       },
     });
   });
@@ -54,6 +60,7 @@ describe(readSandboxEnv.name, () => {
       SANDBOX_ROTATE_REFRESH_TOKENS: 'sometimes',
       SANDBOX_AUTO_CONSENT: 'maybe',
       SANDBOX_REDIRECT_URIS: 'not a url',
+      SANDBOX_REPORT_BYTES: '1',
     });
 
     expect(sut.ok).toBe(false);
@@ -61,6 +68,7 @@ describe(readSandboxEnv.name, () => {
     expect(sut.errors).toEqual([
       'Invalid environment variable SANDBOX_PORT: must be a whole number from 0 to 65535, got "80a"',
       'Invalid environment variable SANDBOX_EXPIRES_IN: must be a whole number from 1 to 31622400, got "0"',
+      'Invalid environment variable SANDBOX_REPORT_BYTES: must be a whole number from 2 to 1073741824, got "1"',
       'Invalid environment variable SANDBOX_ROTATE_REFRESH_TOKENS: must be true or false, got "sometimes"',
       'Invalid environment variable SANDBOX_AUTO_CONSENT: must be off, allow or deny, got "maybe"',
       'Invalid environment variable SANDBOX_REDIRECT_URIS: must be "any" or comma-separated absolute URLs without fragments, got "not a url"',

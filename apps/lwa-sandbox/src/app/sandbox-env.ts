@@ -59,6 +59,18 @@ export function readSandboxEnv(env: NodeJS.ProcessEnv): SandboxEnvResult {
     1,
     366 * 24 * 3600,
   );
+  const reportBytes = wholeNumber(
+    'SANDBOX_REPORT_BYTES',
+    4096,
+    2,
+    1024 * 1024 * 1024,
+  );
+  const reportDelaySeconds = wholeNumber(
+    'SANDBOX_REPORT_DELAY_SECONDS',
+    0,
+    0,
+    86_400,
+  );
 
   const rotateRaw = text(
     'SANDBOX_ROTATE_REFRESH_TOKENS',
@@ -110,6 +122,8 @@ export function readSandboxEnv(env: NodeJS.ProcessEnv): SandboxEnvResult {
       rotateRefreshTokens: rotateRefreshTokens ?? false,
       autoConsent: autoConsent as AutoConsent,
       redirectUris,
+      reportBytes,
+      reportDelaySeconds,
     },
   };
 }

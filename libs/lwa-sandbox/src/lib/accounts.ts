@@ -199,3 +199,39 @@ export function profilesFor(account: SandboxAccount): AdsProfile[] {
     };
   });
 }
+
+/** One element of `response` in Amazon DSP's `GET /dsp/advertisers` answer. */
+export interface DspAdvertiser {
+  advertiserId: string;
+  name: string;
+  currency: string;
+  url: string;
+  country: string;
+  timezone: string;
+}
+
+const DSP_BRANDS = ['Trailhead Coffee', 'Lumen Lighting'] as const;
+
+/**
+ * The DSP advertisers an agency profile manages, deterministic like the profiles: two per
+ * agency profile, in its marketplace; none for sellers and vendors.
+ */
+export function dspAdvertisersFor(profile: AdsProfile): DspAdvertiser[] {
+  if (profile.accountInfo.type !== 'agency') return [];
+  return DSP_BRANDS.map((brand) => {
+    const digest = sha256(`dsp:${profile.profileId}:${brand}`);
+    // DSP advertiser ids are numeric strings of about 13 digits.
+    const advertiserId = String(
+      1_000_000_000_000n + (digest.readBigUInt64BE(0) % 8_999_999_999_999n),
+    );
+    const slug = brand.toLowerCase().replace(/\s+/g, '-');
+    return {
+      advertiserId,
+      name: `${brand} (${profile.countryCode})`,
+      currency: profile.currencyCode,
+      url: `https://www.${slug}.example`,
+      country: profile.countryCode,
+      timezone: profile.timezone,
+    };
+  });
+}

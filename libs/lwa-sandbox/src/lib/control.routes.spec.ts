@@ -40,6 +40,7 @@ describe(`${startLwaSandbox.name}: control API (/__sandbox/)`, () => {
         accessTokens: 1,
         pendingConsents: 0,
         queuedFaults: 0,
+        reports: 0,
       },
     });
   });
@@ -59,12 +60,16 @@ describe(`${startLwaSandbox.name}: control API (/__sandbox/)`, () => {
         rotateRefreshTokens: false,
         autoConsent: 'off',
         authorizationCodeLifetimeSeconds: 300,
+        reportDelaySeconds: 0,
+        reportBytes: 4096,
       });
       expect(await body(patched)).toEqual({
         accessTokenLifetimeSeconds: 120,
         rotateRefreshTokens: true,
         autoConsent: 'allow',
         authorizationCodeLifetimeSeconds: 300,
+        reportDelaySeconds: 0,
+        reportBytes: 4096,
       });
       expect(sut.issueTokens().expires_in).toBe(120);
     });
@@ -74,6 +79,9 @@ describe(`${startLwaSandbox.name}: control API (/__sandbox/)`, () => {
       [{ accessTokenLifetimeSeconds: '60' }],
       [{ rotateRefreshTokens: 'yes' }],
       [{ autoConsent: 'sometimes' }],
+      [{ reportBytes: 1 }],
+      [{ reportBytes: 2 * 1024 * 1024 * 1024 }],
+      [{ reportDelaySeconds: -1 }],
       [{ tokenLifetime: 60 }],
       [[1, 2]],
     ])('refuses %j with 400 and changes nothing', async (patch) => {

@@ -18,6 +18,8 @@ const LOG_ENDPOINTS: readonly SandboxEndpoint[] = [
   'consent_decision',
   'token',
   'profiles',
+  'ads',
+  'download',
   'not_found',
 ];
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FaultQueue } from './fault-queue';
+import type { ReportStore } from './report-store';
 import type { RequestLogEntry } from './request-log';
 import type { SandboxAuthority } from './sandbox-authority';
 import type { SandboxControl, SandboxLogger } from './sandbox-options';
@@ -18,6 +19,7 @@ export interface Exchange {
       | 'clientId'
       | 'accountId'
       | 'credential'
+      | 'scope'
       | 'outcome'
       | 'fault'
     >
@@ -75,4 +77,8 @@ export interface SandboxContext {
   clientId: string;
   applicationName: string;
   maxBodyBytes: number;
+  /** Ads reports created through `POST /reporting/reports`. */
+  reports: ReportStore;
+  /** `http://host:port` the sandbox listens on (for URLs when a request has no usable Host). */
+  ownUrl: string;
 }

@@ -9,10 +9,14 @@ describe(parseFaultSpec.name, () => {
     expect(
       parseFaultSpec({ endpoint: 'profiles', kind: '503', count: 2 }),
     ).toEqual({ endpoint: 'profiles', kind: '503', count: 2 });
+    expect(parseFaultSpec({ endpoint: 'ads', kind: 'unauthorized' })).toEqual({
+      endpoint: 'ads',
+      kind: 'unauthorized',
+    });
   });
 
   it.each([
-    [{ endpoint: 'ads', kind: '500' }, /endpoint must be one of/],
+    [{ endpoint: 'dsp', kind: '500' }, /endpoint must be one of/],
     [
       { endpoint: 'profiles', kind: 'invalid_grant' },
       /kind for endpoint "profiles"/,
@@ -20,6 +24,10 @@ describe(parseFaultSpec.name, () => {
     [
       { endpoint: 'authorize', kind: 'malformed_json' },
       /kind for endpoint "authorize"/,
+    ],
+    [
+      { endpoint: 'ads', kind: 'invalid_grant' },
+      /kind for endpoint "ads" must be one of 429, 500, 503, timeout, reset, slow, unauthorized/,
     ],
     [{ endpoint: 'token', kind: '500', count: 0 }, /count must be/],
     [

@@ -2,7 +2,7 @@ import { newOpaqueId } from './credentials';
 import { SandboxInputError } from './sandbox-input.error';
 
 /** The endpoints a fault can be queued on. */
-export type FaultEndpoint = 'authorize' | 'token' | 'profiles';
+export type FaultEndpoint = 'authorize' | 'token' | 'profiles' | 'ads';
 
 /**
  * What the next matching request gets instead of its normal answer.
@@ -13,7 +13,7 @@ export type FaultEndpoint = 'authorize' | 'token' | 'profiles';
  * - `malformed_json`: 200 with a JSON body cut in half (token, profiles).
  * - `invalid_grant`, `invalid_client`, `unauthorized_client`: that OAuth error from the token endpoint;
  *   on `authorize`, `invalid_client` shows the error page and `unauthorized_client` redirects with that error.
- * - `unauthorized`: 401 from the profiles endpoint, as for an expired token.
+ * - `unauthorized`: 401 from the profiles endpoint or any other Ads path (`ads`), as for an expired token.
  * Scripted errors change no state: a refresh token stays valid after a queued `invalid_grant`.
  */
 export type FaultKind =
@@ -69,11 +69,14 @@ const KINDS_BY_ENDPOINT: Readonly<Record<FaultEndpoint, readonly FaultKind[]>> =
       'unauthorized_client',
     ],
     profiles: [...COMMON_KINDS, 'malformed_json', 'unauthorized'],
+    // Every Ads API path except /v2/profiles (DSP advertisers, reports, echo).
+    ads: [...COMMON_KINDS, 'unauthorized'],
   };
 export const FAULT_ENDPOINTS: readonly FaultEndpoint[] = [
   'authorize',
   'token',
   'profiles',
+  'ads',
 ];
 
 const MAX_COUNT = 1_000_000_000;

@@ -7,6 +7,13 @@ import { Exchange, PendingWork, SandboxContext } from './exchange';
 import { FaultQueue } from './fault-queue';
 import { ClientGoneError, sendJson } from './http-io';
 import { handleProfiles, isProfilesPath } from './profiles.routes';
+import {
+  handleAds,
+  handleDownload,
+  isAdsPath,
+  isDownloadPath,
+} from './ads.routes';
+import { ReportStore } from './report-store';
 import { RequestLog } from './request-log';
 import { SandboxAuthority } from './sandbox-authority';
 import { systemClock } from './sandbox-clock';
@@ -57,6 +64,8 @@ function validatedOptions(options: LwaSandboxOptions) {
     rotateRefreshTokens: false,
     autoConsent: 'off',
     authorizationCodeLifetimeSeconds: 300,
+    reportDelaySeconds: 0,
+    reportBytes: 4096,
     ...parseSettingsPatch(
       Object.fromEntries(
         Object.entries({
@@ -65,6 +74,8 @@ function validatedOptions(options: LwaSandboxOptions) {
           autoConsent: options.autoConsent,
           authorizationCodeLifetimeSeconds:
             options.authorizationCodeLifetimeSeconds,
+          reportDelaySeconds: options.reportDelaySeconds,
+          reportBytes: options.reportBytes,
         }).filter(([, value]) => value !== undefined),
       ),
     ),
@@ -94,6 +105,8 @@ async function route(ctx: SandboxContext, x: Exchange): Promise<void> {
   if (path === '/ap/oa/decision') return handleConsentDecision(ctx, x);
   if (path === '/auth/o2/token') return handleToken(ctx, x);
   if (isProfilesPath(path)) return handleProfiles(ctx, x);
+  if (isAdsPath(path)) return handleAds(ctx, x);
+  if (isDownloadPath(path)) return handleDownload(ctx, x);
   if (path.startsWith(CONTROL_PREFIX)) return handleControl(ctx, x);
   x.record.endpoint = 'not_found';
   x.record.outcome = 'not_found';
@@ -104,8 +117,9 @@ async function route(ctx: SandboxContext, x: Exchange): Promise<void> {
 }
 
 /**
- * Starts the Login with Amazon sandbox: the consent page, the token endpoint, the Ads API's
- * `/v2/profiles`, and the `/__sandbox/` control API, on one port for every region.
+ * Starts the Login with Amazon sandbox: the consent page, the token endpoint, a stand-in for
+ * the Ads API (`/v2/profiles`, `/dsp/advertisers`, reports and their presigned download, an
+ * echo), and the `/__sandbox/` control API, on one port for every region.
  * The in-process control operations on the result are the same as the control API's.
  */
 export async function startLwaSandbox(
@@ -125,10 +139,12 @@ export async function startLwaSandbox(
   );
   const faults = new FaultQueue();
   const log = new RequestLog(config.requestLogLimit);
+  const reports = new ReportStore();
   const control = createSandboxControl({
     authority,
     faults,
     log,
+    reports,
     clientId: config.clientId,
     initialSettings: config.settings,
   });
@@ -142,6 +158,8 @@ export async function startLwaSandbox(
     clientId: config.clientId,
     applicationName: config.applicationName,
     maxBodyBytes: config.maxBodyBytes,
+    reports,
+    ownUrl: '',
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -177,6 +195,8 @@ export async function startLwaSandbox(
           clientId: x.record.clientId,
           accountId: x.record.accountId,
           credential: x.record.credential,
+          authorizationPresent: req.headers.authorization !== undefined,
+          scope: x.record.scope,
           status: answered ? res.statusCode : 0,
           outcome: x.record.outcome ?? (answered ? 'ok' : 'no_answer'),
           fault: x.record.fault,
@@ -238,10 +258,11 @@ export async function startLwaSandbox(
   pruneTimer.unref();
 
   const port = (server.address() as AddressInfo).port;
+  ctx.ownUrl = `http://${urlHost(config.host)}:${port}`;
   let closing: Promise<void> | undefined;
   return {
     ...control,
-    url: `http://${urlHost(config.host)}:${port}`,
+    url: ctx.ownUrl,
     port,
     clientId: config.clientId,
     clientSecret: config.clientSecret,

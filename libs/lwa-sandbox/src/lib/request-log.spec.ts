@@ -9,6 +9,7 @@ function entry(
     method: 'POST',
     path,
     endpoint,
+    authorizationPresent: false,
     status: 200,
     outcome: 'ok',
     durationMs: 1,

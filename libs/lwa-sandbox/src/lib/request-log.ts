@@ -4,6 +4,10 @@ export type SandboxEndpoint =
   | 'consent_decision'
   | 'token'
   | 'profiles'
+  /** Every other Ads API path: DSP advertisers, reports, the echo. */
+  | 'ads'
+  /** The presigned report download (Amazon's is on S3, outside the Ads API). */
+  | 'download'
   | 'not_found';
 
 /**
@@ -27,6 +31,10 @@ export interface RequestLogEntry {
   accountId?: string;
   /** Fingerprint of the code, refresh token or access token presented. */
   credential?: string;
+  /** Whether the request carried an `Authorization` header at all (the download must never see one). */
+  authorizationPresent: boolean;
+  /** Ads API: the `Amazon-Advertising-API-Scope` header sent, if any. */
+  scope?: string;
   /** HTTP status answered; 0 when the request was never answered (timeout, reset, client gone). */
   status: number;
   /** `ok`, `consent_page`, `allowed`, `denied`, an OAuth error code, or `fault:<kind>`. */

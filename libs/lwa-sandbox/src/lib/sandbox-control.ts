@@ -5,6 +5,7 @@ import {
   FaultQueue,
   parseFaultSpec,
 } from './fault-queue';
+import type { ReportStore } from './report-store';
 import { RequestLog } from './request-log';
 import { SandboxAuthority } from './sandbox-authority';
 import { SandboxInputError } from './sandbox-input.error';
@@ -18,10 +19,11 @@ export function createSandboxControl(deps: {
   authority: SandboxAuthority;
   faults: FaultQueue;
   log: RequestLog;
+  reports: ReportStore;
   clientId: string;
   initialSettings: SandboxSettings;
 }): SandboxControl {
-  const { authority, faults, log, clientId, initialSettings } = deps;
+  const { authority, faults, log, reports, clientId, initialSettings } = deps;
   return {
     settings: () => ({ ...authority.settings }),
     updateSettings(patch) {
@@ -83,11 +85,13 @@ export function createSandboxControl(deps: {
       queuedFaults: faults
         .list()
         .reduce((sum, fault) => sum + fault.remaining, 0),
+      reports: reports.count(),
     }),
     reset() {
       authority.reset({ ...initialSettings });
       faults.clear();
       log.clear();
+      reports.clear();
     },
   };
 }

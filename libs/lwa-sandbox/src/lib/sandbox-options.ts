@@ -32,6 +32,10 @@ export interface LwaSandboxOptions {
   autoConsent?: AutoConsent;
   /** Default 300 (Amazon's 5 minutes). */
   authorizationCodeLifetimeSeconds?: number;
+  /** Seconds an Ads report stays PENDING. Default 0: COMPLETED at the first status read. */
+  reportDelaySeconds?: number;
+  /** Size of each Ads report download, bytes (2 to 1 GiB). Default 4096. */
+  reportBytes?: number;
   /** Shown on the consent page. Default `Ads Token Keeper`. */
   applicationName?: string;
   /** Largest request body accepted, in bytes. Default 65536. */
@@ -63,6 +67,8 @@ export interface SandboxCounts {
   accessTokens: number;
   pendingConsents: number;
   queuedFaults: number;
+  /** Ads reports created and not yet forgotten. */
+  reports: number;
 }
 
 /** The control operations; the same as the HTTP control API under `/__sandbox/`. */
@@ -90,7 +96,7 @@ export interface SandboxControl {
   /** Sandbox time. */
   now(): Date;
   counts(): SandboxCounts;
-  /** Forgets every grant, fault and logged request; settings and time return to the start options. */
+  /** Forgets every grant, fault, report and logged request; settings and time return to the start options. */
   reset(): void;
 }
 

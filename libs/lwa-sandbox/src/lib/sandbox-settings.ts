@@ -13,7 +13,17 @@ export interface SandboxSettings {
   autoConsent: AutoConsent;
   /** How long an authorization code can be exchanged (Amazon: 5 minutes). */
   authorizationCodeLifetimeSeconds: number;
+  /**
+   * How long an Ads report stays `PENDING` after `POST /reporting/reports` (sandbox time);
+   * 0: `COMPLETED` at the first status read.
+   */
+  reportDelaySeconds: number;
+  /** Size in bytes of each report created from now on (its download body and `fileSize`). */
+  reportBytes: number;
 }
+
+/** The largest report the sandbox serves: 1 GiB, streamed, never held in memory. */
+export const MAX_REPORT_BYTES = 1024 * 1024 * 1024;
 
 const MAX_LIFETIME_SECONDS = 366 * 24 * 3600;
 
@@ -42,6 +52,33 @@ export function parseSettingsPatch(input: unknown): Partial<SandboxSettings> {
       case 'accessTokenLifetimeSeconds':
       case 'authorizationCodeLifetimeSeconds':
         patch[key] = positiveSeconds(key, value);
+        break;
+      case 'reportDelaySeconds':
+        if (
+          typeof value !== 'number' ||
+          !Number.isInteger(value) ||
+          value < 0 ||
+          value > 86_400
+        ) {
+          throw new SandboxInputError(
+            'reportDelaySeconds must be a whole number of seconds from 0 to 86400',
+          );
+        }
+        patch.reportDelaySeconds = value;
+        break;
+      case 'reportBytes':
+        // "[]" is the smallest report body there is.
+        if (
+          typeof value !== 'number' ||
+          !Number.isInteger(value) ||
+          value < 2 ||
+          value > MAX_REPORT_BYTES
+        ) {
+          throw new SandboxInputError(
+            `reportBytes must be a whole number from 2 to ${MAX_REPORT_BYTES}`,
+          );
+        }
+        patch.reportBytes = value;
         break;
       case 'rotateRefreshTokens':
         if (typeof value !== 'boolean')

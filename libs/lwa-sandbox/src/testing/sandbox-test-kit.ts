@@ -112,6 +112,37 @@ export function getProfiles(
   });
 }
 
+/**
+ * A request to an Ads API path with the headers Amazon wants: the token, the sandbox's client
+ * id and, when given, a profile id as `Amazon-Advertising-API-Scope`. `init.headers` adds to or
+ * overrides them (a header set to '' is left out).
+ */
+export function adsFetch(
+  sandbox: RunningSandbox,
+  accessToken: string,
+  path: string,
+  scope?: string | number,
+  init: Omit<RequestInit, 'headers'> & {
+    headers?: Record<string, string>;
+  } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${accessToken}`,
+    'Amazon-Advertising-API-ClientId': sandbox.clientId,
+    ...(scope === undefined
+      ? {}
+      : { 'Amazon-Advertising-API-Scope': String(scope) }),
+    ...init.headers,
+  };
+  return fetch(`${sandbox.url}${path}`, {
+    ...init,
+    redirect: 'manual',
+    headers: Object.fromEntries(
+      Object.entries(headers).filter(([, value]) => value !== ''),
+    ),
+  });
+}
+
 /** `fetch` against the control API with a JSON body. */
 export function control(
   sandbox: RunningSandbox,
