@@ -666,6 +666,7 @@ describe(ConnectionsPage.name, () => {
     it('closes on Escape and gives the focus back to the button that opened it', async () => {
       const sut = await render('/connections', [acme]);
       const dialog = await openDialog(sut);
+      expect(dialog.contains(document.activeElement)).toBe(true);
 
       document.body.dispatchEvent(
         new KeyboardEvent('keydown', {
