@@ -1,7 +1,7 @@
 // The admin's journey through the console (issue 6), asserting what the admin sees: log in,
-// connect through the consent page, watch the countdown, refresh now, lose the refresh token
-// (`invalid_grant`), reconnect, read the audit, disconnect. Texts come from the console's
-// templates (apps/console/src/app/**).
+// connect through the consent page, watch the countdown, "Use from your jobs", refresh now,
+// lose the refresh token (`invalid_grant`), reconnect, read the audit, disconnect. Texts come
+// from the console's templates (apps/console/src/app/**).
 import { join } from 'node:path';
 import { ADMIN_PASSWORD } from './stack.mjs';
 import {
@@ -271,6 +271,51 @@ export async function runJourney({
   // Back to the desktop width after the phone check (and its failure screenshot).
   await page.setViewportSize(DESKTOP).catch(() => undefined);
   await settle(page).catch(() => undefined);
+
+  const useFromJobs = () =>
+    page.getByRole('dialog', { name: `Use “${label}” from your jobs` });
+
+  await step(
+    'Use from your jobs: the base URL and a curl with a placeholder key',
+    async () => {
+      await button('Use from your jobs').click();
+      const dialog = useFromJobs();
+      await see(dialog, 'the “Use from your jobs” dialog');
+      const base = `${webUrl}/api/v1/connections/${connectionId}/ads`;
+      await see(
+        dialog.getByText(base, { exact: true }),
+        `the base URL ${base}`,
+      );
+      const curl = await dialog.locator('pre.curl').innerText();
+      const wanted = [
+        'Authorization: Bearer $KEEPER_SERVICE_KEY',
+        /Amazon-Advertising-API-Scope: \d+/,
+        `${base}/v2/profiles`,
+      ];
+      const missing = wanted.filter((part) =>
+        typeof part === 'string' ? !curl.includes(part) : !part.test(curl),
+      );
+      if (missing.length)
+        throw new Error(`the curl “${curl}” lacks ${missing.join(', ')}`);
+      await screenshot('use-from-jobs');
+      return base;
+    },
+  );
+
+  await axeStep('the “Use from your jobs” dialog');
+
+  await step(
+    'Escape closes the dialog and the focus is back on its button',
+    async () => {
+      await page.keyboard.press('Escape');
+      await seeNo(useFromJobs(), 'the dialog');
+      await eventually('the focus on “Use from your jobs”', () =>
+        button('Use from your jobs').evaluate(
+          (element) => element === document.activeElement,
+        ),
+      );
+    },
+  );
 
   await step('Refresh now: a new access token that expires later', async () => {
     const before = secondsOf(await countdown.innerText());

@@ -38,16 +38,17 @@ import {
   DisconnectDialog,
   type DisconnectDialogData,
 } from './disconnect-dialog';
+import { ProfileList } from './profile-list';
+import { ProfilesRead } from './profiles-read';
 import { presentStatus } from './status';
 import { StatusChip } from './status-chip';
 import { TokenCountdown } from './token-countdown';
+import {
+  UseFromJobsDialog,
+  type UseFromJobsDialogData,
+} from './use-from-jobs-dialog';
 
 export const MAX_LABEL_LENGTH = 100;
-
-/** Words for an Ads account type (`seller`, `vendor`, `agency`). */
-function accountTypeName(type: string): string {
-  return type ? type.charAt(0).toUpperCase() + type.slice(1) : 'Unknown type';
-}
 
 /** One connection: its token's countdown, its refreshes, its profiles, and what can be done to it. */
 @Component({
@@ -65,6 +66,8 @@ function accountTypeName(type: string): string {
     MatInput,
     MatLabel,
     MatProgressSpinner,
+    ProfileList,
+    ProfilesRead,
     RelativeTime,
     StatusChip,
     TokenCountdown,
@@ -116,12 +119,14 @@ export class ConnectionCard {
       this.connection().status === 'needs_reauth' ||
       this.connection().status === 'disconnected',
   );
-  protected readonly profiles = computed(() =>
-    this.connection().profiles.map((profile) => ({
-      ...profile,
-      typeName: accountTypeName(profile.accountType),
-    })),
-  );
+  /** "3 advertising profiles, 1 lost"; `null` without any profile. */
+  protected readonly profilesTitle = computed(() => {
+    const { profiles } = this.connection();
+    if (!profiles.length) return null;
+    const lost = profiles.filter((profile) => profile.lostAt).length;
+    const all = `${profiles.length} advertising ${profiles.length === 1 ? 'profile' : 'profiles'}`;
+    return lost ? `${all}, ${lost} lost` : all;
+  });
 
   protected readonly editing = signal(false);
   protected readonly draft = signal('');
@@ -220,6 +225,19 @@ export class ConnectionCard {
           );
         });
       });
+  }
+
+  protected openUseFromJobs(): void {
+    this.dialog.open<UseFromJobsDialog, UseFromJobsDialogData>(
+      UseFromJobsDialog,
+      {
+        data: { connection: this.connection() },
+        width: '640px',
+        maxWidth: 'calc(100vw - 32px)',
+        // Read before acting: screen readers start at the title, Tab reaches the copy buttons.
+        autoFocus: 'first-heading',
+      },
+    );
   }
 
   private focusRenameButton(): void {

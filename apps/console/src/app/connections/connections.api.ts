@@ -19,7 +19,10 @@ export function connectStartUrl(region: Region): string {
   return `${API_PREFIX}/auth/amazon/start?region=${encodeURIComponent(region)}`;
 }
 
-/** `GET/PATCH/DELETE /connections` and `POST /connections/:id/refresh`. */
+/**
+ * `GET/PATCH/DELETE /connections`, `POST /connections/:id/refresh` and
+ * `POST /connections/:id/profiles/refresh`.
+ */
 @Injectable({ providedIn: 'root' })
 export class ConnectionsApi {
   private readonly http = inject(HttpClient);
@@ -50,6 +53,18 @@ export class ConnectionsApi {
   refresh(id: string): Observable<RefreshResultDto> {
     return this.http.post<RefreshResultDto>(
       `${CONNECTIONS_URL}/${encodeURIComponent(id)}/refresh`,
+      null,
+      handleErrors('quiet'),
+    );
+  }
+
+  /**
+   * Reads the connection's profiles and DSP advertisers from Amazon now; answers the
+   * connection as it is after the read. The caller words the failure itself.
+   */
+  refreshProfiles(id: string): Observable<ConnectionDto> {
+    return this.http.post<ConnectionDto>(
+      `${CONNECTIONS_URL}/${encodeURIComponent(id)}/profiles/refresh`,
       null,
       handleErrors('quiet'),
     );

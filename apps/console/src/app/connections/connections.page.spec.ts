@@ -1,4 +1,7 @@
+import { LiveAnnouncer } from '@angular/cdk/a11y';
+import { Clipboard } from '@angular/cdk/clipboard';
 import { TestBed } from '@angular/core/testing';
+import { MatSelectHarness } from '@angular/material/select/testing';
 import { Router } from '@angular/router';
 import type {
   ApiErrorDto,
@@ -201,11 +204,33 @@ describe(ConnectionsPage.name, () => {
       await sut.settle();
 
       expect(readableTexts(acmeCard, '.profile-list li')).toEqual([
-        'Country US Acme Outdoor Seller',
-        'Country CA Acme Outdoor Canada Vendor',
+        'Country US Acme Outdoor Seller Profile id 3421895712345678',
+        'Country CA Acme Outdoor Canada Vendor Profile id 3421895712349999',
       ]);
       expect(textOf(card(sut, 'Globex (EU)'), '.no-profiles')).toBe(
         'No advertising profiles found yet.',
+      );
+    });
+
+    it('counts the lost profiles and says when the profiles were read', async () => {
+      const [us, ca] = acme.profiles;
+      const sut = await render('/connections', [
+        {
+          ...acme,
+          profiles: [us, { ...ca, lostAt: new Date().toISOString() }],
+        },
+        { ...globex, profilesReadAt: null },
+      ]);
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+
+      expect(textOf(acmeCard, 'mat-expansion-panel-header')).toBe(
+        '2 advertising profiles, 1 lost',
+      );
+      expect(readableText(acmeCard, 'atk-profiles-read .when')).toMatch(
+        /^Profiles read 30 minutes ago \(.+\)$/,
+      );
+      expect(readableText(card(sut, 'Globex (EU)'), 'atk-profiles-read')).toBe(
+        'Profiles not read from Amazon yet',
       );
     });
 
@@ -222,9 +247,14 @@ describe(ConnectionsPage.name, () => {
 
       expect(actions('Acme Outdoor (NA)')).toEqual([
         'Refresh now',
+        'Use from your jobs',
         'Disconnect',
       ]);
-      expect(actions('Globex (EU)')).toEqual(['Reconnect', 'Disconnect']);
+      expect(actions('Globex (EU)')).toEqual([
+        'Use from your jobs',
+        'Reconnect',
+        'Disconnect',
+      ]);
       expect(actions('Old one')).toEqual(['Reconnect']);
     });
   });
@@ -371,6 +401,296 @@ describe(ConnectionsPage.name, () => {
         'Status: Needs re-auth',
       );
       expect(button(acmeCard, 'Reconnect')).toBeTruthy();
+    });
+  });
+
+  describe('Refresh profiles', () => {
+    const agency = {
+      ...acme.profiles[0],
+      profileId: '4000000000000001',
+      accountName: 'Acme Agency',
+      accountType: 'agency',
+    };
+
+    it('shows a spinner while Amazon is read, then the new profiles and a toast with what was found', async () => {
+      const sut = await render('/connections', [acme]);
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+
+      button(acmeCard, 'Refresh profiles').click();
+      await sut.settle();
+
+      const request = sut.http.expectOne(
+        `/api/v1/connections/${acme.id}/profiles/refresh`,
+      );
+      expect(request.request.method).toBe('POST');
+      const refreshProfiles = button(acmeCard, 'Refresh profiles');
+      expect(refreshProfiles.disabled).toBe(true);
+      expect(
+        refreshProfiles.querySelector('mat-progress-spinner'),
+      ).not.toBeNull();
+      expect(refreshProfiles.getAttribute('aria-describedby')).toBe(
+        `connection-label-${acme.id}`,
+      );
+
+      request.flush({
+        ...acme,
+        profiles: [
+          acme.profiles[0],
+          { ...acme.profiles[1], lostAt: new Date().toISOString() },
+          agency,
+        ],
+        dspAdvertisers: [
+          {
+            advertiserId: '5830000000001',
+            name: 'Contoso Retail',
+            countryCode: 'US',
+            currency: 'USD',
+            timezone: 'America/New_York',
+            profileId: agency.profileId,
+          },
+        ],
+        profilesReadAt: new Date().toISOString(),
+      });
+      await sut.settle();
+
+      expect(toastText()).toBe(
+        'Read the profiles of “Acme Outdoor (NA)”: 2 profiles, 1 lost, 1 DSP advertiser.',
+      );
+      expect(button(acmeCard, 'Refresh profiles').disabled).toBe(false);
+      expect(readableText(acmeCard, 'atk-profiles-read .when')).toMatch(
+        /^Profiles read just now/,
+      );
+      expect(textOf(acmeCard, 'mat-expansion-panel-header')).toBe(
+        '3 advertising profiles, 1 lost',
+      );
+      acmeCard
+        .querySelector<HTMLElement>('mat-expansion-panel-header')
+        ?.click();
+      await sut.settle();
+      expect(readableTexts(acmeCard, '.dsp-list li')).toEqual([
+        'Country US Contoso Retail Advertiser id 5830000000001 under profile 4000000000000001 (Acme Agency)',
+      ]);
+    });
+
+    it("toasts the failure with the API's reason and the correlation id, and reads the connection again", async () => {
+      const sut = await render('/connections', [acme]);
+      const acmeCard = card(sut, 'Acme Outdoor (NA)');
+
+      button(acmeCard, 'Refresh profiles').click();
+      await sut.settle();
+      sut.http
+        .expectOne(`/api/v1/connections/${acme.id}/profiles/refresh`)
+        .flush(apiError(502, 'Amazon did not answer the profiles request.'), {
+          status: 502,
+          statusText: 'Bad Gateway',
+        });
+      await sut.settle();
+
+      expect(toastText()).toBe(
+        'Reading the profiles of “Acme Outdoor (NA)” failed: Amazon did not answer the profiles request. (correlation id req-9e21)',
+      );
+      sut.http
+        .expectOne(`/api/v1/connections/${acme.id}`)
+        .flush({ ...acme, status: 'needs_reauth' });
+      await sut.settle();
+
+      expect(readableText(acmeCard, 'atk-status-chip')).toBe(
+        'Status: Needs re-auth',
+      );
+      // Reading profiles takes a token the connection no longer has.
+      expect(() => button(acmeCard, 'Refresh profiles')).toThrow();
+    });
+  });
+
+  describe('Use from your jobs', () => {
+    async function openDialog(
+      sut: RenderedConsole,
+      label = 'Acme Outdoor (NA)',
+    ): Promise<HTMLElement> {
+      const trigger = button(card(sut, label), 'Use from your jobs');
+      // As a real click or Enter would: the dialog gives the focus back to it when closed.
+      trigger.focus();
+      trigger.click();
+      await sut.settle();
+      const dialog = document.querySelector<HTMLElement>(
+        'mat-dialog-container',
+      );
+      if (!dialog) throw new Error('No dialog');
+      return dialog;
+    }
+
+    const base = `http://localhost/api/v1/connections/${acme.id}/ads`;
+
+    it("shows the base URL on the console's origin, the headers and a curl with the first profile and no key", async () => {
+      const sut = await render('/connections', [acme]);
+
+      const dialog = await openDialog(sut);
+
+      expect(textOf(dialog, 'h2')).toBe(
+        'Use “Acme Outdoor (NA)” from your jobs',
+      );
+      expect(
+        dialog.getAttribute('aria-labelledby') ??
+          dialog
+            .querySelector('[role="dialog"]')
+            ?.getAttribute('aria-labelledby'),
+      ).toBe(dialog.querySelector('h2')?.id);
+      expect(textOf(dialog, '.base-url')).toBe(base);
+      expect(dialog.querySelector('.headers')?.textContent).toBe(
+        'Authorization: Bearer <your service key>\nAmazon-Advertising-API-Scope: 3421895712345678',
+      );
+      const curl = dialog.querySelector('.curl')?.textContent;
+      expect(curl).toBe(
+        [
+          'curl -H "Authorization: Bearer $KEEPER_SERVICE_KEY"',
+          '  -H "Amazon-Advertising-API-Scope: 3421895712345678"',
+          `  ${base}/v2/profiles`,
+        ].join(' \\\n'),
+      );
+      expect(textOf(dialog, '.what')).toContain(
+        "adds Amazon's ClientId and this connection's access token, refreshes the token and retries once on a 401, waits out a 429, and passes report download redirects through",
+      );
+      // Screen readers start at the title.
+      expect(document.activeElement).toBe(dialog.querySelector('h2'));
+    });
+
+    it('puts the profile picked in the headers and the curl, and offers no lost profile', async () => {
+      const [us, ca] = acme.profiles;
+      const third = {
+        ...us,
+        profileId: '3421895712340000',
+        countryCode: 'MX',
+        accountName: 'Acme Outdoor Mexico',
+      };
+      const sut = await render('/connections', [
+        {
+          ...acme,
+          profiles: [{ ...us, lostAt: new Date().toISOString() }, ca, third],
+        },
+      ]);
+      await openDialog(sut);
+      const select = await sut.documentLoader.getHarness(
+        MatSelectHarness.with({ selector: '.profile-select' }),
+      );
+
+      expect(await select.getValueText()).toBe(
+        'CA · Acme Outdoor Canada (Vendor) · 3421895712349999',
+      );
+      await select.open();
+      expect((await select.getOptions()).length).toBe(2);
+      await select.clickOptions({ text: /Mexico/ });
+      await sut.settle();
+
+      const dialog = document.querySelector<HTMLElement>(
+        'mat-dialog-container',
+      );
+      const curl = dialog?.querySelector('.curl')?.textContent ?? '';
+      expect(curl).toContain(
+        '-H "Amazon-Advertising-API-Scope: 3421895712340000"',
+      );
+      expect(curl).toContain(`/connections/${acme.id}/ads/v2/profiles`);
+      expect(curl).not.toContain(us.profileId);
+      expect(dialog?.querySelector('.headers')?.textContent).toContain(
+        'Amazon-Advertising-API-Scope: 3421895712340000',
+      );
+    });
+
+    it('leaves the scope out of the curl when no profile is left to pick', async () => {
+      const sut = await render('/connections', [{ ...acme, profiles: [] }]);
+
+      const dialog = await openDialog(sut);
+
+      expect(dialog.querySelector('.profile-select')).toBeNull();
+      expect(textOf(dialog, '.no-profile')).toContain(
+        'This connection reaches no profile yet.',
+      );
+      expect(dialog.querySelector('.curl')?.textContent).toBe(
+        `curl -H "Authorization: Bearer $KEEPER_SERVICE_KEY" \\\n  ${base}/v2/profiles`,
+      );
+    });
+
+    it('copies the base URL and the curl, and says so', async () => {
+      const sut = await render('/connections', [acme]);
+      const dialog = await openDialog(sut);
+      const copy = jest
+        .spyOn(TestBed.inject(Clipboard), 'copy')
+        .mockReturnValue(true);
+      const announce = jest.spyOn(TestBed.inject(LiveAnnouncer), 'announce');
+      const copyButtons = () => readableTexts(dialog, 'atk-copy-button');
+      const [copyBase, copyCurl] = Array.from(
+        dialog.querySelectorAll<HTMLButtonElement>('atk-copy-button button'),
+      );
+
+      expect(copyButtons()).toEqual([
+        'Copy the base URL',
+        'Copy the curl example',
+      ]);
+      copyBase.click();
+      await sut.settle();
+      expect(copy).toHaveBeenLastCalledWith(base);
+      expect(copyButtons()).toEqual([
+        'Copied the base URL',
+        'Copy the curl example',
+      ]);
+      expect(announce).toHaveBeenLastCalledWith('Copied the base URL.');
+
+      copyCurl.click();
+      await sut.settle();
+      expect(copy).toHaveBeenLastCalledWith(
+        dialog.querySelector('.curl')?.textContent,
+      );
+      expect(copyButtons()[1]).toBe('Copied the curl example');
+      expect(announce).toHaveBeenLastCalledWith('Copied the curl example.');
+    });
+
+    it('says when copying failed', async () => {
+      const sut = await render('/connections', [acme]);
+      const dialog = await openDialog(sut);
+      jest.spyOn(TestBed.inject(Clipboard), 'copy').mockReturnValue(false);
+      const announce = jest.spyOn(TestBed.inject(LiveAnnouncer), 'announce');
+
+      dialog
+        .querySelector<HTMLButtonElement>('atk-copy-button button')
+        ?.click();
+      await sut.settle();
+
+      expect(readableText(dialog, 'atk-copy-button')).toBe(
+        'Copy failed the base URL',
+      );
+      expect(announce).toHaveBeenLastCalledWith(
+        'Could not copy the base URL: select it and copy it by hand.',
+        'assertive',
+      );
+    });
+
+    it('closes on Escape and gives the focus back to the button that opened it', async () => {
+      const sut = await render('/connections', [acme]);
+      const dialog = await openDialog(sut);
+      expect(dialog.contains(document.activeElement)).toBe(true);
+
+      document.body.dispatchEvent(
+        new KeyboardEvent('keydown', {
+          key: 'Escape',
+          keyCode: 27,
+          bubbles: true,
+        }),
+      );
+      await sut.settle();
+
+      expect(document.querySelector('mat-dialog-container')).toBeNull();
+      expect(document.activeElement).toBe(
+        button(card(sut, 'Acme Outdoor (NA)'), 'Use from your jobs'),
+      );
+    });
+
+    it('is not offered for a disconnected connection', async () => {
+      const sut = await render('/connections', [
+        { ...acme, status: 'disconnected', accessTokenExpiresAt: null },
+      ]);
+
+      expect(() =>
+        button(card(sut, 'Acme Outdoor (NA)'), 'Use from your jobs'),
+      ).toThrow();
     });
   });
 

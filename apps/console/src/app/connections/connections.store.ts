@@ -1,4 +1,10 @@
-import { DestroyRef, inject, Injectable, signal } from '@angular/core';
+import {
+  DestroyRef,
+  inject,
+  Injectable,
+  signal,
+  type WritableSignal,
+} from '@angular/core';
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import type {
   ConnectionDto,
@@ -7,6 +13,7 @@ import type {
 } from '@keeper/contracts';
 import {
   catchError,
+  defer,
   EMPTY,
   finalize,
   Observable,
@@ -35,6 +42,7 @@ export class ConnectionsStore {
   );
   private readonly failure = signal<ApiFailure | null>(null);
   private readonly refreshingIds = signal<ReadonlySet<string>>(new Set());
+  private readonly readingProfilesIds = signal<ReadonlySet<string>>(new Set());
   private readonly reloads = new Subject<ErrorHandling>();
 
   /** `undefined` until the first list arrives. */
@@ -43,6 +51,8 @@ export class ConnectionsStore {
   readonly loadFailure = this.failure.asReadonly();
   /** Connections with a "Refresh now" under way. */
   readonly refreshing = this.refreshingIds.asReadonly();
+  /** Connections with a "Refresh profiles" under way. */
+  readonly readingProfiles = this.readingProfilesIds.asReadonly();
 
   constructor() {
     const events = inject(EventsService);
@@ -85,21 +95,31 @@ export class ConnectionsStore {
    * the failure may have changed its status (to `needs_reauth`, say).
    */
   refresh(id: string): Observable<RefreshResultDto> {
-    this.refreshingIds.update((ids) => new Set(ids).add(id));
-    return this.api.refresh(id).pipe(
-      tap({
-        next: (result) => this.upsert(result.connection),
-        error: () =>
-          this.api.get(id, 'quiet').subscribe({
-            next: (connection) => this.upsert(connection),
-            error: () => undefined,
-          }),
-      }),
-      finalize(() =>
-        this.refreshingIds.update((ids) => {
-          const rest = new Set(ids);
-          rest.delete(id);
-          return rest;
+    return this.whileRunning(
+      this.refreshingIds,
+      id,
+      this.api.refresh(id).pipe(
+        tap({
+          next: (result) => this.upsert(result.connection),
+          error: () => this.readAgain(id),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Reads the connection's profiles and DSP advertisers from Amazon now. Reading them may
+   * refresh the token first, so a failure is followed by reading the connection again, as
+   * for {@link refresh}.
+   */
+  refreshProfiles(id: string): Observable<ConnectionDto> {
+    return this.whileRunning(
+      this.readingProfilesIds,
+      id,
+      this.api.refreshProfiles(id).pipe(
+        tap({
+          next: (connection) => this.upsert(connection),
+          error: () => this.readAgain(id),
         }),
       ),
     );
@@ -111,6 +131,33 @@ export class ConnectionsStore {
 
   disconnect(id: string): Observable<ConnectionDto> {
     return this.api.disconnect(id).pipe(tap((c) => this.upsert(c)));
+  }
+
+  /** Marks `id` in `running` from the subscription until `work` ends, however it ends. */
+  private whileRunning<T>(
+    running: WritableSignal<ReadonlySet<string>>,
+    id: string,
+    work: Observable<T>,
+  ): Observable<T> {
+    return defer(() => {
+      running.update((ids) => new Set(ids).add(id));
+      return work;
+    }).pipe(
+      finalize(() =>
+        running.update((ids) => {
+          const rest = new Set(ids);
+          rest.delete(id);
+          return rest;
+        }),
+      ),
+    );
+  }
+
+  private readAgain(id: string): void {
+    this.api.get(id, 'quiet').subscribe({
+      next: (connection) => this.upsert(connection),
+      error: () => undefined,
+    });
   }
 
   private apply(event: ServerEventDto): void {

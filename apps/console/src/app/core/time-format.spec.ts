@@ -1,4 +1,4 @@
-import { exactTime, relativeTime } from './time-format';
+import { calendarDate, exactTime, relativeTime } from './time-format';
 
 describe(relativeTime.name, () => {
   const now = Date.parse('2026-11-24T14:00:00Z');
@@ -21,5 +21,11 @@ describe(relativeTime.name, () => {
 describe(exactTime.name, () => {
   it('gives the date and the time to the second', () => {
     expect(exactTime('2026-11-24T14:05:09Z')).toBe('24 Nov 2026, 14:05:09');
+  });
+});
+
+describe(calendarDate.name, () => {
+  it('gives the day alone', () => {
+    expect(calendarDate('2026-11-24T14:05:09Z')).toBe('24 Nov 2026');
   });
 });

@@ -3,6 +3,7 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const CLOCK_NOISE_MS = 5000;
 
+const calendar = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium' });
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'always' });
 const exact = new Intl.DateTimeFormat('en-GB', {
   dateStyle: 'medium',
@@ -33,4 +34,9 @@ export function relativeTime(time: string | number, now: number): string {
 /** The exact time in this browser's time zone: "24 Nov 2026, 14:00:00". */
 export function exactTime(time: string | number): string {
   return exact.format(new Date(time));
+}
+
+/** The day alone in this browser's time zone: "24 Nov 2026". */
+export function calendarDate(time: string | number): string {
+  return calendar.format(new Date(time));
 }
