@@ -39,6 +39,7 @@ const ACCESS: Record<string, Access> = {
   'PATCH /api/v1/connections/:id': 'admin',
   'DELETE /api/v1/connections/:id': 'admin',
   'POST /api/v1/connections/:id/refresh': 'admin',
+  'POST /api/v1/connections/:id/profiles/refresh': 'admin',
   'GET /api/v1/audit-events': 'admin',
   'GET /api/v1/events': 'admin',
   'GET /api/v1/system': 'admin',
