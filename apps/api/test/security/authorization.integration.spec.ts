@@ -315,6 +315,7 @@ describe('authorization: every route, every kind of caller', () => {
       'DELETE /api/v1/connections/:id',
       'DELETE /api/v1/session',
       'PATCH /api/v1/connections/:id',
+      'POST /api/v1/connections/:id/profiles/refresh',
       'POST /api/v1/connections/:id/refresh',
     ]);
     const crossSite: [string, Record<string, string>][] = [
