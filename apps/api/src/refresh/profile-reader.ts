@@ -102,12 +102,36 @@ export class ProfileReader {
    * Reads the connection's profiles again now, unless they were read within `notWithinMs`
    * (by any replica, after a successful read; by this process, after any attempt): callers
    * asking at once share one read. Answers the row after (public columns), or undefined for an
-   * unknown connection. A connection that needs a new consent or was disconnected throws
-   * {@link ConnectionNotRefreshableError}, and Amazon's failure of the profiles call its
-   * `LwaError` (a DSP advertisers call that fails keeps that profile's previous advertisers).
-   * Uses the stored token: callers make sure it is valid.
+   * unknown connection. Best effort, for the Ads API proxy meeting a profile it does not know:
+   * when Amazon fails (logged), or the connection needs a new consent or was disconnected
+   * (nothing is read), the row as it is.
    */
-  reread(
+  async reread(
+    id: string,
+    correlationId: string,
+    options: { notWithinMs: number },
+  ): Promise<ConnectionEntity | undefined> {
+    try {
+      return await this.rereadOrThrow(id, correlationId, options);
+    } catch (error) {
+      if (error instanceof LwaError)
+        this.logger.warn(
+          { correlationId, connectionId: id, kind: error.kind },
+          'Reading the Ads profiles again failed; the stored ones stay',
+        );
+      else if (!(error instanceof ConnectionNotRefreshableError)) throw error;
+      return (await this.connections.findPublic(id)) ?? undefined;
+    }
+  }
+
+  /**
+   * {@link reread} that says why a read did not happen: a connection that needs a new consent
+   * or was disconnected throws {@link ConnectionNotRefreshableError}, and Amazon's failure of
+   * the profiles call its `LwaError` (a DSP advertisers call that fails keeps that profile's
+   * previous advertisers and fails nothing). Uses the stored token: callers make sure it is
+   * valid. What the admin's "refresh profiles" calls.
+   */
+  rereadOrThrow(
     id: string,
     correlationId: string,
     { notWithinMs }: { notWithinMs: number },
@@ -137,7 +161,7 @@ export class ProfileReader {
       connection.profilesReadAt?.getTime() ?? Number.NEGATIVE_INFINITY,
       this.rereadAttempts.get(id) ?? Number.NEGATIVE_INFINITY,
     );
-    if (now - lastRead >= notWithinMs) {
+    if (now - lastRead >= notWithinMs && connection.accessToken) {
       if (this.rereadAttempts.size >= ATTEMPTS_KEPT)
         prune(this.rereadAttempts, now - 60 * 60 * 1000);
       this.rereadAttempts.set(id, now);

@@ -35,7 +35,7 @@ export class ProfilesRefreshService {
 
   async readByAdmin(id: string, correlationId: string): Promise<ConnectionDto> {
     await this.ensureValidToken(id, correlationId);
-    const connection = await this.profiles.reread(id, correlationId, {
+    const connection = await this.profiles.rereadOrThrow(id, correlationId, {
       notWithinMs: 0,
     });
     if (!connection) throw new NotFoundError(`There is no connection ${id}.`);

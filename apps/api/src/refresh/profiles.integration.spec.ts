@@ -422,21 +422,41 @@ describe('what Amazon lets a connection reach, kept current (against the LWA san
       expect(profileRequests()).toHaveLength(1);
     });
 
-    it("throws Amazon's error, and does not ask again within notWithinMs after a failure", async () => {
+    it("answers the stored row when Amazon fails (rereadOrThrow: Amazon's error), and does not ask again within notWithinMs", async () => {
       const connection = await seed(SELLER, {
         profilesReadAt: new Date(Date.now() - 10 * 60_000),
       });
-      sandbox.queueFault({ endpoint: 'profiles', kind: '500', count: 1 });
+      sandbox.queueFault({ endpoint: 'profiles', kind: '500', count: 2 });
 
-      await expect(
-        reader().reread(connection.id, 'fails', { notWithinMs: 60_000 }),
-      ).rejects.toBeInstanceOf(LwaServerError);
+      const bestEffort = await reader().reread(connection.id, 'best effort', {
+        notWithinMs: 60_000,
+      });
       const after = await reader().reread(connection.id, 'after failure', {
         notWithinMs: 60_000,
       });
+      await expect(
+        reader().rereadOrThrow(connection.id, 'fails', { notWithinMs: 0 }),
+      ).rejects.toBeInstanceOf(LwaServerError);
 
-      expect(profileRequests()).toHaveLength(1);
+      expect(profileRequests().map((request) => request.status)).toEqual([
+        500, 500,
+      ]);
+      expect(bestEffort?.profilesReadAt).toEqual(connection.profilesReadAt);
       expect(after?.profilesReadAt).toEqual(connection.profilesReadAt);
+    });
+
+    it('reads nothing for a connection that needs a new consent (rereadOrThrow: 409)', async () => {
+      const connection = await seed(SELLER, { status: 'needs_reauth' });
+
+      const answer = await reader().reread(connection.id, 'reauth', {
+        notWithinMs: 0,
+      });
+
+      expect(answer?.status).toBe('needs_reauth');
+      await expect(
+        reader().rereadOrThrow(connection.id, 'reauth', { notWithinMs: 0 }),
+      ).rejects.toMatchObject({ httpStatus: 409 });
+      expect(profileRequests()).toHaveLength(0);
     });
 
     it('answers undefined for an unknown connection', async () => {
