@@ -31,7 +31,9 @@ function sweepConcurrency(root: string): number {
 /**
  * Inserts `count` connections whose access token expired a minute ago: real sandbox grants
  * (`issueTokens`, so the refreshes succeed), encrypted under the API's key with its key id, in one
- * multi-row INSERT (as apps/api/test/seed-secrets.ts does).
+ * multi-row INSERT (as apps/api/test/seed-secrets.ts does). Their profiles count as just read:
+ * the sweep's daily re-read (README, "What the service does on its own") would otherwise read
+ * 20 of them at every sweep, which no steady state does.
  */
 export async function seedDueConnections(
   ctx: BenchContext,
@@ -49,8 +51,8 @@ export async function seedDueConnections(
   }
   await ctx.db.pool.query(
     `INSERT INTO connections (label, region, status, access_token_ciphertext, refresh_token_ciphertext, key_id,
-                              access_token_expires_at, last_refreshed_at)
-     SELECT v.label, 'na', 'active', v.access, v.refresh, $4, now() - interval '1 minute', now() - interval '61 minutes'
+                              access_token_expires_at, last_refreshed_at, profiles_read_at)
+     SELECT v.label, 'na', 'active', v.access, v.refresh, $4, now() - interval '1 minute', now() - interval '61 minutes', now()
      FROM unnest($1::text[], $2::text[], $3::text[]) AS v(label, access, refresh)`,
     [labels, access, refresh, keyIdOf(ctx.settings.fernetKey)],
   );

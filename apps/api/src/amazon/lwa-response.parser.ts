@@ -1,4 +1,4 @@
-import type { AdsProfileDto } from '@keeper/contracts';
+import type { AdsProfileDto, DspAdvertiserDto } from '@keeper/contracts';
 import { scrubString } from '../common/log-redaction';
 import { BODY_TOO_LARGE, HttpTransportError } from './http-exchange';
 import {
@@ -142,12 +142,13 @@ export function tokenErrorFor(
 }
 
 /** Maps a non-2xx answer of the Ads API to its typed error (Ads API errors are `{ code, details }`). */
-export function profilesErrorFor(
+export function adsApiErrorFor(
   answer: LwaHttpAnswer,
+  endpoint: Exclude<LwaEndpointKind, 'token'>,
   secrets: readonly string[],
   nowMs: number,
 ): LwaError {
-  const shared = sharedErrorFor(answer, 'profiles', nowMs);
+  const shared = sharedErrorFor(answer, endpoint, nowMs);
   if (shared) return shared;
   if (answer.status === 401)
     return new LwaUnauthorizedError({ upstreamStatus: 401 });
@@ -266,6 +267,67 @@ export function parseProfiles(body: string): AdsProfileDto[] {
       accountType: type,
     };
   });
+}
+
+/** One page of `GET /dsp/advertisers`: its advertisers, and how many there are in all. */
+export interface DspAdvertiserPage {
+  advertisers: DspAdvertiserDto[];
+  totalResults: number;
+}
+
+// DSP advertiser ids are long digit strings; a number (should one come) is kept exact as above.
+const ADVERTISER_ID_NUMBER = /("advertiserId"\s*:\s*)(\d+)(?=\s*[,}])/g;
+const ADVERTISER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Reads a 200 from `GET /dsp/advertisers` strictly: `{ totalResults, response: [...] }`, each
+ * advertiser with an id, a name and its country, currency and time zone (Amazon's `url` is not
+ * kept). `profileId` is the agency profile the page was listed under (the scope sent).
+ */
+export function parseDspAdvertisers(
+  body: string,
+  profileId: string,
+): DspAdvertiserPage {
+  const malformed = (reason: string) =>
+    new LwaMalformedResponseError(reason, { upstreamStatus: 200 });
+  const json = parseJson(body.replace(ADVERTISER_ID_NUMBER, '$1"$2"'));
+  if (!isRecord(json))
+    throw malformed('DSP advertisers response is not a JSON object');
+  const { totalResults, response } = json;
+  if (
+    typeof totalResults !== 'number' ||
+    !Number.isInteger(totalResults) ||
+    totalResults < 0
+  )
+    throw malformed('DSP advertisers: totalResults is not a whole number');
+  if (!Array.isArray(response))
+    throw malformed('DSP advertisers: response is not a list');
+  const advertisers = response.map((item: unknown, index) => {
+    if (!isRecord(item))
+      throw malformed(`DSP advertiser #${index} is not an object`);
+    const { advertiserId, name, country, currency, timezone } = item;
+    if (typeof advertiserId !== 'string' || !ADVERTISER_ID.test(advertiserId))
+      throw malformed(`DSP advertiser #${index}: advertiserId is missing`);
+    if (typeof name !== 'string')
+      throw malformed(`DSP advertiser #${index}: name is missing`);
+    if (
+      !isNonEmptyString(country) ||
+      !isNonEmptyString(currency) ||
+      !isNonEmptyString(timezone)
+    )
+      throw malformed(
+        `DSP advertiser #${index}: country, currency or timezone is missing`,
+      );
+    return {
+      advertiserId,
+      name,
+      countryCode: country,
+      currency,
+      timezone,
+      profileId,
+    };
+  });
+  return { advertisers, totalResults };
 }
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT']);

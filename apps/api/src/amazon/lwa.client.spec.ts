@@ -853,6 +853,169 @@ describe(LwaClient.name, () => {
     });
   });
 
+  describe('listDspAdvertisers', () => {
+    const PROFILE_ID = '3141592653589793';
+    const advertiser = (
+      advertiserId: string,
+      name = `DSP ${advertiserId}`,
+    ) => ({
+      advertiserId,
+      name,
+      currency: 'USD',
+      url: 'https://example.com',
+      country: 'US',
+      timezone: 'America/Los_Angeles',
+    });
+
+    it('GETs /dsp/advertisers with the profile as scope and maps each advertiser', async () => {
+      amazon.answer({
+        body: {
+          totalResults: 2,
+          response: [advertiser('5810000000001'), advertiser('5810000000002')],
+        },
+      });
+
+      const advertisers = await sut.listDspAdvertisers(
+        'na',
+        ACCESS_TOKEN,
+        PROFILE_ID,
+      );
+
+      expect(advertisers).toEqual([
+        {
+          advertiserId: '5810000000001',
+          name: 'DSP 5810000000001',
+          countryCode: 'US',
+          currency: 'USD',
+          timezone: 'America/Los_Angeles',
+          profileId: PROFILE_ID,
+        },
+        expect.objectContaining({ advertiserId: '5810000000002' }),
+      ]);
+      expect(amazon.requests).toHaveLength(1);
+      expect(amazon.requests[0]).toMatchObject({
+        method: 'GET',
+        path: '/dsp/advertisers?startIndex=0&count=100',
+        headers: {
+          authorization: `Bearer ${ACCESS_TOKEN}`,
+          'amazon-advertising-api-clientid': CLIENT_ID,
+          'amazon-advertising-api-scope': PROFILE_ID,
+        },
+      });
+    });
+
+    it('reads every page, and keeps a numeric advertiser id exact', async () => {
+      amazon.answer(
+        {
+          body: `{"totalResults":3,"response":[${JSON.stringify(advertiser('1'))},{"advertiserId":9007199254740993,"name":"Big","currency":"EUR","country":"DE","timezone":"Europe/Berlin"}]}`,
+        },
+        { body: { totalResults: 3, response: [advertiser('3')] } },
+      );
+
+      const advertisers = await sut.listDspAdvertisers(
+        'na',
+        ACCESS_TOKEN,
+        PROFILE_ID,
+      );
+
+      expect(advertisers.map((each) => each.advertiserId)).toEqual([
+        '1',
+        '9007199254740993',
+        '3',
+      ]);
+      expect(amazon.requests.map((request) => request.path)).toEqual([
+        '/dsp/advertisers?startIndex=0&count=100',
+        '/dsp/advertisers?startIndex=2&count=100',
+      ]);
+    });
+
+    it('stops when a page brings nothing new (an API that ignores startIndex)', async () => {
+      const page = {
+        body: { totalResults: 5, response: [advertiser('1'), advertiser('2')] },
+      };
+      amazon.answer(page, page, page);
+
+      const advertisers = await sut.listDspAdvertisers(
+        'na',
+        ACCESS_TOKEN,
+        PROFILE_ID,
+      );
+
+      expect(advertisers).toHaveLength(2);
+      expect(amazon.requests).toHaveLength(2);
+    });
+
+    it('refuses a scope that is not a profile id, without a request', async () => {
+      await expect(
+        sut.listDspAdvertisers('na', ACCESS_TOKEN, '123\r\nX-Evil: 1'),
+      ).rejects.toBeInstanceOf(TypeError);
+      expect(amazon.requests).toHaveLength(0);
+    });
+
+    it.each<[string, ScriptedAnswer, string, number]>([
+      [
+        '401',
+        { status: 401, body: { code: 'UNAUTHORIZED', details: 'HTTP 401' } },
+        'unauthorized',
+        1,
+      ],
+      [
+        'no totalResults',
+        { body: { response: [advertiser('1')] } },
+        'malformed_response',
+        3,
+      ],
+      [
+        'an advertiser without a currency',
+        {
+          body: {
+            totalResults: 1,
+            response: [{ ...advertiser('1'), currency: undefined }],
+          },
+        },
+        'malformed_response',
+        3,
+      ],
+      [
+        'a list instead of an object',
+        { body: [advertiser('1')] },
+        'malformed_response',
+        3,
+      ],
+      [
+        '400 (a scope Amazon does not know)',
+        {
+          status: 400,
+          body: { code: 'INVALID_ARGUMENT', details: 'Invalid scope' },
+        },
+        'request_rejected',
+        1,
+      ],
+      ['500', { status: 500, body: {} }, 'server_error', 3],
+    ])('maps %s', async (_, answer, kind, requests) => {
+      amazon.answerTimes(requests, answer);
+
+      const error = await failureOf(
+        sut.listDspAdvertisers('na', ACCESS_TOKEN, PROFILE_ID),
+      );
+
+      expect(error.kind).toBe(kind);
+      expect(amazon.requests).toHaveLength(requests);
+    });
+
+    it('says which call a 403 refused', async () => {
+      amazon.answer({ status: 403, body: { code: 'FORBIDDEN' } });
+
+      const error = await failureOf(
+        sut.listDspAdvertisers('na', ACCESS_TOKEN, PROFILE_ID),
+      );
+
+      expect(error).toBeInstanceOf(LwaForbiddenError);
+      expect(error.message).toContain('DSP advertisers');
+      expect(amazon.requests).toHaveLength(1);
+    });
+  });
+
   it('never lets a token, code or the client secret reach a log or an error', async () => {
     // Each call's answer echoes everything that call sent, and every token shape.
     const tokenShapes = [REFRESH_TOKEN, NEW_REFRESH_TOKEN, ACCESS_TOKEN];

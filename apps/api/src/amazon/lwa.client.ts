@@ -1,4 +1,8 @@
-import type { AdsProfileDto, Region } from '@keeper/contracts';
+import type {
+  AdsProfileDto,
+  DspAdvertiserDto,
+  Region,
+} from '@keeper/contracts';
 import {
   Inject,
   Injectable,
@@ -11,11 +15,12 @@ import { APP_CONFIG } from '../config/config.module';
 import { amazonEndpointsFor, AmazonEndpoints } from './amazon-regions';
 import { HttpExchange, HttpExchangeRequest } from './http-exchange';
 import {
+  adsApiErrorFor,
   LwaHttpAnswer,
   LwaTokenSet,
+  parseDspAdvertisers,
   parseProfiles,
   parseTokenResponse,
-  profilesErrorFor,
   tokenErrorFor,
   transportErrorFor,
 } from './lwa-response.parser';
@@ -112,6 +117,12 @@ const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 const TOKEN_RESPONSE_LIMIT = 64 * 1024;
 const PROFILES_RESPONSE_LIMIT = 8 * 1024 * 1024;
 const PKCE_VALUE = /^[A-Za-z0-9\-._~]{43,128}$/;
+/** An Ads profile id as the Ads API takes it in `Amazon-Advertising-API-Scope`. */
+const PROFILE_ID = /^\d{1,20}$/;
+/** `GET /dsp/advertisers` answers at most 100 per page. */
+const DSP_PAGE_SIZE = 100;
+/** Pages read at most per profile (5,000 advertisers): a bound on a looping or runaway answer. */
+const DSP_MAX_PAGES = 50;
 
 function requireValue(value: string, what: string): void {
   if (typeof value !== 'string' || value.trim() === '')
@@ -285,10 +296,64 @@ export class LwaClient implements OnApplicationShutdown {
         },
         maxContentLength: PROFILES_RESPONSE_LIMIT,
         parse: parseProfiles,
-        errorFor: (answer, nowMs) => profilesErrorFor(answer, secrets, nowMs),
+        errorFor: (answer, nowMs) =>
+          adsApiErrorFor(answer, 'profiles', secrets, nowMs),
       },
       options,
     );
+  }
+
+  /**
+   * The Amazon DSP advertisers an agency profile manages (`GET /dsp/advertisers` with the
+   * profile as `Amazon-Advertising-API-Scope`), every page of them, each with `profileId`.
+   * Errors are mapped as for {@link listProfiles}; `maxRetries` applies to each page.
+   */
+  async listDspAdvertisers(
+    region: Region,
+    accessToken: string,
+    profileId: string,
+    options: LwaCallOptions = {},
+  ): Promise<DspAdvertiserDto[]> {
+    requireValue(accessToken, 'accessToken');
+    if (!PROFILE_ID.test(profileId))
+      throw new TypeError('profileId must be an Ads profile id (digits)');
+    const secrets = [accessToken, this.config.amazon.clientSecret];
+    const byId = new Map<string, DspAdvertiserDto>();
+    for (let page = 0; page < DSP_MAX_PAGES; page += 1) {
+      const url = new URL(
+        `${this.endpoints(region).adsApiUrl}/dsp/advertisers`,
+      );
+      url.searchParams.set('startIndex', String(byId.size));
+      url.searchParams.set('count', String(DSP_PAGE_SIZE));
+      const { advertisers, totalResults } = await this.call(
+        {
+          region,
+          endpoint: 'dsp_advertisers',
+          request: {
+            method: 'GET',
+            url: url.toString(),
+            headers: {
+              Accept: 'application/json',
+              Authorization: `Bearer ${accessToken}`,
+              'Amazon-Advertising-API-ClientId': this.config.amazon.clientId,
+              'Amazon-Advertising-API-Scope': profileId,
+            },
+          },
+          maxContentLength: PROFILES_RESPONSE_LIMIT,
+          parse: (body) => parseDspAdvertisers(body, profileId),
+          errorFor: (answer, nowMs) =>
+            adsApiErrorFor(answer, 'dsp_advertisers', secrets, nowMs),
+        },
+        options,
+      );
+      const before = byId.size;
+      for (const advertiser of advertisers)
+        byId.set(advertiser.advertiserId, advertiser);
+      // Done when every advertiser is in, or a page brought nothing new (an API that ignores
+      // startIndex answers the first page again).
+      if (byId.size >= totalResults || byId.size === before) break;
+    }
+    return [...byId.values()];
   }
 
   private tokenRequest(

@@ -18,7 +18,7 @@ export type LwaErrorKind =
   | 'aborted';
 
 /** Which Amazon endpoint a request went to; the only request detail that may be logged. */
-export type LwaEndpointKind = 'token' | 'profiles';
+export type LwaEndpointKind = 'token' | 'profiles' | 'dsp_advertisers';
 
 export interface LwaErrorDetails {
   /** Amazon's HTTP status, when it answered at all. */
@@ -105,6 +105,14 @@ export class LwaInvalidClientError extends LwaError {
   }
 }
 
+const FORBIDDEN_MESSAGES: Record<LwaEndpointKind, string> = {
+  token: 'Amazon refused the token request (403).',
+  profiles:
+    'The Amazon Ads API refused access (403); the account may not be registered for Amazon Advertising or the client may lack Ads API access.',
+  dsp_advertisers:
+    'The Amazon Ads API refused to list the DSP advertisers of this profile (403); it may have no Amazon DSP access.',
+};
+
 /** 403 from the token endpoint or the Ads API (for the latter: the account is not an Ads API user). 502. */
 export class LwaForbiddenError extends LwaError {
   readonly kind = 'forbidden';
@@ -115,12 +123,7 @@ export class LwaForbiddenError extends LwaError {
     readonly endpoint: LwaEndpointKind,
     details: LwaErrorDetails = { upstreamStatus: 403 },
   ) {
-    super(
-      endpoint === 'profiles'
-        ? 'The Amazon Ads API refused access (403); the account may not be registered for Amazon Advertising or the client may lack Ads API access.'
-        : 'Amazon refused the token request (403).',
-      details,
-    );
+    super(FORBIDDEN_MESSAGES[endpoint], details);
   }
 }
 

@@ -1,5 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AdsProfileDto, Region } from '@keeper/contracts';
+import type {
+  AdsProfileDto,
+  DspAdvertiserDto,
+  Region,
+} from '@keeper/contracts';
 import type { EntityManager, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -142,6 +146,34 @@ export class ConnectionsRepository {
           ORDER BY updated_at
           LIMIT $1`,
         [limit],
+      ),
+    );
+  }
+
+  /**
+   * Live connections whose profiles were last read more than `olderThanSeconds` ago (or never,
+   * by a read that succeeded), with a token valid for another minute and nobody refreshing
+   * them: the sweep reads their profiles again with that token. Oldest read first; rows whose
+   * profiles could not be read at consent are `withStaleProfiles`'s, and `exclude` are rows
+   * this process tried recently without success.
+   */
+  async withProfilesReadBefore(
+    olderThanSeconds: number,
+    limit: number,
+    exclude: readonly string[] = [],
+  ): Promise<string[]> {
+    return ids(
+      await this.database.dataSource.query(
+        `SELECT id FROM connections
+          WHERE ${LIVE_SQL}
+            AND NOT profiles_stale
+            AND (profiles_read_at IS NULL OR profiles_read_at < now() - make_interval(secs => $1))
+            AND access_token_expires_at > now() + interval '1 minute'
+            AND ${UNLEASED_SQL}
+            AND NOT (id = ANY($3::uuid[]))
+          ORDER BY profiles_read_at NULLS FIRST
+          LIMIT $2`,
+        [olderThanSeconds, limit, [...exclude]],
       ),
     );
   }
@@ -434,20 +466,51 @@ export class ConnectionsRepository {
     return { survivorId, closedIds };
   }
 
-  /** Profiles as Amazon lists them now, and the account ids behind them. */
+  /**
+   * The profiles and DSP advertisers stored now, the row locked for the caller's transaction:
+   * a profile read merges what Amazon lists with them (a profile no longer listed stays, lost).
+   */
+  async lockProfiles(
+    id: string,
+    manager: EntityManager,
+  ): Promise<
+    | { profiles: AdsProfileDto[]; dspAdvertisers: DspAdvertiserDto[] }
+    | undefined
+  > {
+    const [row]: {
+      profiles: AdsProfileDto[];
+      dsp_advertisers: DspAdvertiserDto[];
+    }[] = await manager.query(
+      'SELECT profiles, dsp_advertisers FROM connections WHERE id = $1 FOR UPDATE',
+      [id],
+    );
+    return row
+      ? { profiles: row.profiles, dspAdvertisers: row.dsp_advertisers }
+      : undefined;
+  }
+
+  /**
+   * A profile read: the profiles (those Amazon no longer lists marked `lostAt`), the account ids
+   * of the listed ones, the DSP advertisers of the agency profiles, and the time of the read.
+   */
   async storeProfiles(
     id: string,
-    profiles: AdsProfileDto[],
-    amazonAccountIds: string[],
+    read: {
+      profiles: AdsProfileDto[];
+      amazonAccountIds: string[];
+      dspAdvertisers: DspAdvertiserDto[];
+      readAt: Date;
+    },
     manager: EntityManager,
   ): Promise<void> {
     await this.update(
       id,
       {
-        profiles,
-        amazonAccountIds,
+        profiles: read.profiles,
+        amazonAccountIds: read.amazonAccountIds,
+        dspAdvertisers: read.dspAdvertisers,
         profilesStale: false,
-        profilesReadAt: new Date(),
+        profilesReadAt: read.readAt,
       },
       manager,
     );

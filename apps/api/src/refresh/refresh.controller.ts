@@ -11,17 +11,21 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { RefreshResultDto } from '@keeper/contracts';
+import type { ConnectionDto, RefreshResultDto } from '@keeper/contracts';
 import { CorrelationId } from '../auth/access.decorators';
 import { SESSION_COOKIE } from '../auth/session.service';
 import { CONNECTION_EXAMPLE } from '../connections/connection.example';
+import { ProfilesRefreshService } from './profiles-refresh.service';
 import { RefreshService } from './refresh.service';
 
 @ApiTags('connections')
 @ApiCookieAuth(SESSION_COOKIE)
 @Controller('connections')
 export class RefreshController {
-  constructor(private readonly refresh: RefreshService) {}
+  constructor(
+    private readonly refresh: RefreshService,
+    private readonly profiles: ProfilesRefreshService,
+  ) {}
 
   @Post(':id/refresh')
   @HttpCode(200)
@@ -37,5 +41,19 @@ export class RefreshController {
     @CorrelationId() correlationId: string,
   ): Promise<RefreshResultDto> {
     return this.refresh.refreshByAdmin(id, correlationId);
+  }
+
+  @Post(':id/profiles/refresh')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Refresh profiles: reads the Ads profiles and DSP advertisers from Amazon now (audited as profiles_read); answers the connection',
+  })
+  @ApiOkResponse({ schema: { example: CONNECTION_EXAMPLE } })
+  refreshProfiles(
+    @Param('id', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) id: string,
+    @CorrelationId() correlationId: string,
+  ): Promise<ConnectionDto> {
+    return this.profiles.readByAdmin(id, correlationId);
   }
 }

@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AmazonModule } from '../amazon/amazon.module';
 import { AmazonOutage } from './amazon-outage';
 import { ProfileReader } from './profile-reader';
+import { ProfilesRefreshService } from './profiles-refresh.service';
 import { RefreshController } from './refresh.controller';
 import { RefreshPause } from './refresh-pause';
 import { RefreshReporting } from './refresh-reporting';
@@ -16,6 +17,7 @@ import { RefreshService } from './refresh.service';
   providers: [
     RefreshService,
     ProfileReader,
+    ProfilesRefreshService,
     RefreshScheduler,
     RefreshPause,
     RefreshReporting,

@@ -185,6 +185,14 @@ export class RefreshScheduler
         'Reading stale Ads profiles failed; the next sweep tries again',
       );
     }
+    try {
+      await this.profiles.readDaily(correlationId);
+    } catch (error) {
+      this.logger.warn(
+        { correlationId, err: error },
+        'The daily re-read of Ads profiles failed; the next sweep tries again',
+      );
+    }
     summary.durationMs = Math.round(performance.now() - started);
     this.metrics.recordSchedulerTick(
       summary.durationMs / 1000,

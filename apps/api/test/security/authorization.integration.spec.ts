@@ -39,6 +39,7 @@ const ACCESS: Record<string, Access> = {
   'PATCH /api/v1/connections/:id': 'admin',
   'DELETE /api/v1/connections/:id': 'admin',
   'POST /api/v1/connections/:id/refresh': 'admin',
+  'POST /api/v1/connections/:id/profiles/refresh': 'admin',
   'GET /api/v1/audit-events': 'admin',
   'GET /api/v1/events': 'admin',
   'GET /api/v1/system': 'admin',
@@ -343,6 +344,7 @@ describe('authorization: every route, every kind of caller', () => {
       'DELETE /api/v1/connections/:id',
       'DELETE /api/v1/session',
       'PATCH /api/v1/connections/:id',
+      'POST /api/v1/connections/:id/profiles/refresh',
       'POST /api/v1/connections/:id/refresh',
     ]);
     const crossSite: [string, Record<string, string>][] = [

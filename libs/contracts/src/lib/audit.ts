@@ -7,6 +7,8 @@ export const AUDIT_EVENT_TYPES = [
   'recovered',
   'needs_reauth',
   'manual_refresh',
+  /** The admin's "refresh profiles": counts of profiles listed, lost and DSP advertisers. */
+  'profiles_read',
   'renamed',
   'disconnected',
   /** Two connections of one advertiser account became one (see the README, "Connect an account"). */

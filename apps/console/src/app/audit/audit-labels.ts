@@ -13,6 +13,7 @@ const TYPE_LABELS: Record<AuditEventType, string> = {
   recovered: 'Recovered',
   needs_reauth: 'Needs re-auth',
   manual_refresh: 'Manual refresh',
+  profiles_read: 'Profiles read',
   renamed: 'Renamed',
   disconnected: 'Disconnected',
   merged: 'Merged twin',
