@@ -9,6 +9,7 @@ import {
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
 import { startTestApp } from '../../test/test-app';
 import { AdsProxyService, PROXY_DEADLINE_MS } from './ads-proxy.service';
+import { createHash } from 'node:crypto';
 import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -28,13 +29,14 @@ describe('the Ads API proxy', () => {
   let profileId: string;
   let waits: number[];
   let apiPort: number;
+  const fernetKey = Fernet.generateKey();
 
   beforeAll(async () => {
     database = await createTestDatabase();
     sandbox = await startLwaSandbox();
     sut = await startTestApp(database, {
       ...sandboxEnvironment(sandbox),
-      FERNET_KEYS: Fernet.generateKey(),
+      FERNET_KEYS: fernetKey,
       SERVICE_API_KEYS: SERVICE_KEY,
     });
     await sut.listen(0, '127.0.0.1');
@@ -59,6 +61,7 @@ describe('the Ads API proxy', () => {
       },
       () => 0.5,
     );
+    sut.get(AdsProxyService).gate.clear();
     sandbox.clearFaults();
     sandbox.clearRequests();
   });
@@ -262,7 +265,6 @@ describe('the Ads API proxy', () => {
     expect(second.headers['x-keeper-error']).toBe('throttled');
     expect(Number(second.headers['retry-after'])).toBeGreaterThan(seconds - 5);
     expect(adsCalls()).toHaveLength(1);
-    sut.get(AdsProxyService).gate.hold(`na:${profileId}`, 0);
   });
 
   it('retries a 5xx of a GET, and passes the last one back after two retries', async () => {
@@ -347,5 +349,192 @@ describe('the Ads API proxy', () => {
     expect(response.statusCode).toBe(409);
     expect(response.headers['x-keeper-error']).toBe('disconnected');
     expect(sandbox.requests()).toHaveLength(0);
+  });
+
+  describe('with the rest of the Ads API', () => {
+    const scope = () => ({ 'amazon-advertising-api-scope': profileId });
+    const ads = () =>
+      sandbox.requests().filter((entry) => entry.endpoint === 'ads');
+
+    it("sends the caller's Amazon headers and body unchanged, the keeper's credentials, and nothing else", async () => {
+      const body = Buffer.from(
+        JSON.stringify({ campaignIdFilter: { include: ['1', '2'] } }),
+      );
+      const response = await proxy('/v2/echo/sp/campaigns/list?a=1&b=%2F', {
+        method: 'POST',
+        headers: {
+          ...scope(),
+          'amazon-ads-accountid': 'amzn1.ads-account.g.canary',
+          'content-type': 'application/vnd.spcampaign.v3+json',
+          accept: 'application/vnd.spcampaign.v3+json',
+          cookie: cookie,
+          'x-forwarded-for': '10.1.2.3',
+          'x-api-key': 'not-for-amazon',
+        },
+        payload: body,
+      });
+
+      expect(response.statusCode).toBe(200);
+      const echo = response.json<{
+        method: string;
+        path: string;
+        query: string;
+        headers: Record<string, string>;
+        authorizationPresent: boolean;
+        cookiePresent: boolean;
+        bodyBytes: number;
+        bodySha256: string;
+      }>();
+      expect(echo).toMatchObject({
+        method: 'POST',
+        path: '/v2/echo/sp/campaigns/list',
+        query: 'a=1&b=%2F',
+        authorizationPresent: true,
+        cookiePresent: false,
+        bodyBytes: body.length,
+        bodySha256: createHash('sha256').update(body).digest('hex'),
+      });
+      expect(echo.headers).toMatchObject({
+        'amazon-advertising-api-scope': profileId,
+        'amazon-ads-accountid': 'amzn1.ads-account.g.canary',
+        'amazon-advertising-api-clientid': sandbox.clientId,
+        'content-type': 'application/vnd.spcampaign.v3+json',
+        accept: 'application/vnd.spcampaign.v3+json',
+      });
+      expect(echo.headers).not.toHaveProperty('x-forwarded-for');
+      expect(echo.headers).not.toHaveProperty('x-api-key');
+      expect(ads()).toHaveLength(1);
+    });
+
+    it('never retries a POST Amazon answered with a 5xx, but retries it after a 429', async () => {
+      sandbox.queueFault({ endpoint: 'ads', kind: '500' });
+      const failed = await proxy('/v2/echo/reports', {
+        method: 'POST',
+        headers: { ...scope(), 'content-type': 'application/json' },
+        payload: '{}',
+      });
+      expect(failed.statusCode).toBe(500);
+      expect(ads()).toHaveLength(1);
+
+      sandbox.clearRequests();
+      sandbox.queueFault({ endpoint: 'ads', kind: '429', retryAfter: 1 });
+      const throttled = await proxy('/v2/echo/reports', {
+        method: 'POST',
+        headers: { ...scope(), 'content-type': 'application/json' },
+        payload: '{}',
+      });
+      expect(throttled.statusCode).toBe(200);
+      expect(ads()).toHaveLength(2);
+      expect(waits[0]).toBeGreaterThanOrEqual(900);
+    });
+
+    it('retries a PUT after a 503 (idempotent)', async () => {
+      sandbox.queueFault({ endpoint: 'ads', kind: '503' });
+      const response = await proxy('/v2/echo/campaigns', {
+        method: 'PUT',
+        headers: { ...scope(), 'content-type': 'application/json' },
+        payload: '[]',
+      });
+      expect(response.statusCode).toBe(200);
+      expect(ads()).toHaveLength(2);
+    });
+
+    it("passes a report download's 307 back as it came: the token never travels to the download", async () => {
+      const created = await proxy('/reporting/reports', {
+        method: 'POST',
+        headers: {
+          ...scope(),
+          'content-type': 'application/vnd.createasyncreportrequest.v3+json',
+        },
+        payload: JSON.stringify({
+          name: 'proxy test',
+          startDate: '2026-11-01',
+          endDate: '2026-11-02',
+          configuration: {
+            adProduct: 'SPONSORED_PRODUCTS',
+            groupBy: ['campaign'],
+            columns: ['impressions'],
+            reportTypeId: 'spCampaigns',
+            timeUnit: 'SUMMARY',
+            format: 'GZIP_JSON',
+          },
+        }),
+      });
+      expect(created.statusCode).toBe(200);
+      const { reportId } = created.json<{ reportId: string }>();
+      const status = await proxy(`/reporting/reports/${reportId}`, {
+        headers: scope(),
+      });
+      expect(status.json()).toMatchObject({ status: 'COMPLETED' });
+
+      const download = await proxy(`/v2/reports/${reportId}/download`, {
+        headers: scope(),
+      });
+      expect(download.statusCode).toBe(307);
+      const location = download.headers['location'] as string;
+      expect(location).toBe(status.json<{ url: string }>().url);
+      expect(sandbox.requests({ endpoint: 'download' })).toHaveLength(0);
+
+      // The job fetches it itself, without the keeper's (or any) Authorization.
+      const file = await fetch(location);
+      expect(file.status).toBe(200);
+      await file.arrayBuffer();
+      expect(
+        sandbox
+          .requests({ endpoint: 'download' })
+          .map((entry) => entry.authorizationPresent),
+      ).toEqual([false]);
+    });
+  });
+
+  it('makes one refresh for 50 callers on 3 replicas when Amazon refuses the stored token', async () => {
+    const replicas = [
+      sut,
+      ...(await Promise.all(
+        [1, 2].map(() =>
+          startTestApp(database, {
+            ...sandboxEnvironment(sandbox),
+            FERNET_KEYS: fernetKey,
+            SERVICE_API_KEYS: SERVICE_KEY,
+          }),
+        ),
+      )),
+    ];
+    try {
+      for (const replica of replicas)
+        replica.get(AdsProxyService).useClock(
+          async () => undefined,
+          () => 0.5,
+        );
+      const token = (
+        await sut.inject({
+          method: 'GET',
+          url: `/api/v1/connections/${connectionId}/access-token`,
+          headers: { authorization: `Bearer ${SERVICE_KEY}` },
+        })
+      ).json<{ accessToken: string }>().accessToken;
+      // Revoked mid-hour (a rotation elsewhere, say): every replica still holds it as valid.
+      expect(sandbox.revokeAccessToken(token)).toBe(true);
+      sandbox.clearRequests();
+
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, index) =>
+          replicas[index % 3].inject({
+            method: 'GET',
+            url: `/api/v1/connections/${connectionId}/ads/v2/profiles`,
+            headers: { authorization: `Bearer ${SERVICE_KEY}` },
+          }),
+        ),
+      );
+
+      expect(answers.map((answer) => answer.statusCode)).toEqual(
+        Array(50).fill(200),
+      );
+      expect(tokenRefreshes()).toHaveLength(1);
+      // Each caller sent at most one call with the revoked token and one with the new.
+      expect(adsCalls().length).toBeLessThanOrEqual(100);
+    } finally {
+      await Promise.all(replicas.slice(1).map((replica) => replica.close()));
+    }
   });
 });

@@ -26,6 +26,11 @@ export class ThrottleGate {
     return until;
   }
 
+  /** Forgets every hold (a test's clean slate). */
+  clear(): void {
+    this.until.clear();
+  }
+
   /** How many keys are held right now (the throttled-profiles gauge). */
   get heldCount(): number {
     let count = 0;

@@ -23,7 +23,8 @@ import {
  * states a hostile callback carries (its `error` and `error_description` are no secrets: they
  * are logged as Amazon sent them). After a session with faults (Amazon's 500s, 429s, timeouts, resets, broken
  * JSON, invalid_grant and invalid_client; bad, replayed and foreign callbacks; wrong passwords;
- * refresh now, scheduled sweeps, access-token reads, rename, disconnect, logout), the marker must
+ * refresh now, scheduled sweeps, access-token reads, Ads API calls through the proxy, rename,
+ * disconnect, logout), the marker must
  * appear in no log line (at level trace), no row of any table, no error body, no SSE message, no
  * alert and no console response: only in the access-token endpoint's answers to a service key.
  */
@@ -382,6 +383,61 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
       (await asJob('access token, refreshed first', beta.id as string))
         .statusCode,
     ).toBe(200);
+
+    // The Ads API proxy: the token goes to Amazon and nowhere else (not back, not into a log):
+    // a 401 and its refresh, the echo of what Amazon received, a 500, refused paths and scopes.
+    const alphaProfile = (
+      await asAdmin(
+        'connection for the proxy',
+        'GET',
+        `/connections/${alpha.id}`,
+      )
+    ).json<{ profiles: { profileId: string }[] }>().profiles[0].profileId;
+    const asProxy = (
+      what: string,
+      path: string,
+      options: {
+        method?: string;
+        headers?: Record<string, string>;
+        payload?: string;
+      } = {},
+    ) =>
+      call(`proxy ${what}`, {
+        method: options.method ?? 'GET',
+        url: `/api/v1/connections/${alpha.id}/ads${path}`,
+        headers: { authorization: `Bearer ${SERVICE_KEY}`, ...options.headers },
+        payload: options.payload,
+      });
+    const scope = { 'amazon-advertising-api-scope': alphaProfile };
+    sandbox.queueFault({ endpoint: 'profiles', kind: 'unauthorized' });
+    expect(
+      (await asProxy('profiles after a 401', '/v2/profiles')).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await asProxy('echo', '/v2/echo/canary?x=1', {
+          method: 'POST',
+          headers: {
+            ...scope,
+            'content-type': 'application/json',
+            cookie: admin,
+          },
+          payload: '{"report":"canary"}',
+        })
+      ).statusCode,
+    ).toBe(200);
+    sandbox.queueFault({ endpoint: 'ads', kind: '500' });
+    await asProxy('500', '/v2/echo/canary', { method: 'POST', headers: scope });
+    await asProxy('bad path', '/v2/%2e%2e/canary');
+    await asProxy('unknown scope', '/v2/echo/canary', {
+      headers: { 'amazon-advertising-api-scope': '1' },
+    });
+    await call('proxy wrong key', {
+      method: 'GET',
+      url: `/api/v1/connections/${alpha.id}/ads/v2/profiles`,
+      headers: { authorization: `Bearer wrong-${MARKER}-0000000000` },
+    });
+    sandbox.clearFaults();
 
     // Scheduled sweeps: a transient failure, a revoked grant, then recovery (alerts on the way).
     const scheduler = sut.get(RefreshScheduler);
