@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD, AdminPassword } from './auth/admin-password';
+import { SERVICE_KEYS, ServiceKeys } from './auth/service-key.verifier';
 import {
   AppConfig,
   InvalidConfigError,
@@ -28,6 +29,7 @@ function banner(
   config: AppConfig,
   embedded: boolean,
   admin: AdminPassword,
+  serviceKeys: ServiceKeys,
 ): string {
   const api = `http://localhost:${config.port}`;
   // The contract asks `npm start` to print the password it uses; only a generated one is
@@ -44,6 +46,14 @@ function banner(
     `  Readiness              ${api}/health/ready`,
     `  Database               ${embedded ? `embedded PostgreSQL in ${join(config.dataDir, 'postgres')}` : 'DATABASE_URL'}`,
     `  Amazon                 ${config.amazon.usingSandbox ? `LWA sandbox (${config.amazon.tokenUrlOverride})` : 'Login with Amazon'}`,
+    ...(serviceKeys.generatedFile
+      ? [
+          `  Service key (jobs)     ${serviceKeys.keys[0]}   (generated into ${serviceKeys.generatedFile}; set SERVICE_API_KEYS to choose)`,
+          '',
+          '  Once an account is connected, a job calls the Ads API through the keeper:',
+          `    curl -H "Authorization: Bearer ${serviceKeys.keys[0]}" ${api}/api/v1/connections/<connection id>/ads/v2/profiles`,
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -106,6 +116,7 @@ async function bootstrap(): Promise<void> {
         config,
         embedded !== undefined,
         app.get<AdminPassword>(ADMIN_PASSWORD),
+        app.get<ServiceKeys>(SERVICE_KEYS),
       ),
     );
 }

@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AppConfig } from '../config/app-config';
+import { generatedSecret } from './development-secrets';
 
 /** The console's password, and where it came from (printed by `main.ts` when generated). */
 export interface AdminPassword {
@@ -23,12 +20,6 @@ export async function resolveAdminPassword(
 ): Promise<AdminPassword> {
   if (config.adminPassword)
     return { value: config.adminPassword, generatedFile: undefined };
-  const file = join(config.dataDir, 'admin-password');
-  if (!existsSync(file)) {
-    await mkdir(config.dataDir, { recursive: true });
-    await writeFile(file, `${randomBytes(12).toString('base64url')}\n`, {
-      mode: 0o600,
-    });
-  }
-  return { value: (await readFile(file, 'utf8')).trim(), generatedFile: file };
+  const generated = await generatedSecret(config.dataDir, 'admin-password', 12);
+  return { value: generated.value, generatedFile: generated.file };
 }

@@ -4,7 +4,11 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AccessGuard } from './access.guard';
 import { ADMIN_PASSWORD, resolveAdminPassword } from './admin-password';
-import { ServiceKeyVerifier } from './service-key.verifier';
+import {
+  resolveServiceKeys,
+  SERVICE_KEYS,
+  ServiceKeyVerifier,
+} from './service-key.verifier';
 import { LoginLimiter } from './login-limiter';
 import { SessionController } from './session.controller';
 import { SessionService } from './session.service';
@@ -18,12 +22,17 @@ import { SessionService } from './session.service';
       useFactory: (config: AppConfig) => resolveAdminPassword(config),
       inject: [APP_CONFIG],
     },
+    {
+      provide: SERVICE_KEYS,
+      useFactory: (config: AppConfig) => resolveServiceKeys(config),
+      inject: [APP_CONFIG],
+    },
     SessionService,
     // Failed logins, counted in PostgreSQL across replicas.
     LoginLimiter,
     ServiceKeyVerifier,
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [ADMIN_PASSWORD, SessionService, ServiceKeyVerifier],
+  exports: [ADMIN_PASSWORD, SERVICE_KEYS, SessionService, ServiceKeyVerifier],
 })
 export class AuthModule {}
