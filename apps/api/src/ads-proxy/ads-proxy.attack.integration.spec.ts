@@ -1033,6 +1033,88 @@ describe('the Ads API proxy under attack', () => {
       expect(received).toHaveLength(1);
     });
 
+    it.each([
+      ['with a Content-Length', { 'content-length': '100000' }],
+      ['chunked', {}],
+    ])(
+      'never ends cleanly an answer whose upstream died mid-body (%s)',
+      async (_what, headers) => {
+        upstreamHandler = (_req, res) => {
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            ...headers,
+          });
+          res.write('[{"row":1},', () => res.socket?.destroy());
+        };
+        const outcome = await new Promise<string>((resolve) => {
+          const request = httpRequest(
+            {
+              host: '127.0.0.1',
+              port: hostilePort,
+              agent: false,
+              path: `${base()}/v2/echo/cut`,
+              headers: { authorization: `Bearer ${SERVICE_KEY}`, ...scope() },
+            },
+            (response) => {
+              response.on('data', () => undefined);
+              // A clean end would hand the job half a report as if it were all of it.
+              response.on('end', () =>
+                resolve(response.complete ? 'complete' : 'incomplete'),
+              );
+              response.on('aborted', () => resolve('aborted'));
+              response.on('error', () => resolve('error'));
+            },
+          );
+          request.on('error', () => resolve('error'));
+          request.end();
+        });
+        expect(outcome).not.toBe('complete');
+      },
+    );
+
+    it('sends nothing for a caller that gives up while its profile is held', async () => {
+      const service = hostile.get(AdsProxyService);
+      const waits: number[] = [];
+      service.useClock(
+        async (ms, signal) => {
+          waits.push(ms);
+          await realSleep(ms, signal);
+        },
+        () => 0.5,
+      );
+      let first = true;
+      upstreamHandler = (_req, res) => {
+        if (first) {
+          first = false;
+          res.writeHead(429, { 'retry-after': '1' }).end('{}');
+        } else res.writeHead(200).end('{}');
+      };
+      const throttled = call('/v2/echo/held', {
+        port: hostilePort,
+        headers: scope(),
+      });
+      while (waits.length < 1)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      const quitter = httpRequest({
+        host: '127.0.0.1',
+        port: hostilePort,
+        agent: false,
+        path: `${base()}/v2/echo/quitter`,
+        headers: { authorization: `Bearer ${SERVICE_KEY}`, ...scope() },
+      });
+      quitter.on('error', () => undefined);
+      quitter.end();
+      while (waits.length < 2)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      quitter.destroy();
+
+      expect((await throttled).statusCode).toBe(200);
+      expect(received.map((got) => got.url)).toEqual([
+        '/v2/echo/held',
+        '/v2/echo/held',
+      ]);
+    });
+
     it('stops a call the caller aborts before Amazon answers, and never retries it', async () => {
       let upstreamClosed!: () => void;
       const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
@@ -1149,6 +1231,34 @@ describe('the Ads API proxy under attack', () => {
       ).toHaveLength(1);
       expect(ads().filter((entry) => entry.endpoint === 'ads')).toHaveLength(0);
     });
+
+    // Amazon answers 401 for a scope the grant lost since the profiles were read (README: "a
+    // 401 about a scope is not a revoked grant"). Each call then forces a refresh of a token
+    // that works, so a job looping over that profile refreshes the token once per call.
+    it.failing(
+      'refreshes at most once for ten calls Amazon refuses with 401 for their scope',
+      async () => {
+        upstreamHandler = (_req, res) =>
+          res
+            .writeHead(401, { 'content-type': 'application/json' })
+            .end(
+              '{"code":"UNAUTHORIZED","details":"Not authorized to access scope"}',
+            );
+        const refreshes = () =>
+          sandbox
+            .requests({ endpoint: 'token' })
+            .filter((entry) => entry.grantType === 'refresh_token');
+        for (let index = 0; index < 10; index += 1) {
+          const answer = await call('/v2/echo/x', {
+            port: hostilePort,
+            headers: scope(),
+          });
+          expect(answer.statusCode).toBe(401);
+        }
+        expect(received).toHaveLength(20);
+        expect(refreshes().length).toBeLessThanOrEqual(1);
+      },
+    );
 
     it('makes concurrent calls for a throttled profile wait, sending none before the hold ends', async () => {
       const service = sut.get(AdsProxyService);
