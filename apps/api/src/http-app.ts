@@ -48,6 +48,9 @@ export async function createHttpApp(
     frameworkErrors: frameworkErrorHandler,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    // A request must arrive whole within 2 minutes (Fastify's default 0 lifts Node's limit):
+    // a body sent a byte a minute must not hold a socket and its buffer forever.
+    requestTimeout: 120_000,
     // The client's address (login limits, audit) and scheme (Secure cookies) come from
     // X-Forwarded-* only from the proxies TRUST_PROXY names; off, the peer is the client,
     // so nobody picks their own address with a header (README "Behind a proxy").

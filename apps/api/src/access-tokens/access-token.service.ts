@@ -124,11 +124,25 @@ export class AccessTokenService {
   private async freshAccessToken(
     id: string,
   ): Promise<AccessTokenDto | undefined> {
+    const row = await this.storedRow(id);
+    return row && this.servableToken(row);
+  }
+
+  /**
+   * The connection's row as the fast path reads it (status, region, profiles, the encrypted
+   * token), shared by every caller of one turn of the event loop; undefined when unknown.
+   * The Ads API proxy checks a call with it before asking for the token.
+   */
+  async storedRow(id: string): Promise<StoredAccessToken | undefined> {
     // One malformed id must not fail the statement of the whole batch.
     if (!UUID.test(id)) return undefined;
-    const row = await this.tokenLookup.run(id);
+    return this.tokenLookup.run(id);
+  }
+
+  /** The row's token when it is to be handed out as it is (not due, see isFreshState). */
+  servableToken(row: StoredAccessToken): AccessTokenDto | undefined {
     if (
-      !row?.access_token_ciphertext ||
+      !row.access_token_ciphertext ||
       !this.isFreshState(
         row.status,
         row.access_token_expires_at,

@@ -61,7 +61,7 @@ export function upstreamRequestHeaders(
   return headers;
 }
 
-/** Amazon's answer headers for the caller: all but hop-by-hop ones and cookies. */
+/** Amazon's answer headers for the caller: all but hop-by-hop ones, cookies and `x-keeper-*`. */
 export function downstreamResponseHeaders(
   upstream: IncomingHttpHeaders,
 ): Record<string, string | string[]> {
@@ -71,6 +71,8 @@ export function downstreamResponseHeaders(
     if (value === undefined) continue;
     if (HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
     if (name === 'set-cookie' || name === 'set-cookie2') continue;
+    // The keeper's own marks: only the keeper sets them, so Amazon's answer never looks like one.
+    if (name.startsWith('x-keeper-')) continue;
     headers[name] = value;
   }
   return headers;

@@ -1,3 +1,5 @@
+import { redactPath } from '../common/log-redaction';
+
 /**
  * Which Ads API path a proxied call names, and whether it may be sent. The caller's path and
  * query go to Amazon as they came (still percent-encoded), so nothing the caller writes may make
@@ -107,12 +109,16 @@ export function upstreamUrl(adsApiUrl: string, target: AdsTarget): URL {
   return url;
 }
 
-/** The path for logs: the query's names without their values (ids, dates, tokens in URLs). */
+/**
+ * The path for logs: secret-like segments masked as in every request line (`redactPath`), and
+ * the query's names without their values (ids, dates, tokens in URLs).
+ */
 export function loggedPath(target: AdsTarget): string {
-  if (!target.query) return target.path;
+  const path = redactPath(target.path);
+  if (!target.query) return path;
   const names = target.query
     .split('&')
     .map((pair) => pair.split('=')[0])
     .filter((name) => name !== '');
-  return `${target.path}?${names.map((name) => `${name}=…`).join('&')}`;
+  return `${path}?${names.map((name) => `${name}=…`).join('&')}`;
 }

@@ -311,14 +311,11 @@ describe('the Ads API proxy under attack', () => {
 
     // README: "The keeper's own answers use its error shape and carry x-keeper-error". The
     // router refuses these before the proxy's scope sees them, without the header.
-    it.failing(
-      'marks its 400 for a malformed percent-encoding as its own (x-keeper-error)',
-      async () => {
-        const answer = await call('/v2/%c0%ae%c0%ae/profiles');
-        expect(answer.statusCode).toBe(400);
-        expect(answer.headers['x-keeper-error']).toBe('bad_path');
-      },
-    );
+    it('marks its 400 for a malformed percent-encoding as its own (x-keeper-error)', async () => {
+      const answer = await call('/v2/%c0%ae%c0%ae/profiles');
+      expect(answer.statusCode).toBe(400);
+      expect(answer.headers['x-keeper-error']).toBe('bad_path');
+    });
 
     it.each([
       ['/v2/echo/..;/x', '/v2/echo/..;/x'],
@@ -711,32 +708,27 @@ describe('the Ads API proxy under attack', () => {
       expect(protoEcho.bodySha256).toBe(sha(proto));
     });
 
-    // The service key is checked in the handler, after Fastify has read the whole body (up to
-    // 10 MB) for the route's content-type parser: anyone can make the keeper hold 10 MB.
-    it.failing(
-      'does not read a body before it knows the caller has a service key',
-      async () => {
-        // A caller without a key announces 10 MB and sends nothing: the keeper must not hold the
-        // socket (and up to 10 MB of memory per socket) waiting for it.
-        const answer = await rawExchange(
-          apiPort,
-          `POST ${base()}/v2/echo/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${TEN_MB}\r\n\r\n`,
-          { timeoutMs: 3_000 },
-        ).catch((error: Error) => ({ statusCode: 0, text: error.message }));
-        expect(answer.statusCode).toBe(401);
-      },
-    );
+    // Found by this suite: the key was checked in the handler, after Fastify had read the whole
+    // body (up to 10 MB) for the route's parser; it is checked in an onRequest hook now.
+    it('does not read a body before it knows the caller has a service key', async () => {
+      // A caller without a key announces 10 MB and sends nothing: the keeper must not hold the
+      // socket (and up to 10 MB of memory per socket) waiting for it.
+      const answer = await rawExchange(
+        apiPort,
+        `POST ${base()}/v2/echo/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${TEN_MB}\r\n\r\n`,
+        { timeoutMs: 3_000 },
+      ).catch((error: Error) => ({ statusCode: 0, text: error.message }));
+      expect(answer.statusCode).toBe(401);
+    });
 
-    // Fastify's requestTimeout defaults to 0, which it hands to Node, disabling Node's 300 s.
-    it.failing(
-      'bounds how long one request may take to arrive (slow-loris)',
-      () => {
-        const server = sut.getHttpServer();
-        expect(server.headersTimeout).toBeGreaterThan(0);
-        // 0 disables Node's own 300 s default: a body sent a byte a minute holds its socket forever.
-        expect(server.requestTimeout).toBeGreaterThan(0);
-      },
-    );
+    // Found by this suite: Fastify's requestTimeout defaults to 0, which disables Node's 300 s;
+    // createHttpApp sets 120 s.
+    it('bounds how long one request may take to arrive (slow-loris)', () => {
+      const server = sut.getHttpServer();
+      expect(server.headersTimeout).toBeGreaterThan(0);
+      // 0 disables Node's own 300 s default: a body sent a byte a minute holds its socket forever.
+      expect(server.requestTimeout).toBeGreaterThan(0);
+    });
   });
 
   describe('credentials', () => {
@@ -871,7 +863,7 @@ describe('the Ads API proxy under attack', () => {
 
     // `req.url` masks a secret-like segment (log-redaction.ts) but the proxy's `ads.path`
     // field repeats the raw path: a key pasted into the path reaches the log line.
-    it.failing.each([
+    it.each([
       ['the service key', SERVICE_KEY],
       ['a hex secret', 'f3a9c1e07b2d4a6e8c0f1b3d5a7e9c2b4d6f8a0c'],
     ])(
@@ -919,25 +911,22 @@ describe('the Ads API proxy under attack', () => {
     });
 
     // README: "The keeper's own answers … carry x-keeper-error …; Amazon's never do."
-    it.failing(
-      "never passes an x-keeper-* header of Amazon's on (a caller would take it for the keeper's)",
-      async () => {
-        upstreamHandler = (_req, res) =>
-          res
-            .writeHead(429, {
-              'x-keeper-error': 'throttled',
-              'x-keeper-attempts': '99',
-              'retry-after': '999',
-            })
-            .end('{}');
-        const answer = await call('/v2/echo/x', {
-          port: hostilePort,
-          headers: scope(),
-        });
-        expect(answer.headers['x-keeper-error']).toBeUndefined();
-        expect(answer.headers['x-keeper-attempts']).toBe('1');
-      },
-    );
+    it("never passes an x-keeper-* header of Amazon's on (a caller would take it for the keeper's)", async () => {
+      upstreamHandler = (_req, res) =>
+        res
+          .writeHead(429, {
+            'x-keeper-error': 'throttled',
+            'x-keeper-attempts': '99',
+            'retry-after': '999',
+          })
+          .end('{}');
+      const answer = await call('/v2/echo/x', {
+        port: hostilePort,
+        headers: scope(),
+      });
+      expect(answer.headers['x-keeper-error']).toBeUndefined();
+      expect(answer.headers['x-keeper-attempts']).toBe('1');
+    });
 
     it('passes a redirect to another host back unfollowed', async () => {
       upstreamHandler = (_req, res) =>
@@ -1157,29 +1146,26 @@ describe('the Ads API proxy under attack', () => {
   // The abort surfaces as an UpstreamError (or the sleep's AbortError) that the route's error
   // handler takes for an internal failure: a 500 in the metrics and an error line per caller
   // that gives up, which is what a job's timeout does to every slow call.
-  it.failing(
-    'logs a caller that goes away mid-call as such, not as the proxy failing',
-    async () => {
-      let arrived!: () => void;
-      const arrival = new Promise<void>((resolve) => (arrived = resolve));
-      upstreamHandler = () => arrived();
-      output.newLines();
-      const request = httpRequest({
-        host: '127.0.0.1',
-        port: hostilePort,
-        agent: false,
-        path: `${base()}/v2/echo/gone`,
-        headers: { authorization: `Bearer ${SERVICE_KEY}`, ...scope() },
-      });
-      request.on('error', () => undefined);
-      request.end();
-      await arrival;
-      request.destroy();
-      const lines = await linesUntil(/v2\/echo\/gone|Ads API proxy failed/);
-      expect(lines.join('\n')).toMatch(/v2\/echo\/gone|Ads API proxy failed/);
-      expect(lines.filter((line) => line.includes('"level":50'))).toEqual([]);
-    },
-  );
+  it('logs a caller that goes away mid-call as such, not as the proxy failing', async () => {
+    let arrived!: () => void;
+    const arrival = new Promise<void>((resolve) => (arrived = resolve));
+    upstreamHandler = () => arrived();
+    output.newLines();
+    const request = httpRequest({
+      host: '127.0.0.1',
+      port: hostilePort,
+      agent: false,
+      path: `${base()}/v2/echo/gone`,
+      headers: { authorization: `Bearer ${SERVICE_KEY}`, ...scope() },
+    });
+    request.on('error', () => undefined);
+    request.end();
+    await arrival;
+    request.destroy();
+    const lines = await linesUntil(/v2\/echo\/gone|Ads API proxy failed/);
+    expect(lines.join('\n')).toMatch(/v2\/echo\/gone|Ads API proxy failed/);
+    expect(lines.filter((line) => line.includes('"level":50'))).toEqual([]);
+  });
 
   it.each(['OPTIONS', 'TRACE', 'CONNECT', 'PROPFIND'])(
     'never sends a %s to Amazon',
@@ -1199,16 +1185,13 @@ describe('the Ads API proxy under attack', () => {
 
   // README: "Every answer says how many calls it took in x-keeper-attempts". The keeper's own
   // answers (error handler) never carry it, even after three calls reached Amazon.
-  it.failing(
-    'says how many calls a 502 after three resets took (x-keeper-attempts)',
-    async () => {
-      sandbox.queueFault({ endpoint: 'ads', kind: 'reset', count: 3 });
-      const answer = await call('/v2/echo/x', { headers: scope() });
-      expect(answer.statusCode).toBe(502);
-      expect(answer.headers['x-keeper-error']).toBe('amazon_unreachable');
-      expect(answer.headers['x-keeper-attempts']).toBe('3');
-    },
-  );
+  it('says how many calls a 502 after three resets took (x-keeper-attempts)', async () => {
+    sandbox.queueFault({ endpoint: 'ads', kind: 'reset', count: 3 });
+    const answer = await call('/v2/echo/x', { headers: scope() });
+    expect(answer.statusCode).toBe(502);
+    expect(answer.headers['x-keeper-error']).toBe('amazon_unreachable');
+    expect(answer.headers['x-keeper-attempts']).toBe('3');
+  });
 
   describe('abuse', () => {
     it('reads the profiles once for 20 concurrent calls with an unknown scope', async () => {
@@ -1235,30 +1218,27 @@ describe('the Ads API proxy under attack', () => {
     // Amazon answers 401 for a scope the grant lost since the profiles were read (README: "a
     // 401 about a scope is not a revoked grant"). Each call then forces a refresh of a token
     // that works, so a job looping over that profile refreshes the token once per call.
-    it.failing(
-      'refreshes at most once for ten calls Amazon refuses with 401 for their scope',
-      async () => {
-        upstreamHandler = (_req, res) =>
-          res
-            .writeHead(401, { 'content-type': 'application/json' })
-            .end(
-              '{"code":"UNAUTHORIZED","details":"Not authorized to access scope"}',
-            );
-        const refreshes = () =>
-          sandbox
-            .requests({ endpoint: 'token' })
-            .filter((entry) => entry.grantType === 'refresh_token');
-        for (let index = 0; index < 10; index += 1) {
-          const answer = await call('/v2/echo/x', {
-            port: hostilePort,
-            headers: scope(),
-          });
-          expect(answer.statusCode).toBe(401);
-        }
-        expect(received).toHaveLength(20);
-        expect(refreshes().length).toBeLessThanOrEqual(1);
-      },
-    );
+    it('refreshes at most once for ten calls Amazon refuses with 401 for their scope', async () => {
+      upstreamHandler = (_req, res) =>
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(
+            '{"code":"UNAUTHORIZED","details":"Not authorized to access scope"}',
+          );
+      const refreshes = () =>
+        sandbox
+          .requests({ endpoint: 'token' })
+          .filter((entry) => entry.grantType === 'refresh_token');
+      for (let index = 0; index < 10; index += 1) {
+        const answer = await call('/v2/echo/x', {
+          port: hostilePort,
+          headers: scope(),
+        });
+        expect(answer.statusCode).toBe(401);
+      }
+      expect(received).toHaveLength(20);
+      expect(refreshes().length).toBeLessThanOrEqual(1);
+    });
 
     it('makes concurrent calls for a throttled profile wait, sending none before the hold ends', async () => {
       const service = sut.get(AdsProxyService);

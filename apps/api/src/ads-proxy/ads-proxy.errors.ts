@@ -12,6 +12,8 @@ export class AdsProxyError extends DomainError {
     message: string,
     /** Seconds, for a `Retry-After` header. */
     readonly retryAfterSeconds?: number,
+    /** Calls sent to Amazon before the keeper gave this answer (0: none). */
+    readonly attempts = 0,
   ) {
     super(message);
   }

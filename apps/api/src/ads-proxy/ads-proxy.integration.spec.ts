@@ -88,6 +88,12 @@ describe('the Ads API proxy', () => {
       payload: options.payload,
     });
 
+  /** The stored token as if refreshed 10 minutes ago: a 401 may refresh it again. */
+  const ageToken = () =>
+    database.query(
+      "UPDATE connections SET last_refreshed_at = now() - interval '10 minutes' WHERE id = $1",
+      [connectionId],
+    );
   const adsCalls = () =>
     sandbox.requests().filter((entry) => entry.endpoint === 'profiles');
   const tokenRefreshes = () =>
@@ -189,6 +195,7 @@ describe('the Ads API proxy', () => {
   });
 
   it('refreshes once and retries once when Amazon answers 401 to a valid-looking token', async () => {
+    await ageToken();
     sandbox.queueFault({ endpoint: 'profiles', kind: 'unauthorized' });
 
     const response = await proxy('/v2/profiles');
@@ -200,6 +207,7 @@ describe('the Ads API proxy', () => {
   });
 
   it('passes a second 401 back as Amazon sent it, and leaves the connection live', async () => {
+    await ageToken();
     sandbox.queueFault({
       endpoint: 'profiles',
       kind: 'unauthorized',
@@ -515,6 +523,7 @@ describe('the Ads API proxy', () => {
       ).json<{ accessToken: string }>().accessToken;
       // Revoked mid-hour (a rotation elsewhere, say): every replica still holds it as valid.
       expect(sandbox.revokeAccessToken(token)).toBe(true);
+      await ageToken();
       sandbox.clearRequests();
 
       const answers = await Promise.all(
@@ -536,5 +545,23 @@ describe('the Ads API proxy', () => {
     } finally {
       await Promise.all(replicas.slice(1).map((replica) => replica.close()));
     }
+  });
+
+  it('refreshes a token less than a minute old at most once a minute for 401s: ten refused calls, one refresh', async () => {
+    await database.query(
+      "UPDATE connections SET last_refreshed_at = now() - interval '10 seconds' WHERE id = $1",
+      [connectionId],
+    );
+    sandbox.queueFault({
+      endpoint: 'profiles',
+      kind: 'unauthorized',
+      count: 20,
+    });
+
+    for (let call = 0; call < 10; call += 1)
+      expect((await proxy('/v2/profiles')).statusCode).toBe(401);
+
+    expect(tokenRefreshes()).toHaveLength(1);
+    expect(adsCalls()).toHaveLength(20);
   });
 });

@@ -70,10 +70,26 @@ export async function registerAdsProxy(
       { parseAs: 'buffer', bodyLimit: PROXY_BODY_LIMIT },
       (_request, body, done) => done(null, body),
     );
+    // Before the body is read: a caller without a key never makes the keeper hold 10 MB.
+    scope.addHook('onRequest', (request, _reply, done) => {
+      done(
+        keys.keyIdFor(request.headers.authorization)
+          ? undefined
+          : new ServiceKeyRequiredError(),
+      );
+    });
     scope.setErrorHandler((error: FastifyError, request, reply) => {
       const answer = keeperError(error, request.id, logger);
       const log = (request as AdsRequest).adsCall;
       if (log) log.origin = 'keeper';
+      // Refused before the handler (no key, a body too large): the body may still be on its
+      // way, so the socket is closed after the answer instead of waiting for it.
+      if (!log) void reply.header('connection', 'close');
+      if (answer.code === 'client_gone')
+        logger.warn(
+          { correlationId: request.id, ads: log },
+          'Ads API call ended: the caller went away before the answer',
+        );
       metrics.recordCall({
         region: 'none',
         method: request.method,
@@ -87,14 +103,13 @@ export async function registerAdsProxy(
       return reply
         .code(answer.body.statusCode)
         .header(KEEPER_ERROR_HEADER, answer.code)
+        .header('x-keeper-attempts', String(answer.attempts))
         .header('cache-control', 'no-store')
         .send(answer.body);
     });
 
     const handler = async (request: FastifyRequest, reply: FastifyReply) => {
       const started = performance.now();
-      if (!keys.keyIdFor(request.headers.authorization))
-        throw new ServiceKeyRequiredError();
       const { id } = request.params as { id: string };
       if (!UUID.test(id))
         throw new AdsProxyError(
@@ -214,7 +229,13 @@ function keeperError(
   error: FastifyError | Error,
   correlationId: string,
   logger: Logger,
-): { body: ApiErrorDto; code: string; retryAfterSeconds?: number } {
+): {
+  body: ApiErrorDto;
+  code: string;
+  retryAfterSeconds?: number;
+  attempts: number;
+} {
+  let attempts = 0;
   let statusCode = 500;
   let code = 'internal';
   let message = 'Internal server error';
@@ -224,6 +245,7 @@ function keeperError(
     code = error.code;
     message = error.message;
     retryAfterSeconds = error.retryAfterSeconds;
+    attempts = error.attempts;
   } else if (error instanceof AdsPathError) {
     statusCode = 400;
     code = 'bad_path';
@@ -255,6 +277,7 @@ function keeperError(
     },
     code,
     retryAfterSeconds,
+    attempts,
   };
 }
 

@@ -13,7 +13,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isLive } from '../connections/connection-rules';
 import { ConnectionEntity } from '../connections/connection.entity';
-import { ConnectionsRepository } from '../connections/connections.repository';
+import { StoredAccessToken } from '../connections/connections.repository';
 import { AdsProxyMetrics } from '../metrics/ads-proxy.metrics';
 import { ProfileReader } from '../refresh/profile-reader';
 import { AdsTarget, upstreamUrl } from './ads-path';
@@ -77,7 +77,6 @@ export class AdsProxyService implements OnApplicationShutdown {
   private random: () => number = Math.random;
 
   constructor(
-    private readonly connections: ConnectionsRepository,
     private readonly tokens: AccessTokenService,
     private readonly profiles: ProfileReader,
     private readonly metrics: AdsProxyMetrics,
@@ -99,16 +98,23 @@ export class AdsProxyService implements OnApplicationShutdown {
 
   async forward(call: ProxyCall): Promise<ProxyAnswer> {
     const deadline = Date.now() + PROXY_DEADLINE_MS;
-    const connection = await this.liveConnection(call.connectionId);
+    // One batched read (shared with every call of this turn of the event loop) answers the
+    // status, the region, the profiles and, most of the time, the token itself.
+    const connection = liveConnection(
+      call.connectionId,
+      await this.tokens.storedRow(call.connectionId),
+    );
     const scope = await this.checkedScope(connection, call);
     const url = upstreamUrl(
       amazonEndpointsFor(connection.region, this.config.amazon).adsApiUrl,
       call.target,
     );
     const gateKey = `${connection.region}:${scope ?? connection.id}`;
-    let accessToken = await this.accessToken(() =>
-      this.tokens.accessToken(connection.id, call.correlationId),
-    );
+    let accessToken =
+      this.tokens.servableToken(connection)?.accessToken ??
+      (await this.accessToken(() =>
+        this.tokens.accessToken(connection.id, call.correlationId),
+      ));
     let attempts = 0;
     let amazonMs = 0;
     let waitedMs = 0;
@@ -117,7 +123,12 @@ export class AdsProxyService implements OnApplicationShutdown {
     let failureRetries = 0;
     const wait = async (ms: number) => {
       const started = performance.now();
-      await this.sleep(ms, call.signal);
+      try {
+        await this.sleep(ms, call.signal);
+      } catch (error) {
+        if (call.signal.aborted) throw callerGone(attempts);
+        throw error;
+      }
       waitedMs += performance.now() - started;
     };
     const retryAllowed = (error?: UpstreamError) =>
@@ -126,11 +137,11 @@ export class AdsProxyService implements OnApplicationShutdown {
     for (;;) {
       const heldUntil = this.gate.heldUntil(gateKey);
       if (heldUntil !== undefined) {
-        if (heldUntil > deadline) throw throttled(heldUntil);
+        if (heldUntil > deadline) throw throttled(heldUntil, attempts);
         await wait(heldUntil - Date.now());
       }
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw deadlinePassed();
+      if (remaining <= 0) throw deadlinePassed(attempts);
       const sent = performance.now();
       let response: IncomingMessage;
       try {
@@ -150,8 +161,9 @@ export class AdsProxyService implements OnApplicationShutdown {
       } catch (error) {
         amazonMs += performance.now() - sent;
         if (!(error instanceof UpstreamError)) throw error;
-        if (call.signal.aborted) throw error;
-        if (error.timedOut && Date.now() >= deadline) throw deadlinePassed();
+        if (call.signal.aborted) throw callerGone(attempts);
+        if (error.timedOut && Date.now() >= deadline)
+          throw deadlinePassed(attempts);
         if (failureRetries < MAX_FAILURE_RETRIES && retryAllowed(error)) {
           const delay = this.backoff(failureRetries);
           if (Date.now() + delay < deadline) {
@@ -165,6 +177,8 @@ export class AdsProxyService implements OnApplicationShutdown {
           502,
           'amazon_unreachable',
           `Amazon's Ads API did not answer (${error.code}) after ${attempts} attempt(s).`,
+          undefined,
+          attempts,
         );
       }
       amazonMs += performance.now() - sent;
@@ -240,32 +254,13 @@ export class AdsProxyService implements OnApplicationShutdown {
     return delayForAttempt(retries, { ...BACKOFF, random: this.random });
   }
 
-  private async liveConnection(id: string): Promise<ConnectionEntity> {
-    const connection = await this.connections.findPublic(id);
-    if (!connection)
-      throw new AdsProxyError(
-        404,
-        'unknown_connection',
-        `There is no connection ${id}.`,
-      );
-    if (!isLive(connection.status))
-      throw new AdsProxyError(
-        409,
-        connection.status,
-        connection.status === 'needs_reauth'
-          ? 'This connection needs a new consent (Reconnect in the console): Amazon no longer accepts its refresh token.'
-          : 'This connection was disconnected.',
-      );
-    return connection;
-  }
-
   /**
    * The caller's `Amazon-Advertising-API-Scope`, checked against the profiles the connection
    * reaches. An unknown one makes the profiles be read again (at most once a minute) before it
    * is refused: a profile added in Amazon since the last read works at once.
    */
   private async checkedScope(
-    connection: ConnectionEntity,
+    connection: StoredAccessToken,
     call: ProxyCall,
   ): Promise<string | undefined> {
     const scope = scopeOf(call.headers);
@@ -312,25 +307,60 @@ export class AdsProxyService implements OnApplicationShutdown {
   }
 }
 
+function liveConnection(
+  id: string,
+  row: StoredAccessToken | undefined,
+): StoredAccessToken {
+  if (!row)
+    throw new AdsProxyError(
+      404,
+      'unknown_connection',
+      `There is no connection ${id}.`,
+    );
+  if (!isLive(row.status))
+    throw new AdsProxyError(
+      409,
+      row.status,
+      row.status === 'needs_reauth'
+        ? 'This connection needs a new consent (Reconnect in the console): Amazon no longer accepts its refresh token.'
+        : 'This connection was disconnected.',
+    );
+  return row;
+}
+
 function headerOf(response: IncomingMessage, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-function throttled(untilMs: number): AdsProxyError {
+function throttled(untilMs: number, attempts: number): AdsProxyError {
   const seconds = Math.max(1, Math.ceil((untilMs - Date.now()) / 1000));
   return new AdsProxyError(
     429,
     'throttled',
     `Amazon throttles this profile for another ${seconds} s; try again then.`,
     seconds,
+    attempts,
   );
 }
 
-function deadlinePassed(): AdsProxyError {
+function deadlinePassed(attempts: number): AdsProxyError {
   return new AdsProxyError(
     504,
     'deadline',
     `Amazon's Ads API did not answer within ${PROXY_DEADLINE_MS / 1000} s.`,
+    undefined,
+    attempts,
+  );
+}
+
+/** The caller went away: nothing more is sent for it; logged as a 499, no failure of ours. */
+function callerGone(attempts: number): AdsProxyError {
+  return new AdsProxyError(
+    499,
+    'client_gone',
+    'The caller closed the connection before the answer.',
+    undefined,
+    attempts,
   );
 }

@@ -23,6 +23,10 @@ export function frameworkErrorHandler(
         : 'The request URL is malformed.',
     correlationId: String(request.id),
   };
+  // The Ads API proxy marks its own answers (README, "Call the Ads API through the keeper"):
+  // a URL the router refuses under its prefix is one of them, never Amazon's.
+  if (/^\/api\/v1\/connections\/[^/]*\/ads\//.test(request.raw.url ?? ''))
+    void reply.header('x-keeper-error', 'bad_path');
   void reply
     .code(statusCode)
     .header(CORRELATION_HEADER, request.id)

@@ -66,7 +66,7 @@ function isSecretLikeSegment(segment: string): boolean {
   );
 }
 
-function redactPath(path: string): string {
+export function redactPath(path: string): string {
   return path
     .split('/')
     .map((segment) => (isSecretLikeSegment(segment) ? REDACTED : segment))

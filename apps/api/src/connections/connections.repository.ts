@@ -18,10 +18,15 @@ import {
   UNLEASED_SQL,
 } from './connection-rules';
 
-/** The columns of `connections` the access-token fast path reads (the access token still encrypted). */
+/**
+ * The columns of `connections` the access-token fast path and the Ads API proxy read, in one
+ * batched statement (the access token still encrypted).
+ */
 export interface StoredAccessToken {
   id: string;
   status: string;
+  region: Region;
+  profiles: AdsProfileDto[];
   access_token_ciphertext: string | null;
   access_token_expires_at: Date | null;
   last_refreshed_at: Date | null;
@@ -122,7 +127,7 @@ export class ConnectionsRepository {
   /** The fast path's columns for many ids in one statement; ids must be well-formed UUIDs. */
   storedAccessTokens(ids: readonly string[]): Promise<StoredAccessToken[]> {
     return this.database.dataSource.query(
-      'SELECT id, status, access_token_ciphertext, access_token_expires_at, last_refreshed_at FROM connections WHERE id = ANY($1::uuid[])',
+      'SELECT id, status, region, profiles, access_token_ciphertext, access_token_expires_at, last_refreshed_at FROM connections WHERE id = ANY($1::uuid[])',
       [[...new Set(ids)]],
     );
   }

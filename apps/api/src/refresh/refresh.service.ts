@@ -9,7 +9,9 @@ import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import {
+  intervalPassed,
   isLive,
+  MIN_REFRESH_INTERVAL_SECONDS,
   refreshableNow,
   servableAsIs,
 } from '../connections/connection-rules';
@@ -103,6 +105,9 @@ export class RefreshService {
     string,
     { trigger: RefreshTrigger; attempt: Promise<RefreshOutcome> }
   >();
+  private readonly unauthorizedRefreshes = new OncePerInterval(
+    MIN_REFRESH_INTERVAL_SECONDS * 1000,
+  );
   private readonly lease: Lease = {
     owner: this.owner,
     seconds: LEASE_MS / 1000,
@@ -198,6 +203,17 @@ export class RefreshService {
     // for the sweep's probe like everything else (the admin's click may still try, once).
     if (trigger === 'on_demand' && this.pause.isHolding)
       return { kind: 'skipped', reason: 'refreshes paused' };
+    // A 401 may refresh despite the minimum interval, but once per interval and connection on
+    // this replica: more 401s for a token that young are about the call (a scope, a lost
+    // profile), not the token, and must not each cost a refresh (README, "Never too often").
+    if (options.rejectedAccessToken !== undefined) {
+      const recent = !intervalPassed({
+        expiresAt: connection.accessTokenExpiresAt,
+        lastRefreshedAt: connection.lastRefreshedAt,
+      });
+      if (recent && !this.unauthorizedRefreshes.take(id))
+        return { kind: 'current', connection };
+    }
     const checked = trigger === 'on_demand' && !options.rejectedAccessToken;
     if (await this.connections.claim(id, this.lease, checked))
       return this.refreshLeasedOrLeave(id, trigger, correlationId, {
@@ -569,4 +585,21 @@ function sameSecret(stored: string | null, presented: string): boolean {
   if (stored === null) return false;
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(stored), digest(presented));
+}
+
+/** Grants each key once per interval (per process); forgets keys whose interval has passed. */
+class OncePerInterval {
+  private readonly grantedAt = new Map<string, number>();
+
+  constructor(private readonly intervalMs: number) {}
+
+  take(key: string, now = Date.now()): boolean {
+    const last = this.grantedAt.get(key);
+    if (last !== undefined && now - last < this.intervalMs) return false;
+    if (this.grantedAt.size > 10_000)
+      for (const [other, at] of this.grantedAt)
+        if (now - at >= this.intervalMs) this.grantedAt.delete(other);
+    this.grantedAt.set(key, now);
+    return true;
+  }
 }
