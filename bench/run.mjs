@@ -122,6 +122,7 @@ async function bundleBench() {
       'hostile-json': 'bench/src/hostile-json-main.ts',
       'fernet-child': 'bench/src/children/fernet-child.ts',
       'bare-server': 'bench/src/children/bare-server.ts',
+      'sandbox-server': 'bench/src/children/sandbox-server.ts',
     },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
@@ -131,6 +132,11 @@ async function bundleBench() {
     target: 'node20',
     packages: 'external',
     tsconfig: 'bench/tsconfig.json',
+    // @keeper/test-support is CommonJS (it `require`s node:net and friends); an ES module bundle
+    // has no `require` of its own, so esbuild's shim would throw "Dynamic require … not supported".
+    banner: {
+      js: "import { createRequire as __benchRequire } from 'node:module'; const require = __benchRequire(import.meta.url);",
+    },
     sourcemap: true,
     logLevel: 'warning',
   });

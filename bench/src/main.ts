@@ -26,16 +26,21 @@ import { flowsPhase } from './phases/flows';
 import { httpPhase } from './phases/http';
 import { idlePhase } from './phases/idle';
 import { profileRun } from './phases/profile';
+import { proxyPhase } from './phases/proxy';
 import { refreshPhase } from './phases/refresh';
 
 const FAR_AWAY_CRON = '0 0 0 1 1 *';
 const MB = 1024 ** 2;
+/** Two API and sandbox starts, 100 seeded connections, two loads with their settling, 50 MB twice. */
+const PROXY_LIMIT_MS = 180_000;
 
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
-function optionsFor(mode: 'full' | 'quick' | 'profile'): BenchOptions {
+function optionsFor(
+  mode: 'full' | 'quick' | 'profile' | 'proxy',
+): BenchOptions {
   const number = (name: string, fallback: number) => {
     const value = Number(process.env[name]);
     return Number.isFinite(value) && value > 0 ? value : fallback;
@@ -77,66 +82,9 @@ async function phase(
   }
 }
 
-async function main(): Promise<number> {
-  installSignalHandlers();
-  const args = process.argv.slice(2);
-  const mode = args.includes('--profile')
-    ? 'profile'
-    : args.includes('--quick')
-      ? 'quick'
-      : 'full';
-  const root = resolve(process.env.BENCH_ROOT ?? process.cwd());
-  const outDir = join(root, 'dist', 'bench');
-  const apiMain = process.env.BENCH_API_MAIN ?? join(outDir, 'api', 'main.js');
-  const options = optionsFor(mode);
-  const startedAt = new Date();
-  const began = performance.now();
-  const machineAtStart = machineInfo();
-  log(
-    `${mode} run on ${machineAtStart.cores} × ${machineAtStart.cpuModel}, load ${machineAtStart.loadAverage.join(' ')}`,
-  );
-
-  const tempRoot = await mkdtemp(join(tmpdir(), 'atk-bench-'));
-  // Registered first, so it runs last: after the APIs and the database have stopped.
-  onCleanup('remove the temp folder', () =>
-    rm(tempRoot, { recursive: true, force: true }),
-  );
-
-  const report = new Report();
-  const raw: Record<string, unknown> = { phaseSeconds: {} };
-  const db = await within(
-    startDatabase(tempRoot),
-    120_000,
-    'starting PostgreSQL',
-  );
-  log(
-    `PostgreSQL ${db.version} (${db.kind === 'embedded' ? 'embedded, in the temp folder' : 'fresh database on DATABASE_URL'})`,
-  );
-  const sandbox = await startLwaSandbox({ requestLogLimit: 200_000 });
-  onCleanup('close the LWA sandbox', () => sandbox.close());
-  const ctx: BenchContext = {
-    root,
-    outDir,
-    tempRoot,
-    options,
-    report,
-    raw,
-    db,
-    sandbox,
-    runTag: randomBytes(3).toString('hex'),
-    settings: freshApiSettings(apiMain, tempRoot, db.url, sandbox),
-  };
-
-  if (mode === 'profile') {
-    await profileRun(ctx);
-    return 0;
-  }
-
-  if (!HAS_PROC)
-    report.unmeasured.push(
-      'No /proc: RSS and CPU come from the API /metrics (process_*), PostgreSQL CPU is not measured.',
-    );
-
+/** Phases 1 to 9 (and 0, the API's start), in the order that keeps their numbers apart. */
+async function everyPhase(ctx: BenchContext): Promise<void> {
+  const { report, raw } = ctx;
   await phase(ctx, '1 fernet', 60_000, () => fernetPhase(ctx));
 
   // One API for phases 2, 3 and 5: the sweep far away, so only the requests cost anything.
@@ -241,6 +189,75 @@ async function main(): Promise<number> {
   await phase(ctx, '6 idle', ctx.options.idleSeconds * 1000 + 120_000, () =>
     idlePhase(ctx),
   );
+  // Last: its connections' tokens come from a sandbox process of its own, gone afterwards.
+  await phase(ctx, '9 proxy', PROXY_LIMIT_MS, () => proxyPhase(ctx));
+}
+
+async function main(): Promise<number> {
+  installSignalHandlers();
+  const args = process.argv.slice(2);
+  const mode = args.includes('--profile')
+    ? 'profile'
+    : args.includes('--proxy')
+      ? 'proxy'
+      : args.includes('--quick')
+        ? 'quick'
+        : 'full';
+  const root = resolve(process.env.BENCH_ROOT ?? process.cwd());
+  const outDir = join(root, 'dist', 'bench');
+  const apiMain = process.env.BENCH_API_MAIN ?? join(outDir, 'api', 'main.js');
+  const options = optionsFor(mode);
+  const startedAt = new Date();
+  const began = performance.now();
+  const machineAtStart = machineInfo();
+  log(
+    `${mode} run on ${machineAtStart.cores} × ${machineAtStart.cpuModel}, load ${machineAtStart.loadAverage.join(' ')}`,
+  );
+
+  const tempRoot = await mkdtemp(join(tmpdir(), 'atk-bench-'));
+  // Registered first, so it runs last: after the APIs and the database have stopped.
+  onCleanup('remove the temp folder', () =>
+    rm(tempRoot, { recursive: true, force: true }),
+  );
+
+  const report = new Report();
+  const raw: Record<string, unknown> = { phaseSeconds: {} };
+  const db = await within(
+    startDatabase(tempRoot),
+    120_000,
+    'starting PostgreSQL',
+  );
+  log(
+    `PostgreSQL ${db.version} (${db.kind === 'embedded' ? 'embedded, in the temp folder' : 'fresh database on DATABASE_URL'})`,
+  );
+  const sandbox = await startLwaSandbox({ requestLogLimit: 200_000 });
+  onCleanup('close the LWA sandbox', () => sandbox.close());
+  const ctx: BenchContext = {
+    root,
+    outDir,
+    tempRoot,
+    options,
+    report,
+    raw,
+    db,
+    sandbox,
+    runTag: randomBytes(3).toString('hex'),
+    settings: freshApiSettings(apiMain, tempRoot, db.url, sandbox),
+  };
+
+  if (mode === 'profile') {
+    await profileRun(ctx);
+    return 0;
+  }
+
+  if (!HAS_PROC)
+    report.unmeasured.push(
+      'No /proc: RSS and CPU come from the API /metrics (process_*), PostgreSQL CPU is not measured.',
+    );
+
+  if (mode === 'proxy')
+    await phase(ctx, '9 proxy', PROXY_LIMIT_MS, () => proxyPhase(ctx));
+  else await everyPhase(ctx);
 
   const finishedAt = new Date();
   const machine = {

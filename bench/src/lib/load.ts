@@ -26,6 +26,11 @@ export interface LoadSpec {
   /** Default 200. */
   expectStatus?: number;
   timeoutSeconds?: number;
+  /**
+   * Called for every request: its path and headers (the `headers` above are not added), e.g. to
+   * go round the connections. Every autocannon connection calls the same function.
+   */
+  next?: () => { path: string; headers: Record<string, string> };
 }
 
 /** One autocannon run in this process (no pipelining, keep-alive connections). */
@@ -35,6 +40,18 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     connections: spec.connections,
     duration: spec.durationSeconds,
     headers: spec.headers,
+    requests: spec.next
+      ? [
+          {
+            setupRequest: (request) => {
+              const { path, headers } = (
+                spec.next as NonNullable<LoadSpec['next']>
+              )();
+              return { ...request, path, headers };
+            },
+          },
+        ]
+      : undefined,
     pipelining: 1,
     timeout: spec.timeoutSeconds ?? 10,
   });

@@ -17,8 +17,19 @@ declare module 'autocannon' {
     latency: Histogram;
     requests: Histogram;
   }
+  interface Request {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+  }
+  interface RequestSpec extends Request {
+    /** Called before each request is built; what it answers is sent. */
+    setupRequest?: (request: Request) => Request;
+  }
   interface Options {
     url: string;
+    requests?: RequestSpec[];
     connections?: number;
     duration?: number;
     pipelining?: number;

@@ -376,6 +376,32 @@ describe(`${startLwaSandbox.name}: the Ads API stand-in`, () => {
       expect((await download.arrayBuffer()).byteLength).toBe(4096);
     });
 
+    it('GET /v2/reports/:id/body streams the report’s rows from the Ads host with the Ads headers; 404 while pending or for another profile', async () => {
+      sut.updateSettings({ reportDelaySeconds: 30, reportBytes: 10_000 });
+      const created = await json<ReportStatus>(await createReport());
+      const path = `/v2/reports/${created.reportId}/body`;
+      const otherProfile = profilesFor(DEFAULT_ACCOUNT)[1]?.profileId;
+
+      const pending = await adsFetch(sut, token, path, scope);
+      clock.advance(30_000);
+      const body = await adsFetch(sut, token, path, scope);
+      const text = await body.text();
+      const otherScope = await adsFetch(sut, token, path, otherProfile);
+      const noToken = await fetch(`${sut.url}${path}`);
+
+      expect(pending.status).toBe(404);
+      expect(body.status).toBe(200);
+      expect(body.headers.get('content-length')).toBe('10000');
+      expect(Buffer.byteLength(text)).toBe(10_000);
+      expect(JSON.parse(text)).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ date: expect.any(String) }),
+        ]),
+      );
+      expect(otherScope.status).toBe(404);
+      expect(noToken.status).toBe(401);
+    });
+
     it('the download refuses any request carrying Authorization with 400 InvalidArgument, and never echoes it', async () => {
       const { url } = await completedReport();
 
