@@ -40,7 +40,8 @@ class StatsTimeoutError extends Error {
 /**
  * Connections by status, the earliest expiry and stored rows per key id, counted in the
  * background every {@link DatabaseStatsOptions.refreshIntervalMs} rather than at each scrape:
- * those counts read every row, about 150 ms at 100,000 connections (see the README, "Metrics").
+ * those counts read every row, about 150 ms at 100,000 connections (the README's `GET /metrics`
+ * row says how fresh they are).
  * One read at a time; a read that fails keeps the last snapshot, which is then stale.
  */
 @Injectable()

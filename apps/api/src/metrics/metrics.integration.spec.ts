@@ -326,6 +326,19 @@ describe(MetricsController.name, () => {
     expect(text).not.toContain(retiredKey);
   });
 
+  it('finds the stored key ids of every encrypted table without counting, and counts only the rows under missing ones', async () => {
+    const keyUsage = app.get(KeyUsageService);
+
+    expect(await keyUsage.storedKeyIds()).toEqual(
+      [keyIdOf(configuredKey), keyIdOf(retiredKey)].sort(),
+    );
+    // The retired key's connection and consent state: one row in each table.
+    expect(await keyUsage.missingKeys()).toEqual({
+      missingKeyIds: [keyIdOf(retiredKey)],
+      rowsUnderMissingKeys: 2,
+    });
+  });
+
   it('records HTTP requests by route pattern, never by URL', async () => {
     const matched = {
       method: 'GET',
