@@ -59,7 +59,7 @@ describe('DatabaseService', () => {
           keys: {
             status: 'down',
             message: expect.stringMatching(
-              /^Cannot count the stored rows per key id: .*unreachable/,
+              /^Cannot read the stored key ids: .*unreachable/,
             ),
           },
         },

@@ -87,6 +87,43 @@ describe(KeysHealthIndicator.name, () => {
     expect(sut.json.details).toMatchObject({ keys: { status: 'up' } });
     expect(sut.statusCode).toBe(200);
   });
+
+  it('sees a row under an unknown key at the next probe, not at a later cache refresh, and up again once it is gone', async () => {
+    const app = await startTestApp(database, {
+      FERNET_KEYS: `${currentKey},${removedKey}`,
+    });
+    const ready = async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/health/ready',
+      });
+      return { statusCode: response.statusCode, json: response.json() };
+    };
+    try {
+      expect((await ready()).statusCode).toBe(200);
+      await database.query(
+        `UPDATE connections SET key_id = 'ffffffffffffffff' WHERE label = 'one'`,
+      );
+      try {
+        const down = await ready();
+        expect(down.statusCode).toBe(503);
+        expect(down.json.details.keys).toEqual({
+          status: 'down',
+          message:
+            '1 stored row(s) are encrypted under key id(s) ffffffffffffffff that FERNET_KEYS no longer holds',
+          missingKeyIds: ['ffffffffffffffff'],
+        });
+      } finally {
+        await database.query(
+          `UPDATE connections SET key_id = $1 WHERE label = 'one'`,
+          [keyIdOf(removedKey)],
+        );
+      }
+      expect((await ready()).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 /** A one-character change that still decodes to 32 bytes: a valid key, just not this one. */

@@ -1,28 +1,19 @@
 import { CONNECTION_STATUSES } from '@keeper/contracts';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import { isLive } from '../connections/connection-rules';
-import { ConnectionsRepository } from '../connections/connections.repository';
 import { KeyRing } from '../crypto/key-ring';
-import { KeyUsageService } from '../crypto/key-usage.service';
 import { Database } from '../database/database';
+import { DatabaseStats } from './database-stats';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics.registry';
 
 /** Injection token of {@link DatabaseMetricsOptions} (tests shorten the timeout). */
 export const DATABASE_METRICS_OPTIONS = Symbol('DATABASE_METRICS_OPTIONS');
 
 export interface DatabaseMetricsOptions {
-  /** For the whole read: statement timeout on the server, and the scrape's own wait. Default 2 s. */
+  /** For the scrape's ping: how long it waits for `SELECT 1`. Default 2 s. */
   timeoutMs?: number;
   /** Unix milliseconds. */
   now?: () => number;
-}
-
-interface DatabaseSnapshot {
-  connectionsByStatus: Map<string, number>;
-  /** Unix seconds of the earliest access token expiry among live connections. */
-  earliestExpiry: number | undefined;
-  rowsByKeyId: Map<string, number>;
 }
 
 class ScrapeTimeoutError extends Error {
@@ -30,9 +21,11 @@ class ScrapeTimeoutError extends Error {
 }
 
 /**
- * Gauges read from the database at scrape time: connections by status, the earliest access
- * token expiry, stored rows per Fernet key id, and whether the database answered. A scrape
- * while PostgreSQL is away still succeeds: `atk_database_up 0` and the database gauges empty.
+ * The database gauges: connections by status, the earliest access token expiry and stored rows
+ * per Fernet key id, from {@link DatabaseStats} (counted in the background, never at scrape
+ * time), with the age of those counts; and whether the database answers, from a `SELECT 1` at
+ * each scrape. A scrape while PostgreSQL is away still succeeds: `atk_database_up 0` and the
+ * database gauges empty.
  */
 @Injectable()
 export class DatabaseMetrics {
@@ -43,12 +36,12 @@ export class DatabaseMetrics {
   private readonly connections: Gauge<'status'>;
   private readonly earliestExpiry: Gauge;
   private readonly encryptedRows: Gauge<'key_id' | 'configured'>;
+  private readonly statsAge: Gauge;
   private wasDown = false;
 
   constructor(
     private readonly database: Database,
-    private readonly connectionRows: ConnectionsRepository,
-    private readonly keyUsage: KeyUsageService,
+    private readonly stats: DatabaseStats,
     private readonly keyRing: KeyRing,
     metrics: MetricsRegistry,
     @Optional()
@@ -65,28 +58,32 @@ export class DatabaseMetrics {
     });
     this.connections = new Gauge({
       name: `${METRIC_PREFIX}connections`,
-      help: 'Connections by status.',
+      help: 'Connections by status, as of atk_database_stats_age_seconds ago.',
       labelNames: ['status'],
       registers,
     });
     this.earliestExpiry = new Gauge({
       name: `${METRIC_PREFIX}access_token_earliest_expiry_seconds`,
-      help: 'Seconds until the earliest access token of an active or degraded connection expires (negative: already expired; NaN: none).',
+      help: 'Seconds until the earliest access token of an active or degraded connection expires (negative: already expired; NaN: none), as of atk_database_stats_age_seconds ago.',
       registers,
     });
     this.encryptedRows = new Gauge({
       name: `${METRIC_PREFIX}encrypted_rows`,
-      help: 'Stored rows with secrets, by Fernet key id; configured="false": FERNET_KEYS lacks the key and the rows are unreadable.',
+      help: 'Stored rows with secrets, by Fernet key id, as of atk_database_stats_age_seconds ago; configured="false": FERNET_KEYS lacks the key and the rows are unreadable.',
       labelNames: ['key_id', 'configured'],
+      registers,
+    });
+    this.statsAge = new Gauge({
+      name: `${METRIC_PREFIX}database_stats_age_seconds`,
+      help: 'Seconds since the connection and key id counts were last read (every 15 s in the background; growing: the reads fail and the counts are stale). NaN: never read.',
       registers,
     });
   }
 
-  /** Reads the database and sets the gauges; never throws. */
+  /** Pings the database and sets the gauges from the last counts; never throws. */
   async collect(): Promise<void> {
-    let snapshot: DatabaseSnapshot;
     try {
-      snapshot = await this.readWithTimeout();
+      await this.ping();
     } catch (error) {
       this.showDown(error);
       return;
@@ -95,7 +92,17 @@ export class DatabaseMetrics {
     this.wasDown = false;
     this.up.set(1);
 
+    // Only until the first background read has succeeded (just after start): wait for one.
+    if (!this.stats.snapshot) await this.stats.refresh();
+    const snapshot = this.stats.snapshot;
+    this.statsAge.set(this.stats.ageSeconds ?? Number.NaN);
+
     this.connections.reset();
+    this.encryptedRows.reset();
+    if (!snapshot) {
+      this.earliestExpiry.set(Number.NaN);
+      return;
+    }
     for (const status of CONNECTION_STATUSES)
       this.connections.set({ status }, 0);
     for (const [status, count] of snapshot.connectionsByStatus)
@@ -107,7 +114,6 @@ export class DatabaseMetrics {
         : snapshot.earliestExpiry - this.now() / 1000,
     );
 
-    this.encryptedRows.reset();
     for (const keyId of this.keyRing.keyIds)
       this.encryptedRows.set({ key_id: keyId, configured: 'true' }, 0);
     for (const [keyId, rows] of snapshot.rowsByKeyId) {
@@ -123,6 +129,7 @@ export class DatabaseMetrics {
     this.connections.reset();
     this.encryptedRows.reset();
     this.earliestExpiry.set(Number.NaN);
+    this.statsAge.set(this.stats.ageSeconds ?? Number.NaN);
     if (!this.wasDown) {
       // Once per outage: a scraper calls every few seconds.
       this.logger.warn(
@@ -132,7 +139,7 @@ export class DatabaseMetrics {
     this.wasDown = true;
   }
 
-  private async readWithTimeout(): Promise<DatabaseSnapshot> {
+  private async ping(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -143,40 +150,13 @@ export class DatabaseMetrics {
         this.timeoutMs,
       );
     });
-    const reading = this.read();
-    // A read that loses the race still settles (the statement timeout ends it); nobody waits for it.
-    reading.catch(() => undefined);
+    const pinging = (async () => this.database.dataSource.query('SELECT 1'))();
+    // A ping that loses the race still settles; nobody waits for it.
+    pinging.catch(() => undefined);
     try {
-      return await Promise.race([reading, timeout]);
+      await Promise.race([pinging, timeout]);
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private async read(): Promise<DatabaseSnapshot> {
-    return this.database.dataSource.transaction(async (manager) => {
-      // The timeout as an integer literal: SET takes no bind parameters.
-      await manager.query(
-        `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(this.timeoutMs))}`,
-      );
-      const statuses = await this.connectionRows.statusCounts(manager);
-      const rowsByKeyId = new Map<string, number>();
-      for (const row of await this.keyUsage.countRows(manager))
-        rowsByKeyId.set(
-          row.key_id,
-          (rowsByKeyId.get(row.key_id) ?? 0) + row.rows,
-        );
-      const liveExpiries = statuses
-        .filter((row) => isLive(row.status) && row.earliestExpiry !== null)
-        .map((row) => row.earliestExpiry as number);
-      return {
-        connectionsByStatus: new Map(
-          statuses.map((row) => [row.status, row.connections]),
-        ),
-        earliestExpiry:
-          liveExpiries.length > 0 ? Math.min(...liveExpiries) : undefined,
-        rowsByKeyId,
-      };
-    });
   }
 }

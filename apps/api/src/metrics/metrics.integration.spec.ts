@@ -24,6 +24,7 @@ import { KeyRing } from '../crypto/key-ring';
 import { KeyUsageService } from '../crypto/key-usage.service';
 import { ConnectionsRepository } from '../connections/connections.repository';
 import { Database } from '../database/database';
+import { DatabaseStats } from './database-stats';
 import { MetricsController } from './metrics.controller';
 import { MetricsModule } from './metrics.module';
 import { RefreshMetrics } from './refresh.metrics';
@@ -255,6 +256,8 @@ describe(MetricsController.name, () => {
       `UPDATE connections SET status = 'needs_reauth' WHERE status IN ('active', 'degraded')`,
     );
     try {
+      // The counts are read in the background: read them now rather than wait 15 s.
+      await app.get(DatabaseStats).refresh();
       const { samples } = await scrape();
       expect(
         valueOf(samples, 'atk_access_token_earliest_expiry_seconds'),
@@ -265,6 +268,34 @@ describe(MetricsController.name, () => {
         UPDATE connections SET status = 'active' WHERE label IN ('current-connection-0', 'current-connection-3');
         UPDATE connections SET status = 'degraded' WHERE label = 'current-connection-1';
       `);
+      await app.get(DatabaseStats).refresh();
+    }
+  });
+
+  it('shows the counts of the last background read, not of the scrape, and how old they are', async () => {
+    await app.get(DatabaseStats).refresh();
+    await database.query(
+      `INSERT INTO connections (label, region, status) VALUES ('added-after-the-read', 'eu', 'disconnected')`,
+    );
+    try {
+      const before = (await scrape()).samples;
+      expect(
+        valueOf(before, 'atk_connections', { status: 'disconnected' }),
+      ).toBe(1);
+      const age = valueOf(before, 'atk_database_stats_age_seconds');
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThan(5);
+
+      await app.get(DatabaseStats).refresh();
+      const after = (await scrape()).samples;
+      expect(
+        valueOf(after, 'atk_connections', { status: 'disconnected' }),
+      ).toBe(2);
+    } finally {
+      await database.query(
+        `DELETE FROM connections WHERE label = 'added-after-the-read'`,
+      );
+      await app.get(DatabaseStats).refresh();
     }
   });
 
@@ -293,6 +324,19 @@ describe(MetricsController.name, () => {
     ).toHaveLength(2);
     expect(text).not.toContain(configuredKey);
     expect(text).not.toContain(retiredKey);
+  });
+
+  it('finds the stored key ids of every encrypted table without counting, and counts only the rows under missing ones', async () => {
+    const keyUsage = app.get(KeyUsageService);
+
+    expect(await keyUsage.storedKeyIds()).toEqual(
+      [keyIdOf(configuredKey), keyIdOf(retiredKey)].sort(),
+    );
+    // The retired key's connection and consent state: one row in each table.
+    expect(await keyUsage.missingKeys()).toEqual({
+      missingKeyIds: [keyIdOf(retiredKey)],
+      rowsUnderMissingKeys: 2,
+    });
   });
 
   it('records HTTP requests by route pattern, never by URL', async () => {

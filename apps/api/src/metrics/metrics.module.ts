@@ -2,6 +2,7 @@ import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { AdsProxyMetrics } from './ads-proxy.metrics';
+import { DatabaseStats } from './database-stats';
 import { DatabaseMetrics } from './database.metrics';
 import { HttpMetrics, instrumentHttp } from './http.metrics';
 import { MetricsController } from './metrics.controller';
@@ -23,10 +24,11 @@ import { RefreshMetrics } from './refresh.metrics';
     HttpMetrics,
     RefreshMetrics,
     AdsProxyMetrics,
+    DatabaseStats,
     DatabaseMetrics,
     MetricsService,
   ],
-  exports: [RefreshMetrics, HttpMetrics, AdsProxyMetrics],
+  exports: [RefreshMetrics, HttpMetrics, AdsProxyMetrics, DatabaseStats],
 })
 export class MetricsModule implements OnModuleInit {
   constructor(

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DatabaseMetrics } from './database.metrics';
 import { MetricsRegistry } from './metrics.registry';
 
-/** One scrape: the database gauges read fresh, then every metric in Prometheus text format. */
+/** One scrape: the database pinged and its gauges set from the background counts, then every metric in Prometheus text format. */
 @Injectable()
 export class MetricsService {
   private scraping: Promise<string> | undefined;
