@@ -224,4 +224,19 @@ describe(loadAppConfig.name, () => {
     ]);
     expect(problems.join('\n')).not.toContain('canary');
   });
+
+  it('keeps audit events 90 days by default, 0 keeping them all, and refuses anything but 0 to 3650 days', () => {
+    expect(loadAppConfig({}).auditRetentionDays).toBe(90);
+    expect(
+      loadAppConfig({ AUDIT_RETENTION_DAYS: '0' }).auditRetentionDays,
+    ).toBe(0);
+    expect(
+      loadAppConfig({ AUDIT_RETENTION_DAYS: ' 3650 ' }).auditRetentionDays,
+    ).toBe(3650);
+    for (const days of ['-1', '3651', '7.5', 'forever']) {
+      expect(problemsOf({ AUDIT_RETENTION_DAYS: days })).toEqual([
+        'AUDIT_RETENTION_DAYS must be a whole number of days from 0 to 3650 (0 keeps every audit event)',
+      ]);
+    }
+  });
 });

@@ -58,6 +58,8 @@ const RETRIES_RANGE = 'must be a whole number from 0 to 10';
 const TIMEOUT_RANGE =
   'must be a whole number of milliseconds from 100 to 30000';
 const IDLE_RANGE = 'must be a whole number of minutes from 1 to 720';
+const RETENTION_RANGE =
+  'must be a whole number of days from 0 to 3650 (0 keeps every audit event)';
 
 const HTTP_URL = {
   require_tld: false,
@@ -207,6 +209,13 @@ class EnvironmentVariables {
   REFRESH_MAX_RETRIES?: number;
 
   @IsOptional()
+  @integer()
+  @IsInt({ message: RETENTION_RANGE })
+  @Min(0, { message: RETENTION_RANGE })
+  @Max(3650, { message: RETENTION_RANGE })
+  AUDIT_RETENTION_DAYS?: number;
+
+  @IsOptional()
   @trimmed()
   @IsUrl(HTTP_URL, { message: 'must be an http(s) URL' })
   ALERT_WEBHOOK_URL?: string;
@@ -268,6 +277,11 @@ export interface AppConfig {
     windowSeconds: number;
     maxRetries: number;
   };
+  /**
+   * Audit events older than this many days are deleted in the background (AuditPruner);
+   * `0` keeps every event.
+   */
+  auditRetentionDays: number;
   alerts: { webhookUrl: string; secret: string } | undefined;
   logLevel: LogLevel;
   /**
@@ -475,6 +489,7 @@ export function loadAppConfig(
       windowSeconds: env.REFRESH_WINDOW_SECONDS ?? 300,
       maxRetries: env.REFRESH_MAX_RETRIES ?? 5,
     },
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS ?? 90,
     alerts: env.ALERT_WEBHOOK_URL
       ? {
           webhookUrl: env.ALERT_WEBHOOK_URL,

@@ -6,6 +6,7 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
 import { AdminSessions1764000000001 } from './migrations/1764000000001-admin-sessions';
 import { LoginAttempts1765000000004 } from './migrations/1765000000004-login-attempts';
 import { ProfilesRead1766000000005 } from './migrations/1766000000005-profiles-read';
+import { AuditRetention1766000000007 } from './migrations/1766000000007-audit-retention';
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   AdminSessions1764000000001,
   LoginAttempts1765000000004,
   ProfilesRead1766000000005,
+  AuditRetention1766000000007,
 ];
 
 export interface DatabaseTarget {
