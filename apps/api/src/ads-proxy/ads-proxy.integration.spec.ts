@@ -548,10 +548,9 @@ describe('the Ads API proxy', () => {
   });
 
   it('refreshes a token less than a minute old at most once a minute for 401s: ten refused calls, one refresh', async () => {
-    await database.query(
-      "UPDATE connections SET last_refreshed_at = now() - interval '10 seconds' WHERE id = $1",
-      [connectionId],
-    );
+    // A connection of its own: the grant is per connection and minute, and others used theirs.
+    const young = await connectAccount(sut, cookie, { account: 'Proxy Young' });
+    sandbox.clearRequests();
     sandbox.queueFault({
       endpoint: 'profiles',
       kind: 'unauthorized',
@@ -559,7 +558,7 @@ describe('the Ads API proxy', () => {
     });
 
     for (let call = 0; call < 10; call += 1)
-      expect((await proxy('/v2/profiles')).statusCode).toBe(401);
+      expect((await proxy('/v2/profiles', { id: young })).statusCode).toBe(401);
 
     expect(tokenRefreshes()).toHaveLength(1);
     expect(adsCalls()).toHaveLength(20);
