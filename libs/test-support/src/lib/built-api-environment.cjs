@@ -36,6 +36,7 @@ const API_VARIABLES = /** @type {const} */ ([
   'TRUST_PROXY',
   'METRICS_TOKEN',
   'SESSION_IDLE_MINUTES',
+  'AUDIT_RETENTION_DAYS',
   'NODE_OPTIONS',
 ]);
 
