@@ -18,37 +18,26 @@ const INDEXES = [
 
 /**
  * Audit retention: the indexes that keep pruning and the audit page's filters fast at
- * 10 million rows. Built CONCURRENTLY (outside a transaction), so the refreshes and consents
- * that append audit events keep writing while a large log is indexed.
+ * 10 million rows.
+ *
+ * Built in the migration's transaction, not CONCURRENTLY: a concurrent build waits for every
+ * open transaction, and a second replica starting at the same moment waits in one (its
+ * `pg_advisory_lock` on the migrations) for the first to finish; neither ever did (found by the
+ * fault suite's two replicas starting together). The cost: appends to the audit log wait while
+ * an existing log is indexed, once, at the upgrade (seconds for millions of rows).
  */
 export class AuditRetention1766000000007 implements MigrationInterface {
   name = 'AuditRetention1766000000007';
-  transaction = false;
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    for (const index of INDEXES) {
-      // A concurrent build that was interrupted leaves an invalid index behind: built again.
-      const [existing]: { valid: boolean }[] = await queryRunner.query(
-        `SELECT i.indisvalid AS valid
-           FROM pg_index i
-           JOIN pg_class c ON c.oid = i.indexrelid
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relname = $1 AND n.nspname = current_schema()`,
-        [index.name],
-      );
-      if (existing?.valid) continue;
-      if (existing)
-        await queryRunner.query(`DROP INDEX CONCURRENTLY ${index.name}`);
+    for (const index of INDEXES)
       await queryRunner.query(
-        `CREATE INDEX CONCURRENTLY ${index.name} ON audit_events ${index.columns}`,
+        `CREATE INDEX IF NOT EXISTS ${index.name} ON audit_events ${index.columns}`,
       );
-    }
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     for (const index of [...INDEXES].reverse())
-      await queryRunner.query(
-        `DROP INDEX CONCURRENTLY IF EXISTS ${index.name}`,
-      );
+      await queryRunner.query(`DROP INDEX IF EXISTS ${index.name}`);
   }
 }
