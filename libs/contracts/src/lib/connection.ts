@@ -73,6 +73,41 @@ export interface ConnectionDto {
   updatedAt: string;
 }
 
+/**
+ * Orders of `GET /connections?sort=`: `expiry` (the access token's expiry, soonest first;
+ * connections without a token last), `label` (case-insensitive), `status` (in the order of
+ * CONNECTION_STATUSES), `created` (oldest first, the default). A leading `-` reverses it.
+ * Ties are broken by id, so pages never skip or repeat a row.
+ */
+export const CONNECTION_SORT_KEYS = [
+  'created',
+  'expiry',
+  'label',
+  'status',
+] as const;
+export type ConnectionSortKey = (typeof CONNECTION_SORT_KEYS)[number];
+export type ConnectionSort = ConnectionSortKey | `-${ConnectionSortKey}`;
+
+/** Rows per page of `GET /connections`: `limit` defaults to the first, at most the second. */
+export const CONNECTION_PAGE_LIMITS = { default: 50, max: 200 } as const;
+
+/** Connections by status over the whole set (every filter ignored). */
+export type ConnectionCountsDto = Record<ConnectionStatus, number> & {
+  total: number;
+};
+
+/**
+ * `GET /connections?status&region&q&sort&cursor&limit`: one page. `status` and `region` may be
+ * repeated (any of them); `q` matches label, Amazon account id, profile id and profile name
+ * (case-insensitive, anywhere in the text). Pass `nextCursor` as `cursor` (with the same
+ * filters and sort) for the next page; null on the last one.
+ */
+export interface ConnectionPageDto {
+  items: ConnectionDto[];
+  nextCursor: string | null;
+  counts: ConnectionCountsDto;
+}
+
 export interface UpdateConnectionRequest {
   label: string;
 }

@@ -1,5 +1,5 @@
 import type { AuditEventDto } from './audit';
-import type { ConnectionDto } from './connection';
+import type { ConnectionCountsDto, ConnectionDto } from './connection';
 
 export interface ReadinessCheckDto {
   name: string;
@@ -27,4 +27,6 @@ export interface SystemStatusDto {
 export type ServerEventDto =
   | { type: 'connection.changed'; connection: ConnectionDto }
   | { type: 'connection.removed'; connectionId: string }
+  /** Sent when a status count changed, at most once a second: the console's filter chips. */
+  | { type: 'connections.counted'; counts: ConnectionCountsDto }
   | { type: 'audit.appended'; event: AuditEventDto };
