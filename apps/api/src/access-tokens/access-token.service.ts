@@ -19,6 +19,7 @@ import {
 } from '../refresh/refresh.errors';
 import { RefreshPause } from '../refresh/refresh-pause';
 import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
+import { OpenedTokens } from './opened-tokens';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,6 +37,7 @@ export class AccessTokenService {
     string,
     StoredAccessToken | undefined
   >((ids) => this.lookUpTokens(ids));
+  private readonly opened = new OpenedTokens();
 
   constructor(
     private readonly connections: ConnectionsRepository,
@@ -141,8 +143,11 @@ export class AccessTokenService {
 
   /** The row's token when it is to be handed out as it is (not due, see isFreshState). */
   servableToken(row: StoredAccessToken): AccessTokenDto | undefined {
+    if (!row.access_token_ciphertext || !isLive(row.status)) {
+      this.opened.forget(row.id);
+      return undefined;
+    }
     if (
-      !row.access_token_ciphertext ||
       !this.isFreshState(
         row.status,
         row.access_token_expires_at,
@@ -151,7 +156,11 @@ export class AccessTokenService {
     )
       return undefined;
     return {
-      accessToken: this.keyRing.decrypt(row.access_token_ciphertext),
+      accessToken: this.opened.open(
+        row.id,
+        row.access_token_ciphertext,
+        (ciphertext) => this.keyRing.decrypt(ciphertext),
+      ),
       tokenType: 'bearer',
       expiresAt: (row.access_token_expires_at as Date).toISOString(),
     };

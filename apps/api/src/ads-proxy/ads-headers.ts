@@ -78,10 +78,15 @@ export function downstreamResponseHeaders(
   return headers;
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /** Headers a `Connection` header names are hop-by-hop too (RFC 9110 section 7.6.1). */
 function connectionHeaderNames(
   value: string | string[] | undefined,
-): Set<string> {
+): ReadonlySet<string> {
+  // The usual values name no other header: no set to build on every call.
+  if (value === undefined || value === 'keep-alive' || value === 'close')
+    return NO_NAMES;
   const names = new Set<string>();
   for (const part of [value ?? []].flat().join(',').split(','))
     if (part.trim()) names.add(part.trim().toLowerCase());
