@@ -27,6 +27,12 @@ export interface LoadSpec {
   expectStatus?: number;
   timeoutSeconds?: number;
   /**
+   * Requests per second over all connections (autocannon's `overallRate`): a steady load
+   * instead of as fast as the server answers, so latency shows the server's own time rather
+   * than the queue a saturated server builds.
+   */
+  overallRate?: number;
+  /**
    * Called for every request: its path and headers (the `headers` above are not added), e.g. to
    * go round the connections. Every autocannon connection calls the same function.
    */
@@ -54,6 +60,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
       : undefined,
     pipelining: 1,
     timeout: spec.timeoutSeconds ?? 10,
+    ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
   });
   const statusCodes: Record<string, number> = {};
   const stats =
