@@ -123,6 +123,7 @@ async function bundleBench() {
       'fernet-child': 'bench/src/children/fernet-child.ts',
       'bare-server': 'bench/src/children/bare-server.ts',
       'sandbox-server': 'bench/src/children/sandbox-server.ts',
+      'bare-proxy': 'bench/src/children/bare-proxy.ts',
     },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },

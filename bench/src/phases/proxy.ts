@@ -605,20 +605,35 @@ async function downloads(
     (value) => value === 50 && straight.status === 200,
   );
 
-  await settle(api.pid);
-  const before = sampleProcess(api.pid);
-  const watcher = new RssWatcher(api.pid, 10);
-  const streamed = await countBody(
-    viaKeeper(connection, `/v2/reports/${reportId}/body`),
-    headers,
+  const bodyPath = `/v2/reports/${reportId}/body`;
+  const keeper = await streamedWithRss(api.pid, () =>
+    countBody(viaKeeper(connection, bodyPath), headers),
   );
-  const peak = watcher.stop();
-  await sleep(1_000);
-  const after = sampleProcess(api.pid);
-  const beforeMb = round((before?.rssBytes ?? NaN) / MB, 1);
-  const peakMb = round(peak / MB, 1);
-  const afterMb = round((after?.rssBytes ?? NaN) / MB, 1);
-  const growthMb = round(peakMb - beforeMb, 1);
+  const streamed = keeper.streamed;
+  // The same body again: what a process that has streamed one keeps and reuses.
+  const keeperAgain = await streamedWithRss(api.pid, () =>
+    countBody(viaKeeper(connection, bodyPath), headers),
+  );
+  // Node's own share: the same warm-up and body through a bare node:http proxy.
+  const bare = await startBareProxy(ctx, sandbox.url);
+  let bareRun: Awaited<ReturnType<typeof streamedWithRss>>;
+  try {
+    const bareHeaders = {
+      authorization: `Bearer ${connection.accessToken}`,
+      'amazon-advertising-api-clientid': sandbox.clientId,
+      'amazon-advertising-api-scope': connection.profileId,
+    };
+    await countBody(
+      `${bare.url}/v2/reports/${warm.reportId}/body`,
+      bareHeaders,
+    );
+    bareRun = await streamedWithRss(bare.child.pid, () =>
+      countBody(`${bare.url}${bodyPath}`, bareHeaders),
+    );
+  } finally {
+    await bare.child.stop();
+  }
+  const { beforeMb, peakMb, afterMb, growthMb } = keeper.rss;
   const mbPerSecond = round(streamed.bytes / MB / streamed.seconds, 0);
   report.goal(
     {
@@ -648,6 +663,19 @@ async function downloads(
     '< 20 MB',
     (value) => value < 20,
   );
+  report.add({
+    phase,
+    metric: 'RSS growth MB: the same body through the keeper again',
+    ours: keeperAgain.rss.growthMb,
+    note: `${keeperAgain.streamed.bytes} bytes, status ${keeperAgain.streamed.status}`,
+  });
+  report.add({
+    phase,
+    metric:
+      'reference: RSS growth MB of a bare node:http proxy, same warm-up and body',
+    ours: bareRun.rss.growthMb,
+    note: `${bareRun.rss.beforeMb} → ${bareRun.rss.peakMb} MB; ${bareRun.streamed.bytes} bytes, status ${bareRun.streamed.status}`,
+  });
   return {
     reportId,
     fileSize,
@@ -655,5 +683,62 @@ async function downloads(
     straight,
     streamed: { ...streamed, mbPerSecond },
     rss: { beforeMb, peakMb, afterMb, growthMb },
+    rssAgain: keeperAgain.rss,
+    bareProxyRss: bareRun.rss,
   };
+}
+
+/** A body fetched while the process's RSS is sampled every 10 ms; RSS before, peak, 1 s after. */
+async function streamedWithRss(
+  pid: number,
+  fetch: () => ReturnType<typeof countBody>,
+): Promise<{
+  streamed: Awaited<ReturnType<typeof countBody>>;
+  rss: { beforeMb: number; peakMb: number; afterMb: number; growthMb: number };
+}> {
+  await settle(pid);
+  const before = sampleProcess(pid);
+  const watcher = new RssWatcher(pid, 10);
+  const streamed = await fetch();
+  const peak = watcher.stop();
+  await sleep(1_000);
+  const after = sampleProcess(pid);
+  const beforeMb = round((before?.rssBytes ?? NaN) / MB, 1);
+  const peakMb = round(peak / MB, 1);
+  return {
+    streamed,
+    rss: {
+      beforeMb,
+      peakMb,
+      afterMb: round((after?.rssBytes ?? NaN) / MB, 1),
+      growthMb: round(peakMb - beforeMb, 1),
+    },
+  };
+}
+
+/** bench/src/children/bare-proxy.ts in a process of its own, in front of `upstream`. */
+async function startBareProxy(
+  ctx: BenchContext,
+  upstream: string,
+): Promise<{ child: ManagedChild; url: string }> {
+  const child = new ManagedChild(
+    'bare node:http proxy (proxy phase)',
+    process.execPath,
+    [join(ctx.outDir, 'bare-proxy.mjs'), upstream],
+    { env: { ...process.env } },
+  );
+  const url = await within(
+    new Promise<string>((resolve, reject) => {
+      child.onStdoutLine((line) => {
+        if (line.startsWith('listening '))
+          resolve(line.slice('listening '.length));
+      });
+      void child.exited.then(() =>
+        reject(new Error(`the bare proxy exited:\n${child.output()}`)),
+      );
+    }),
+    30_000,
+    'starting the bare proxy',
+  );
+  return { child, url };
 }
