@@ -353,8 +353,9 @@ async function run(
   const directSpec = (
     durationSeconds: number,
     overallRate?: number,
+    url = sandbox.url,
   ): LoadSpec => ({
-    url: sandbox.url,
+    url,
     connections: CONNECTIONS,
     durationSeconds,
     overallRate,
@@ -430,6 +431,18 @@ async function run(
     api,
     sandbox,
   );
+  // Node's own ceiling: the same direct calls through a bare node:http proxy, as fast as it answers.
+  const bare = await startBareProxy(ctx, sandbox.url);
+  let bareRun: LoadResult;
+  try {
+    await load(directSpec(1, undefined, bare.url));
+    await settle(bare.child.pid);
+    bareRun = await load(
+      directSpec(ctx.options.loadSeconds, undefined, bare.url),
+    );
+  } finally {
+    await bare.child.stop();
+  }
   const apiLog = api.takeLog();
   if (apiLog.errors + apiLog.warnings > 0)
     report.notes.push(
@@ -507,6 +520,14 @@ async function run(
 
   report.add({
     phase,
+    metric: 'reference: a bare node:http proxy, req/s vs direct',
+    ours: round(bareRun.rps, 0),
+    baseline: round(directRun.rps, 0),
+    ratio: round(bareRun.rps / directRun.rps, 2),
+    note: `p99 ${bareRun.p99Ms} ms; ${bareRun.errors + bareRun.unexpectedStatus} errors`,
+  });
+  report.add({
+    phase,
     metric: 'reference: GET /connections/:id/access-token req/s / p99 ms',
     ours: `${round(tokenRun.rps, 0)} / ${tokenRun.p99Ms}`,
   });
@@ -515,6 +536,8 @@ async function run(
     direct: directRun,
     keeper: keeperRun,
     accessToken: tokenRun,
+    bareProxy: bareRun,
+    steady: { direct: directSteady, keeper: keeperSteady },
     overhead,
     download,
   };
