@@ -177,6 +177,8 @@ async function main() {
   // the request, and its answer to the rows on screen (in the page's own clock).
   const filters = [];
   const parts = { toRequest: [], request: [], toRows: [] };
+  // Let the page finish what the search left (rendering, the search box's last debounce).
+  await page.waitForTimeout(Number(process.env.SETTLE_MS ?? 1000));
   for (let run = 0; run < RUNS; run++) {
     await page.evaluate(() => performance.clearResourceTimings());
     const clickedAt = await page.evaluate(() => {
