@@ -204,10 +204,11 @@ async function main() {
       undefined,
       { polling: 'raf' },
     );
-    const shown = await shownAt.jsonValue();
+    const shown = /** @type {number} */ (await shownAt.jsonValue());
     const entry = await page.evaluate(() => {
-      const found = performance
-        .getEntriesByType('resource')
+      const found = /** @type {PerformanceResourceTiming[]} */ (
+        performance.getEntriesByType('resource')
+      )
         .filter((e) => e.name.includes('/api/v1/connections?status='))
         .at(-1);
       return found ? { start: found.startTime, end: found.responseEnd } : null;
