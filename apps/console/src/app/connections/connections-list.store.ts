@@ -193,6 +193,13 @@ export class ConnectionsListStore {
     this.searches.next(text);
   }
 
+  /** Rows per page (at most the API's {@link CONNECTION_PAGE_LIMITS}`.max`). */
+  setLimit(limit: number): void {
+    this.change({
+      limit: Math.min(Math.max(1, limit), CONNECTION_PAGE_LIMITS.max),
+    });
+  }
+
   clearFilters(): void {
     this.change({ status: [], region: [], q: '' });
   }
@@ -217,9 +224,7 @@ export class ConnectionsListStore {
   }
 
   /** A new filter or order starts again at the first page. */
-  private change(
-    patch: Partial<Omit<ConnectionsView, 'cursors' | 'limit'>>,
-  ): void {
+  private change(patch: Partial<Omit<ConnectionsView, 'cursors'>>): void {
     this.state.update((view) => ({ ...view, ...patch, cursors: [null] }));
     this.reload();
   }

@@ -443,6 +443,26 @@ describe(ConnectionsPage.name, () => {
       expect(queryOf(await answer(sut, twoRows))).toBe('sort=label');
     });
 
+    it('asks for as many rows per page as picked, from the first page', async () => {
+      const sut = await render(
+        '/connections',
+        aConnectionPage([acme, globex], { nextCursor: 'cursor-2' }),
+      );
+      button(sut.root, 'Next').click();
+      await sut.settle();
+      await answer(sut, aConnectionPage([initech]));
+      const size = await sut.loader.getHarness(
+        MatSelectHarness.with({ selector: '.page-size-select' }),
+      );
+      expect(await size.getValueText()).toBe('50');
+
+      await size.clickOptions({ text: '200' });
+      await sut.settle();
+
+      expect(queryOf(await answer(sut, twoRows))).toBe('limit=200');
+      expect(textOf(sut.root, '.range')).toBe('Page 1 · Rows 1–2');
+    });
+
     it('starts again at the first page when a filter changes', async () => {
       const sut = await render(
         '/connections',

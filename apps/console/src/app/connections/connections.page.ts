@@ -57,6 +57,8 @@ import { ExpiryCountdown } from './expiry-countdown';
 import { presentStatus } from './status';
 import { StatusChip } from './status-chip';
 
+export const CONNECTION_PAGE_SIZES = [25, 50, 100, 200];
+
 /** Below this width the table keeps the columns that fit a phone. */
 const PHONE_QUERY = '(max-width: 599.98px)';
 
@@ -134,6 +136,7 @@ export class ConnectionsPage {
   protected readonly regions = REGIONS;
   protected readonly regionNames = REGION_NAMES;
   protected readonly skeletons = [1, 2, 3, 4, 5];
+  protected readonly pageSizes = CONNECTION_PAGE_SIZES;
 
   protected readonly view = this.store.view;
   protected readonly rows = this.store.rows;
@@ -229,6 +232,10 @@ export class ConnectionsPage {
 
   protected clearFilters(): void {
     this.store.clearFilters();
+  }
+
+  protected setLimit(limit: number): void {
+    this.store.setLimit(limit);
   }
 
   protected next(): void {
