@@ -1,7 +1,6 @@
 import { InvalidRequestError } from '../common/domain-errors';
 import {
   CONNECTION_SORTS,
-  containsPattern,
   decodeCursor,
   encodeCursor,
   parseSort,
@@ -116,10 +115,5 @@ describe('the connection list page', () => {
         'cursor must be the nextCursor of a previous page, unchanged',
       ),
     );
-  });
-
-  it('matches %, _ and \\ literally in a search', () => {
-    expect(containsPattern('acme')).toBe('%acme%');
-    expect(containsPattern('100%_off\\')).toBe('%100\\%\\_off\\\\%');
   });
 });

@@ -7,8 +7,8 @@ import {
 import { InvalidRequestError } from '../common/domain-errors';
 
 /**
- * The admin's list, a page at a time (`GET /connections`): the sorts, their opaque cursors and
- * the search pattern. Pure; the statements are `ConnectionsRepository.page`'s.
+ * The admin's list, a page at a time (`GET /connections`): the sorts and their opaque cursors.
+ * Pure; the statements are `ConnectionsRepository.page`'s.
  */
 
 /** Every `sort=` value: each key, and each reversed with a leading `-`. */
@@ -135,12 +135,4 @@ export function decodeCursor(
   )
     throw new InvalidRequestError(NOT_A_CURSOR);
   return { key: k as string | number, id: i };
-}
-
-/**
- * The ILIKE pattern for "contains `text`": `%`, `_` and `\` (LIKE's default escape) in the
- * text are matched literally.
- */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 }

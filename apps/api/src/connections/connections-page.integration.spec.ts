@@ -310,6 +310,13 @@ describe('GET /connections, a page at a time', () => {
       '  natural  ',
       ['Kilo 100% natural', 'Mike 100 percent natural'],
     ],
+    [
+      'nothing across the end of one field and the start of the next',
+      'quebecentity',
+      [],
+    ],
+    ['nothing in the fields it does not search (accountType)', 'seller', []],
+    ['nothing in the JSON keys', 'accountName', []],
     ['SQL', "' OR '1'='1' --", []],
     [
       'SQL that would close the ILIKE',
@@ -321,6 +328,39 @@ describe('GET /connections, a page at a time', () => {
       `?q=${encodeURIComponent(q)}&sort=label&limit=200`,
     );
     expect(answer.items.map((item) => item.label)).toEqual(labels);
+  });
+
+  it('finds a connection by its new label and profiles once they change', async () => {
+    const [row] = await database.query<{ id: string }>(
+      "SELECT id FROM connections WHERE label = 'echo' LIMIT 1",
+    );
+    const renamed = await sut.inject({
+      method: 'PATCH',
+      url: `/api/v1/connections/${row.id}`,
+      headers: { cookie },
+      payload: { label: 'Echo Ünïcode Şirket' },
+    });
+    expect(renamed.statusCode).toBe(200);
+    expect(
+      (await page(`?q=${encodeURIComponent('ünïCODE şir')}`)).items.map(
+        (item) => item.id,
+      ),
+    ).toEqual([row.id]);
+
+    await database.query(
+      `UPDATE connections SET profiles = profiles || '[{"accountId":"ENTITYLATE42","profileId":"99887766","accountName":"Late Arrival"}]'::jsonb WHERE id = $1`,
+      [row.id],
+    );
+    for (const q of ['entitylate42', '99887766', 'late arrival'])
+      expect(
+        (await page(`?q=${encodeURIComponent(q)}`)).items.map(
+          (item) => item.id,
+        ),
+      ).toEqual([row.id]);
+    await database.query(
+      "UPDATE connections SET label = 'echo', profiles = profiles - 1 WHERE id = $1",
+      [row.id],
+    );
   });
 
   it('pages through a search', async () => {
