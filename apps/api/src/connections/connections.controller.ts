@@ -137,6 +137,7 @@ class ConnectionsQuery implements ConnectionListQuery {
   cursor?: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: CONNECTION_PAGE_LIMITS.max,
     default: CONNECTION_PAGE_LIMITS.default,
