@@ -199,9 +199,12 @@ async function main() {
     const list = await fetch(`${base}/api/v1/connections`, {
       headers: { cookie },
     });
+    const page = list.status === 200 ? await list.json() : undefined;
     check(
-      'GET /api/v1/connections answers with the admin session',
-      list.status === 200,
+      'GET /api/v1/connections answers a page with the admin session',
+      list.status === 200 &&
+        Array.isArray(page?.items) &&
+        typeof page?.counts?.total === 'number',
       String(list.status),
     );
 

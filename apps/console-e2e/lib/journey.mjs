@@ -1,5 +1,6 @@
 // The admin's journey through the console (issue 6), asserting what the admin sees: log in,
-// connect through the consent page, watch the countdown, "Use from your jobs", refresh now,
+// connect through the consent page (back on the connection's own page), watch the countdown,
+// find it in the Connections table (status chips, search), "Use from your jobs", refresh now,
 // lose the refresh token (`invalid_grant`), reconnect, read the audit, disconnect. Texts come
 // from the console's templates (apps/console/src/app/**).
 import { join } from 'node:path';
@@ -66,6 +67,27 @@ export async function runJourney({
   const button = (name) => card.getByRole('button', { name, exact: true });
   const nav = (name) =>
     page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
+  const table = page.getByRole('table', { name: 'Connections' });
+  const tableRow = () =>
+    table
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: label, exact: true }) });
+  const statusFilter = (name) =>
+    page
+      .getByRole('listbox', { name: 'Filter by status' })
+      .getByRole('option', { name: new RegExp(`^${name}\\s+\\d+`) });
+  /** From the Connections table to the connection's page, by its label's link. */
+  const openFromTable = async () => {
+    await see(tableRow(), `the row of “${label}”`);
+    await table.getByRole('link', { name: label, exact: true }).click();
+    await page.waitForURL(
+      (url) => url.pathname === `/connections/${connectionId}`,
+    );
+    await see(
+      card.getByRole('heading', { name: label, level: 2 }),
+      `the page of “${label}”`,
+    );
+  };
   let label = '';
   let connectionId = '';
 
@@ -87,13 +109,13 @@ export async function runJourney({
     await screenshot(`consent-${outcome}`, { fullPage: true });
     await page.getByRole('radio', { name: ACCOUNT }).check();
     await page.getByRole('button', { name: 'Allow', exact: true }).click();
+    // The API sends the browser to /connections?connect=…&connectionId=…, which the console
+    // turns into the connection's own page.
     await page.waitForURL(
       (url) =>
-        url.origin === webUrl &&
-        url.pathname === '/connections' &&
-        url.searchParams.get('connect') === outcome,
+        url.origin === webUrl && /^\/connections\/[^/]+$/.test(url.pathname),
     );
-    connectionId = new URL(page.url()).searchParams.get('connectionId') ?? '';
+    return decodeURIComponent(new URL(page.url()).pathname.split('/')[2]);
   };
 
   await step('the console sends a visitor to the login page', async () => {
@@ -169,12 +191,16 @@ export async function runJourney({
   await step('connect: the sandbox consent page asks for consent', async () => {
     await page.getByRole('button', { name: 'Connect Amazon account' }).click();
     await page.getByRole('menuitem', { name: REGION }).click();
-    await consentAndAllow('connected');
+    connectionId = await consentAndAllow('connected');
   });
 
   await step(
-    'connect: Allow comes back with the new connection, Active',
+    'connect: Allow comes back to the new connection’s page, Active',
     async () => {
+      await see(
+        page.getByRole('heading', { name: 'Connection', level: 1 }),
+        'the Connection heading',
+      );
       const message = await toast(
         page,
         /Connected “.+”\. Its tokens are now kept fresh\./,
@@ -215,7 +241,65 @@ export async function runJourney({
     return `${line}; ${first} s → ${second} s`;
   });
 
-  await axeStep('connections page with a connection');
+  await axeStep('the connection’s page');
+
+  await step(
+    'the Connections table lists it, with its status, countdown and counts',
+    async () => {
+      await nav('Connections').click();
+      await page.waitForURL((url) => url.pathname === '/connections');
+      await see(table, 'the connections table');
+      const row = tableRow();
+      await see(row, `the row of “${label}”`);
+      await see(
+        row.locator('atk-status-chip').getByText('Active', { exact: true }),
+        'the “Active” status chip in the row',
+      );
+      await see(row.getByText(REGION), 'the region in the row');
+      const first = secondsOf(await row.getByRole('timer').innerText());
+      await see(statusFilter('Active'), 'the “Active” status filter');
+      const active = (await statusFilter('Active').innerText()).replace(
+        /\s+/g,
+        ' ',
+      );
+      if (!/ 1$/.test(active))
+        throw new Error(`the Active chip reads “${active}”, not 1`);
+      await screenshot('connections-table');
+      return `countdown ${first} s; chip “${active}”`;
+    },
+  );
+
+  await step(
+    'search and status filter narrow the table, Clear filters brings it back',
+    async () => {
+      const search = page.getByRole('searchbox', { name: 'Search' });
+      await search.fill('no-such-connection-anywhere');
+      await see(
+        page.getByRole('heading', {
+          name: 'No connection matches these filters',
+        }),
+        'the “nothing matches” state',
+      );
+      await search.fill('');
+      await see(tableRow(), 'the row again once the search is empty');
+      await statusFilter('Needs re-auth').click();
+      await see(
+        page.getByRole('heading', {
+          name: 'No connection matches these filters',
+        }),
+        'nothing “Needs re-auth”',
+      );
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await see(tableRow(), 'the row after Clear filters');
+      const word = label.split(/\s+/)[0].toLowerCase();
+      await search.fill(word);
+      await see(tableRow(), `the row when searching “${word}”`);
+      await search.fill('');
+      await see(tableRow(), 'the row with no search');
+    },
+  );
+
+  await axeStep('connections table with a connection');
 
   await step(
     'at phone width the connections page fits the screen',
@@ -230,7 +314,11 @@ export async function runJourney({
         page.getByRole('navigation', { name: 'Main' }),
         'the side navigation',
       );
-      await see(statusChip('Active'), 'the status chip');
+      await see(table, 'the connections table');
+      await see(
+        tableRow().locator('atk-status-chip').getByText('Active'),
+        'the status chip',
+      );
       await settle(page);
       const { overflow, culprits } = await page.evaluate(() => {
         const width = document.documentElement.clientWidth;
@@ -271,6 +359,11 @@ export async function runJourney({
   // Back to the desktop width after the phone check (and its failure screenshot).
   await page.setViewportSize(DESKTOP).catch(() => undefined);
   await settle(page).catch(() => undefined);
+
+  await step('the row’s label opens the connection’s page', async () => {
+    await openFromTable();
+    await see(countdown, 'the access-token countdown');
+  });
 
   const useFromJobs = () =>
     page.getByRole('dialog', { name: `Use “${label}” from your jobs` });
@@ -379,7 +472,11 @@ export async function runJourney({
 
   await step('Reconnect through the consent page: Active again', async () => {
     await button('Reconnect').click();
-    await consentAndAllow('reconnected');
+    const reconnectedId = await consentAndAllow('reconnected');
+    if (reconnectedId !== connectionId)
+      throw new Error(
+        `back on connection ${reconnectedId}, not ${connectionId}: reconnecting made a new connection`,
+      );
     await toast(
       page,
       `Reconnected “${label}”. Its tokens are fresh again.`,
@@ -391,11 +488,6 @@ export async function runJourney({
       'the “Just reconnected” badge',
     );
     await see(countdown, 'a countdown again');
-    const cards = await card.count();
-    if (cards !== 1)
-      throw new Error(
-        `${cards} connection cards: reconnecting made a new connection`,
-      );
     await screenshot('reconnected');
   });
 
@@ -529,6 +621,7 @@ export async function runJourney({
 
   await step('disconnect through the confirmation dialog', async () => {
     await nav('Connections').click();
+    await openFromTable();
     await see(statusChip('Active'), 'the connection, Active');
     await button('Disconnect').click();
     const dialog = page.getByRole('dialog', { name: `Disconnect “${label}”?` });
@@ -555,6 +648,23 @@ export async function runJourney({
     await seeNo(button('Disconnect'), 'the Disconnect button');
     await screenshot('disconnected');
   });
+
+  await step(
+    'the table shows it Disconnected, and the chips count it',
+    async () => {
+      await page.getByRole('link', { name: 'All connections' }).click();
+      await see(
+        tableRow().locator('atk-status-chip').getByText('Disconnected'),
+        'the “Disconnected” chip in the row',
+      );
+      await eventually('the Disconnected filter counts 1', async () =>
+        / 1$/.test(
+          (await statusFilter('Disconnected').innerText()).replace(/\s+/g, ' '),
+        ),
+      );
+      await screenshot('table-after-disconnect');
+    },
+  );
 
   await step('the audit keeps the disconnect', async () => {
     await nav('Audit').click();

@@ -11,6 +11,11 @@ export abstract class DomainError extends Error {
   }
 }
 
+/** The request names something the service cannot use (a cursor of another sort, say). */
+export class InvalidRequestError extends DomainError {
+  readonly httpStatus = 400;
+}
+
 export class NotFoundError extends DomainError {
   readonly httpStatus = 404;
 }

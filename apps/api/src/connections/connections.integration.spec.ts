@@ -50,11 +50,11 @@ describe('connections and the audit log over HTTP', () => {
     expect(response.statusCode).toBe(200);
     const ids = response
       .json()
-      .map((connection: { id: string }) => connection.id);
+      .items.map((connection: { id: string }) => connection.id);
     expect(ids.indexOf(first)).toBeLessThan(ids.indexOf(second));
     const listed = response
       .json()
-      .find((connection: { id: string }) => connection.id === second);
+      .items.find((connection: { id: string }) => connection.id === second);
     expect(Object.keys(listed).sort()).toEqual([
       'accessTokenExpiresAt',
       'createdAt',
@@ -217,7 +217,9 @@ describe('connections and the audit log over HTTP', () => {
 
     expect(list.statusCode).toBe(200);
     expect(
-      list.json().map((connection: { label: string }) => connection.label),
+      list
+        .json()
+        .items.map((connection: { label: string }) => connection.label),
     ).toContain('Under a retired key');
     expect(one.json()).toMatchObject({ id: row.id, status: 'active' });
     expect(disconnected.json()).toMatchObject({

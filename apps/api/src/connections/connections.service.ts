@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ConnectionDto } from '@keeper/contracts';
+import { CONNECTION_PAGE_LIMITS } from '@keeper/contracts';
+import type {
+  ConnectionDto,
+  ConnectionPageDto,
+  ConnectionSort,
+  ConnectionStatus,
+  Region,
+} from '@keeper/contracts';
 import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { NotFoundError } from '../common/domain-errors';
@@ -7,7 +14,19 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ConnectionEntity } from './connection.entity';
 import { toConnectionDto } from './connection.mapper';
+import { decodeCursor, encodeCursor, parseSort } from './connection-page';
 import { ConnectionsRepository } from './connections.repository';
+
+/** `GET /connections`'s query, validated by the controller. */
+export interface ConnectionListQuery {
+  status?: readonly ConnectionStatus[];
+  region?: readonly Region[];
+  /** Trimmed, 1 to 200 characters. */
+  q?: string;
+  sort?: ConnectionSort;
+  cursor?: string;
+  limit?: number;
+}
 
 export interface AdminAction {
   correlationId: string;
@@ -22,9 +41,35 @@ export class ConnectionsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async list(): Promise<ConnectionDto[]> {
-    const connections = await this.connections.listPublic();
-    return connections.map((connection) => this.toDto(connection));
+  /**
+   * One page of the list, and the counts by status over every connection (filters ignored).
+   * A cursor this service did not write, or wrote for another sort, is a 400.
+   */
+  async list(query: ConnectionListQuery = {}): Promise<ConnectionPageDto> {
+    const sort = query.sort ?? 'created';
+    const limit = query.limit ?? CONNECTION_PAGE_LIMITS.default;
+    const after =
+      query.cursor === undefined ? undefined : decodeCursor(query.cursor, sort);
+    const [rows, counts] = await Promise.all([
+      this.connections.page({
+        statuses: query.status,
+        regions: query.region,
+        search: query.q,
+        sort: parseSort(sort),
+        after,
+        rows: limit + 1,
+      }),
+      this.connections.counts(),
+    ]);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((row) => this.toDto(row.connection)),
+      nextCursor:
+        rows.length > limit
+          ? encodeCursor(sort, page[page.length - 1].position)
+          : null,
+      counts,
+    };
   }
 
   async get(id: string): Promise<ConnectionDto> {

@@ -6,7 +6,11 @@ import {
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
-import type { ServerEventDto } from '@keeper/contracts';
+import type {
+  AuditEventType,
+  ConnectionCountsDto,
+  ServerEventDto,
+} from '@keeper/contracts';
 import { Client, Notification } from 'pg';
 import { Observable, Subject, Subscriber } from 'rxjs';
 import { AuditEventEntity } from '../audit/audit-event.entity';
@@ -27,6 +31,26 @@ const RECONNECT_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
  * (on any replica) ends its streams at once, through the NOTIFY of its audit event.
  */
 export const SESSION_CHECK_INTERVAL_MS = 30_000;
+
+/** `connections.counted` is sent at most this often per replica (the console's filter chips). */
+export const COUNTS_INTERVAL_MS = 1_000;
+
+/**
+ * The audit events after which a connection's status may have changed (or a connection came or
+ * went): each makes the counts by status be read again, and sent if they changed.
+ */
+export const STATUS_CHANGING_EVENTS: ReadonlySet<AuditEventType> = new Set([
+  'connected',
+  'reconnected',
+  // Not `refreshed`: a refresh that succeeds leaves the status as it was (a degraded connection
+  // that recovers is `recovered`).
+  'refresh_failed',
+  'recovered',
+  'needs_reauth',
+  'manual_refresh',
+  'disconnected',
+  'merged',
+]);
 
 /**
  * Listens on the audit NOTIFY channel and turns each notification into server-sent events for
@@ -55,6 +79,10 @@ export class EventsService
   private reconnectAttempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private countsTimer: NodeJS.Timeout | undefined;
+  private countsSentAt = 0;
+  /** The counts last sent (JSON); none while nobody listens, so a new console gets the next. */
+  private lastCounts: string | undefined;
 
   constructor(
     private readonly database: Database,
@@ -89,6 +117,7 @@ export class EventsService
       const subscription = this.events.subscribe(subscriber);
       return () => {
         this.subscribers -= 1;
+        if (this.subscribers === 0) this.lastCounts = undefined;
         subscription.unsubscribe();
         const current = this.streamsBySession.get(sessionIdHash);
         current?.delete(subscriber);
@@ -129,6 +158,8 @@ export class EventsService
   beforeApplicationShutdown(): void {
     this.stopping = true;
     clearInterval(this.sessionCheckTimer);
+    clearTimeout(this.countsTimer);
+    this.countsTimer = undefined;
     this.events.complete();
   }
 
@@ -198,6 +229,12 @@ export class EventsService
         });
       // A logout on any replica: end the streams of the session it ended.
       if (event?.type === 'logout') await this.endStreamsOfEndedSessions();
+      if (
+        notification.connectionId &&
+        event &&
+        STATUS_CHANGING_EVENTS.has(event.type)
+      )
+        this.scheduleCounts();
       if (notification.connectionId) {
         // The public columns only: a live event never decrypts a token (on every replica).
         const connection = await this.connections.findPublic(
@@ -220,6 +257,37 @@ export class EventsService
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'Could not forward a live event');
+    }
+  }
+
+  /**
+   * Reads the counts by status soon: at once when the last read is a second back, otherwise a
+   * second after it; changes meanwhile share that one read.
+   */
+  private scheduleCounts(): void {
+    if (this.countsTimer || this.stopping) return;
+    const wait = Math.max(
+      0,
+      this.countsSentAt + COUNTS_INTERVAL_MS - Date.now(),
+    );
+    this.countsTimer = setTimeout(() => void this.sendCounts(), wait);
+    this.countsTimer.unref();
+  }
+
+  /** Sends `connections.counted` when the counts differ from those sent last. */
+  private async sendCounts(): Promise<void> {
+    // A change from here on schedules the next read (a second after this one).
+    this.countsTimer = undefined;
+    this.countsSentAt = Date.now();
+    try {
+      if (this.subscribers === 0 || this.stopping) return;
+      const counts: ConnectionCountsDto = await this.connections.counts();
+      const text = JSON.stringify(counts);
+      if (text === this.lastCounts || this.subscribers === 0) return;
+      this.lastCounts = text;
+      this.events.next({ type: 'connections.counted', counts });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Could not count the connections');
     }
   }
 }

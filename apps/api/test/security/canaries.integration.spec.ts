@@ -472,9 +472,16 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     await asAdmin('logout', 'DELETE', '/session');
     await asAdmin('after logout', 'GET', '/connections');
     await logIn(ADMIN_PASSWORD);
-    const list = await asAdmin('list', 'GET', '/connections');
-    for (const connection of list.json() as { id: string }[])
-      await asAdmin('connection', 'GET', `/connections/${connection.id}`);
+    let listCursor = '';
+    for (let page = 0; page < 20; page += 1) {
+      const list = (
+        await asAdmin('list', 'GET', `/connections?limit=50${listCursor}`)
+      ).json() as { items: { id: string }[]; nextCursor: string | null };
+      for (const connection of list.items)
+        await asAdmin('connection', 'GET', `/connections/${connection.id}`);
+      if (!list.nextCursor) break;
+      listCursor = `&cursor=${list.nextCursor}`;
+    }
     let cursor = '';
     for (let page = 0; page < 20; page += 1) {
       const audit = (

@@ -2,12 +2,13 @@ import { TestBed } from '@angular/core/testing';
 import { Title } from '@angular/platform-browser';
 import { Router } from '@angular/router';
 import type { SystemStatusDto } from '@keeper/contracts';
+import { aConnectionPage } from '../testing/fixtures';
 import { renderConsole, textOf } from '../testing/render-console';
 import { appRoutes } from './app.routes';
 
 /** An API with nothing in it yet. */
 const EMPTY_API = {
-  'GET /api/v1/connections': [],
+  'GET /api/v1/connections': aConnectionPage([]),
   'GET /api/v1/audit-events': { items: [], nextCursor: null },
   'GET /api/v1/system': {
     usingSandbox: true,
@@ -120,7 +121,7 @@ describe('appRoutes', () => {
 
   it('brings the admin back to the same page, filters and all, after the session ran out', async () => {
     const sut = await renderConsole('/audit?type=refreshed', {
-      api: { 'GET /api/v1/connections': [] },
+      api: { 'GET /api/v1/connections': aConnectionPage([]) },
     });
     const router = TestBed.inject(Router);
 
@@ -170,6 +171,7 @@ describe('appRoutes', () => {
 
     expect(pages.map((route) => route.path)).toEqual([
       'connections',
+      'connections/:id',
       'audit',
       'system',
       '**',

@@ -1,4 +1,5 @@
 import { Routes } from '@angular/router';
+import { connectOutcomeRedirect } from './connections/connect-outcome.guard';
 import {
   requireSession,
   skipLoginWhenLoggedIn,
@@ -25,10 +26,17 @@ export const appRoutes: Routes = [
       {
         path: 'connections',
         title: 'Connections',
+        canActivate: [connectOutcomeRedirect],
         loadComponent: () =>
           import('./connections/connections.page').then(
             (m) => m.ConnectionsPage,
           ),
+      },
+      {
+        path: 'connections/:id',
+        title: 'Connection',
+        loadComponent: () =>
+          import('./connections/connection.page').then((m) => m.ConnectionPage),
       },
       {
         path: 'audit',

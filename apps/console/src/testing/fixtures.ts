@@ -1,7 +1,10 @@
-import type {
-  AuditEventDto,
-  ConnectionDto,
-  SystemStatusDto,
+import {
+  CONNECTION_STATUSES,
+  type AuditEventDto,
+  type ConnectionCountsDto,
+  type ConnectionDto,
+  type ConnectionPageDto,
+  type SystemStatusDto,
 } from '@keeper/contracts';
 
 /** A connection as the API sends it: active, its token valid for another half hour. */
@@ -90,4 +93,23 @@ export function aSystemStatus(
     ],
     ...overrides,
   };
+}
+
+/** Counts by status of `connections`, as the API counts the whole set. */
+export function countsOf(
+  connections: readonly ConnectionDto[],
+): ConnectionCountsDto {
+  const counts = { total: connections.length } as ConnectionCountsDto;
+  for (const status of CONNECTION_STATUSES) {
+    counts[status] = connections.filter((c) => c.status === status).length;
+  }
+  return counts;
+}
+
+/** A page of `GET /connections`: the last one unless `nextCursor` is given. */
+export function aConnectionPage(
+  items: ConnectionDto[],
+  overrides: Partial<ConnectionPageDto> = {},
+): ConnectionPageDto {
+  return { items, nextCursor: null, counts: countsOf(items), ...overrides };
 }

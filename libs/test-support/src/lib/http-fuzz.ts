@@ -1163,9 +1163,10 @@ export async function prepareFuzzTarget(
     url: `${API}/connections`,
     headers: { cookie: adminCookie },
   });
+  // The first page (50, oldest first) is plenty of targets for the cases.
   const connectionIds =
     list.statusCode === 200
-      ? (JSON.parse(list.body) as { id: string }[]).map(
+      ? (JSON.parse(list.body) as { items: { id: string }[] }).items.map(
           (connection) => connection.id,
         )
       : [];

@@ -5,7 +5,11 @@ import { MatPaginatorHarness } from '@angular/material/paginator/testing';
 import { MatSelectHarness } from '@angular/material/select/testing';
 import { Router } from '@angular/router';
 import type { AuditEventDto } from '@keeper/contracts';
-import { aConnection, anAuditEvent } from '../../testing/fixtures';
+import {
+  aConnection,
+  aConnectionPage,
+  anAuditEvent,
+} from '../../testing/fixtures';
 import {
   readableText,
   readableTexts,
@@ -41,7 +45,9 @@ describe(AuditPage.name, () => {
   });
 
   async function render(url = '/audit'): Promise<RenderedConsole> {
-    return renderConsole(url, { api: { 'GET /api/v1/connections': [acme] } });
+    return renderConsole(url, {
+      api: { 'GET /api/v1/connections': aConnectionPage([acme]) },
+    });
   }
 
   function pageRequest(sut: RenderedConsole): TestRequest {

@@ -37,6 +37,7 @@ import {
 import { ActivatedRoute, Router, RouterLink } from '@angular/router';
 import {
   AUDIT_EVENT_TYPES,
+  CONNECTION_PAGE_LIMITS,
   type AuditEventDto,
   type AuditEventPageDto,
   type ConnectionDto,
@@ -164,10 +165,15 @@ export class AuditPage {
   protected readonly events = computed(() => this.page()?.items ?? []);
   private readonly expandedIds = signal<ReadonlySet<string>>(new Set());
 
+  // The first page only (the most the API gives at once): past it, the filter offers the
+  // connection the URL names and rows show the connection's id.
   protected readonly connections = toSignal(
     inject(ConnectionsApi)
-      .list('quiet')
-      .pipe(catchError(() => of([] as ConnectionDto[]))),
+      .page({ limit: CONNECTION_PAGE_LIMITS.max }, 'quiet')
+      .pipe(
+        map((page) => page.items),
+        catchError(() => of([] as ConnectionDto[])),
+      ),
     { initialValue: [] as ConnectionDto[] },
   );
   private readonly connectionLabels = computed(

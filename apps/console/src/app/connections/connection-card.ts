@@ -33,7 +33,7 @@ import { Notifier } from '../core/notifier';
 import { exactTime } from '../core/time-format';
 import { RelativeTime } from '../ui/relative-time';
 import { connectStartUrl } from './connections.api';
-import { ConnectionsStore } from './connections.store';
+import { ConnectionStore } from './connection.store';
 import {
   DisconnectDialog,
   type DisconnectDialogData,
@@ -83,7 +83,7 @@ export const MAX_LABEL_LENGTH = 100;
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
 export class ConnectionCard {
-  private readonly store = inject(ConnectionsStore);
+  private readonly store = inject(ConnectionStore);
   private readonly notifier = inject(Notifier);
   private readonly dialog = inject(MatDialog);
   private readonly navigate = inject(EXTERNAL_NAVIGATION);

@@ -1,10 +1,14 @@
-import { HttpClient } from '@angular/common/http';
+import { HttpClient, HttpParams } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
-import type {
-  ConnectionDto,
-  Region,
-  RefreshResultDto,
-  UpdateConnectionRequest,
+import {
+  CONNECTION_PAGE_LIMITS,
+  type ConnectionDto,
+  type ConnectionPageDto,
+  type ConnectionSort,
+  type ConnectionStatus,
+  type Region,
+  type RefreshResultDto,
+  type UpdateConnectionRequest,
 } from '@keeper/contracts';
 import { Observable } from 'rxjs';
 import { API_PREFIX, ErrorHandling, handleErrors } from '../core/api';
@@ -19,6 +23,45 @@ export function connectStartUrl(region: Region): string {
   return `${API_PREFIX}/auth/amazon/start?region=${encodeURIComponent(region)}`;
 }
 
+/** What the Connections table asks for; every part is optional. */
+export interface ConnectionsQuery {
+  /** Any of these statuses; empty: every status. */
+  status?: readonly ConnectionStatus[];
+  /** Any of these regions; empty: every region. */
+  region?: readonly Region[];
+  /** Text matched by the API against labels, account ids, profile ids and names. */
+  q?: string;
+  /** The API's default (`created`) is left out of the URL. */
+  sort?: ConnectionSort;
+  /** `nextCursor` of the previous page, with the same filters and sort. */
+  cursor?: string | null;
+  limit?: number;
+}
+
+/**
+ * The query string of `GET /connections` for `query`: `status` and `region` repeated, in a
+ * fixed order (so equal queries make equal URLs), defaults and blanks left out.
+ */
+export function connectionsQueryParams(query: ConnectionsQuery): HttpParams {
+  let params = new HttpParams();
+  for (const status of query.status ?? []) {
+    params = params.append('status', status);
+  }
+  for (const region of query.region ?? []) {
+    params = params.append('region', region);
+  }
+  const q = query.q?.trim();
+  if (q) params = params.set('q', q);
+  if (query.sort && query.sort !== 'created') {
+    params = params.set('sort', query.sort);
+  }
+  if (query.cursor) params = params.set('cursor', query.cursor);
+  if (query.limit && query.limit !== CONNECTION_PAGE_LIMITS.default) {
+    params = params.set('limit', String(query.limit));
+  }
+  return params;
+}
+
 /**
  * `GET/PATCH/DELETE /connections`, `POST /connections/:id/refresh` and
  * `POST /connections/:id/profiles/refresh`.
@@ -27,11 +70,15 @@ export function connectStartUrl(region: Region): string {
 export class ConnectionsApi {
   private readonly http = inject(HttpClient);
 
-  list(errors: ErrorHandling = 'toast'): Observable<ConnectionDto[]> {
-    return this.http.get<ConnectionDto[]>(
-      CONNECTIONS_URL,
-      handleErrors(errors),
-    );
+  /** One page of connections, with the counts by status over the whole set. */
+  page(
+    query: ConnectionsQuery = {},
+    errors: ErrorHandling = 'toast',
+  ): Observable<ConnectionPageDto> {
+    return this.http.get<ConnectionPageDto>(CONNECTIONS_URL, {
+      ...handleErrors(errors),
+      params: connectionsQueryParams(query),
+    });
   }
 
   get(id: string, errors: ErrorHandling = 'toast'): Observable<ConnectionDto> {

@@ -1,230 +1,259 @@
+import { BreakpointObserver } from '@angular/cdk/layout';
 import {
-  afterNextRender,
   ChangeDetectionStrategy,
   Component,
-  effect,
+  computed,
   inject,
-  Injector,
-  signal,
-  untracked,
 } from '@angular/core';
+import { toSignal } from '@angular/core/rxjs-interop';
 import { MatButton } from '@angular/material/button';
+import {
+  MatChipListbox,
+  MatChipListboxChange,
+  MatChipOption,
+} from '@angular/material/chips';
+import {
+  MatFormField,
+  MatLabel,
+  MatPrefix,
+} from '@angular/material/form-field';
 import { MatIcon } from '@angular/material/icon';
-import { ActivatedRoute, Router } from '@angular/router';
-import type { ConnectionDto, ConnectOutcome } from '@keeper/contracts';
+import { MatInput } from '@angular/material/input';
+import { MatProgressBar } from '@angular/material/progress-bar';
+import { MatOption, MatSelect } from '@angular/material/select';
+import { MatSort, MatSortHeader, type Sort } from '@angular/material/sort';
+import {
+  MatCell,
+  MatCellDef,
+  MatColumnDef,
+  MatHeaderCell,
+  MatHeaderCellDef,
+  MatHeaderRow,
+  MatHeaderRowDef,
+  MatRow,
+  MatRowDef,
+  MatTable,
+} from '@angular/material/table';
+import { ActivatedRoute, Router, RouterLink } from '@angular/router';
+import {
+  CONNECTION_STATUSES,
+  REGION_NAMES,
+  REGIONS,
+  type ConnectionDto,
+  type ConnectionSort,
+  type ConnectionSortKey,
+  type ConnectionStatus,
+  type Region,
+} from '@keeper/contracts';
+import { map } from 'rxjs';
 import { Notifier } from '../core/notifier';
 import { EmptyState } from '../ui/empty-state';
 import { PageHeader } from '../ui/page-header';
+import { RelativeTime } from '../ui/relative-time';
 import { ConnectMenu } from './connect-menu';
 import { connectOutcomeMessage, isConnectOutcome } from './connect-outcome';
-import { ConnectionCard } from './connection-card';
-import { ConnectionsStore } from './connections.store';
+import { ConnectionsListStore } from './connections-list.store';
+import { ExpiryCountdown } from './expiry-countdown';
+import { presentStatus } from './status';
+import { StatusChip } from './status-chip';
 
-type Highlight = {
-  id: string;
-  outcome: Extract<ConnectOutcome, 'connected' | 'reconnected'>;
+export const CONNECTION_PAGE_SIZES = [25, 50, 100, 200];
+
+/** Below this width the table keeps the columns that fit a phone. */
+const PHONE_QUERY = '(max-width: 599.98px)';
+
+/** The table's sortable columns, each an order of the API. */
+const SORT_COLUMNS: Readonly<Record<string, ConnectionSortKey>> = {
+  label: 'label',
+  status: 'status',
+  expiry: 'expiry',
 };
 
-/** The Amazon Ads accounts whose tokens the service keeps fresh. */
+/** The mat-sort state of an API order: `created` (the default) shows no arrow. */
+export function sortState(sort: ConnectionSort): {
+  active: string;
+  direction: 'asc' | 'desc' | '';
+} {
+  const key = sort.replace(/^-/, '');
+  if (key === 'created') return { active: '', direction: '' };
+  return { active: key, direction: sort.startsWith('-') ? 'desc' : 'asc' };
+}
+
+/** The API order of a mat-sort change; no direction goes back to the default. */
+export function sortOf({ active, direction }: Sort): ConnectionSort {
+  const key = SORT_COLUMNS[active];
+  if (!key || !direction) return 'created';
+  return direction === 'desc' ? `-${key}` : key;
+}
+
+/** The Amazon Ads accounts whose tokens the service keeps fresh: a page at a time. */
 @Component({
   selector: 'atk-connections-page',
   imports: [
-    ConnectionCard,
     ConnectMenu,
     EmptyState,
+    ExpiryCountdown,
     MatButton,
+    MatCell,
+    MatCellDef,
+    MatChipListbox,
+    MatChipOption,
+    MatColumnDef,
+    MatFormField,
+    MatHeaderCell,
+    MatHeaderCellDef,
+    MatHeaderRow,
+    MatHeaderRowDef,
     MatIcon,
+    MatInput,
+    MatLabel,
+    MatOption,
+    MatPrefix,
+    MatProgressBar,
+    MatRow,
+    MatRowDef,
+    MatSelect,
+    MatSort,
+    MatSortHeader,
+    MatTable,
     PageHeader,
+    RelativeTime,
+    RouterLink,
+    StatusChip,
   ],
-  providers: [ConnectionsStore],
-  template: `
-    <atk-page-header heading="Connections">
-      @if (connections()?.length) {
-        <atk-connect-menu />
-      }
-    </atk-page-header>
-
-    @if (connections(); as list) {
-      @if (list.length) {
-        <section class="grid" aria-label="Connections">
-          @for (connection of list; track connection.id) {
-            <atk-connection-card
-              [connection]="connection"
-              [highlight]="highlightOf(connection.id)"
-            />
-          }
-        </section>
-      } @else {
-        <atk-empty-state
-          icon="link_off"
-          heading="No Amazon accounts connected yet"
-        >
-          <p>
-            Each Amazon Ads account you connect will be listed here with its
-            region, its profiles and when its access token is refreshed next.
-          </p>
-          <p>Connect an account to start keeping its tokens fresh.</p>
-          <p class="first-step"><atk-connect-menu /></p>
-        </atk-empty-state>
-      }
-    } @else if (loadFailure(); as failure) {
-      <atk-empty-state icon="cloud_off" heading="The connections did not load">
-        <p class="failure">{{ failure.message }}</p>
-        @if (failure.correlationId) {
-          <p>
-            Correlation id <code>{{ failure.correlationId }}</code>
-          </p>
-        }
-        <p class="first-step">
-          <button matButton="tonal" type="button" (click)="retry()">
-            <mat-icon>refresh</mat-icon>
-            Try again
-          </button>
-        </p>
-      </atk-empty-state>
-    } @else {
-      <p class="visually-hidden" role="status">Loading the connections…</p>
-      <div class="grid" aria-hidden="true">
-        @for (placeholder of skeletons; track placeholder) {
-          <div class="skeleton">
-            <div class="bone title"></div>
-            <div class="bone chip"></div>
-            <div class="bone line"></div>
-            <div class="bone bar"></div>
-            <div class="bone line short"></div>
-          </div>
-        }
-      </div>
-    }
-  `,
-  styles: `
-    .grid {
-      display: grid;
-      grid-template-columns: repeat(auto-fill, minmax(min(100%, 360px), 1fr));
-      gap: 16px;
-    }
-
-    .first-step {
-      margin-top: 16px;
-    }
-
-    .skeleton {
-      display: flex;
-      flex-direction: column;
-      gap: 12px;
-      padding: 16px;
-      border-radius: var(--mat-sys-corner-large);
-      background: var(--mat-sys-surface-container-low);
-    }
-
-    .bone {
-      height: 16px;
-      border-radius: var(--mat-sys-corner-small);
-      background: var(--mat-sys-surface-container-highest);
-      animation: pulse 1.5s ease-in-out infinite;
-    }
-
-    .title {
-      width: 60%;
-      height: 24px;
-    }
-
-    .chip {
-      width: 96px;
-      height: 28px;
-    }
-
-    .bar {
-      height: 4px;
-    }
-
-    .short {
-      width: 40%;
-    }
-
-    @keyframes pulse {
-      50% {
-        opacity: 0.5;
-      }
-    }
-
-    @media (prefers-reduced-motion: reduce) {
-      .bone {
-        animation: none;
-      }
-    }
-  `,
+  providers: [ConnectionsListStore],
+  templateUrl: './connections.page.html',
+  styleUrl: './connections.page.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
 export class ConnectionsPage {
-  private readonly store = inject(ConnectionsStore);
+  private readonly store = inject(ConnectionsListStore);
   private readonly notifier = inject(Notifier);
   private readonly router = inject(Router);
   private readonly route = inject(ActivatedRoute);
-  private readonly injector = inject(Injector);
 
-  protected readonly connections = this.store.connections;
+  protected readonly statuses = CONNECTION_STATUSES;
+  protected readonly regions = REGIONS;
+  protected readonly regionNames = REGION_NAMES;
+  protected readonly skeletons = [1, 2, 3, 4, 5];
+  protected readonly pageSizes = CONNECTION_PAGE_SIZES;
+
+  protected readonly view = this.store.view;
+  protected readonly rows = this.store.rows;
+  protected readonly counts = this.store.counts;
+  protected readonly loading = this.store.loading;
   protected readonly loadFailure = this.store.loadFailure;
-  protected readonly highlighted = signal<Highlight | null>(null);
-  protected readonly skeletons = [1, 2, 3];
+  protected readonly filtered = this.store.filtered;
+  protected readonly added = this.store.added;
+  protected readonly hasNext = this.store.hasNext;
+  protected readonly hasPrevious = this.store.hasPrevious;
+  protected readonly sort = computed(() => sortState(this.view().sort));
+
+  /** "Rows 51–100", or "No rows". */
+  protected readonly range = computed(() => {
+    const count = this.rows().length;
+    if (!count) return 'No rows';
+    const first = this.store.pageIndex() * this.view().limit + 1;
+    return `Rows ${first}–${first + count - 1}`;
+  });
+  protected readonly pageNumber = computed(() => this.store.pageIndex() + 1);
+
+  private readonly phone = toSignal(
+    inject(BreakpointObserver)
+      .observe(PHONE_QUERY)
+      .pipe(map((state) => state.matches)),
+    { initialValue: false },
+  );
+  protected readonly columns = computed(() =>
+    this.phone()
+      ? ['label', 'status', 'expiry']
+      : [
+          'label',
+          'region',
+          'status',
+          'expiry',
+          'lastRefreshed',
+          'failures',
+          'profiles',
+        ],
+  );
 
   constructor() {
-    // Back from Amazon: `?connect=<outcome>&connectionId=…&reason=…`. Said once the list is
-    // in, so the toast can name the connection.
+    // Back from Amazon without a connection to show (a failure): the toast says why. A
+    // success with its connection went to the connection's page (see `connectOutcomeRedirect`).
     const query = this.route.snapshot.queryParamMap;
     const outcome = query.get('connect');
     if (!isConnectOutcome(outcome)) return;
-    const connectionId = query.get('connectionId');
-    const reason = query.get('reason');
-    let told = false;
-    effect(() => {
-      const list = this.connections();
-      if (told || (list === undefined && !this.loadFailure())) return;
-      told = true;
-      untracked(() =>
-        this.tellOutcome(outcome, connectionId, reason, list ?? []),
-      );
-    });
-  }
-
-  protected highlightOf(id: string): Highlight['outcome'] | null {
-    const highlighted = this.highlighted();
-    return highlighted?.id === id ? highlighted.outcome : null;
-  }
-
-  protected retry(): void {
-    this.store.reload();
-  }
-
-  private tellOutcome(
-    outcome: ConnectOutcome,
-    connectionId: string | null,
-    reason: string | null,
-    list: readonly ConnectionDto[],
-  ): void {
-    const connection = list.find((known) => known.id === connectionId);
     const message = connectOutcomeMessage(outcome, {
-      label: connection?.label,
-      reason,
+      reason: query.get('reason'),
     });
     if (message.failed) this.notifier.error(message.text);
     else this.notifier.info(message.text);
-
-    if (connection && (outcome === 'connected' || outcome === 'reconnected')) {
-      this.highlighted.set({ id: connection.id, outcome });
-      afterNextRender(
-        () =>
-          document
-            .getElementById(`connection-${connection.id}`)
-            ?.scrollIntoView?.({ block: 'center', behavior: 'smooth' }),
-        { injector: this.injector },
-      );
-    }
     // A reload or a bookmark must not say it again.
     void this.router.navigate([], {
       relativeTo: this.route,
       queryParams: {},
       replaceUrl: true,
     });
+  }
+
+  protected readonly trackById = (_: number, connection: ConnectionDto) =>
+    connection.id;
+
+  protected statusLabel(status: ConnectionStatus): string {
+    return presentStatus(status).label;
+  }
+
+  protected regionName(region: Region): string {
+    return REGION_NAMES[region] ?? region;
+  }
+
+  protected profilesCount(connection: ConnectionDto): string {
+    const lost = connection.profiles.filter((profile) => profile.lostAt).length;
+    const listed = connection.profiles.length - lost;
+    return lost ? `${listed} (${lost} lost)` : String(listed);
+  }
+
+  protected sortBy(sort: Sort): void {
+    this.store.sortBy(sortOf(sort));
+  }
+
+  protected filterByStatus(change: MatChipListboxChange): void {
+    this.store.filterByStatus((change.value as ConnectionStatus[]) ?? []);
+  }
+
+  protected filterByRegion(region: Region | null): void {
+    this.store.filterByRegion(region ? [region] : []);
+  }
+
+  protected search(text: string): void {
+    this.store.search(text);
+  }
+
+  protected clearFilters(): void {
+    this.store.clearFilters();
+  }
+
+  protected setLimit(limit: number): void {
+    this.store.setLimit(limit);
+  }
+
+  protected next(): void {
+    this.store.next();
+  }
+
+  protected previous(): void {
+    this.store.previous();
+  }
+
+  protected retry(): void {
+    this.store.reload();
+  }
+
+  protected open(connection: ConnectionDto, event: MouseEvent): void {
+    // The label is a link: its own click, and a click that selects text, are left alone.
+    if ((event.target as Element).closest('a')) return;
+    if (window.getSelection()?.toString()) return;
+    void this.router.navigate(['/connections', connection.id]);
   }
 }

@@ -12,7 +12,7 @@ import type { ConnectionDto } from '@keeper/contracts';
 import { describeApiFailure } from '../core/api';
 import { Notifier } from '../core/notifier';
 import { RelativeTime } from '../ui/relative-time';
-import { ConnectionsStore } from './connections.store';
+import { ConnectionStore } from './connection.store';
 
 function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -91,7 +91,7 @@ export function profilesReadSummary(connection: ConnectionDto): string {
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
 export class ProfilesRead {
-  private readonly store = inject(ConnectionsStore);
+  private readonly store = inject(ConnectionStore);
   private readonly notifier = inject(Notifier);
 
   readonly connection = input.required<ConnectionDto>();

@@ -30,25 +30,27 @@ import { EventsService } from '../core/events.service';
 import { ConnectionsApi } from './connections.api';
 
 /**
- * The Connections page's state: the list from `GET /connections`, kept current by the live
- * events (or by polling while they are down), and the actions on one connection. Lives as long
- * as the page (provided by it).
+ * One connection's page: the connection from `GET /connections/:id`, kept current by the live
+ * events (or by polling while they are down), and the actions on it. Lives as long as the
+ * page (provided by it).
  */
 @Injectable()
-export class ConnectionsStore {
+export class ConnectionStore {
   private readonly api = inject(ConnectionsApi);
-  private readonly list = signal<readonly ConnectionDto[] | undefined>(
-    undefined,
-  );
+  private readonly current = signal<ConnectionDto | undefined>(undefined);
   private readonly failure = signal<ApiFailure | null>(null);
+  private readonly gone = signal(false);
   private readonly refreshingIds = signal<ReadonlySet<string>>(new Set());
   private readonly readingProfilesIds = signal<ReadonlySet<string>>(new Set());
   private readonly reloads = new Subject<ErrorHandling>();
+  private id: string | null = null;
 
-  /** `undefined` until the first list arrives. */
-  readonly connections = this.list.asReadonly();
-  /** Why the first load failed (the list is still unknown); `null` otherwise. */
+  /** `undefined` until it arrives. */
+  readonly connection = this.current.asReadonly();
+  /** Why the first load failed (the connection is still unknown); `null` otherwise. */
   readonly loadFailure = this.failure.asReadonly();
+  /** The server said it was removed while it was shown. */
+  readonly removed = this.gone.asReadonly();
   /** Connections with a "Refresh now" under way. */
   readonly refreshing = this.refreshingIds.asReadonly();
   /** Connections with a "Refresh profiles" under way. */
@@ -60,21 +62,23 @@ export class ConnectionsStore {
     this.reloads
       .pipe(
         // A newer reload makes an older one moot.
-        switchMap((errors) =>
-          this.api.list(errors).pipe(
+        switchMap((errors) => {
+          const id = this.id;
+          if (id === null) return EMPTY;
+          return this.api.get(id, errors).pipe(
             catchError((error: unknown) => {
-              if (this.list() === undefined) {
+              if (this.current() === undefined) {
                 this.failure.set(describeApiFailure(error));
               }
               return EMPTY;
             }),
-          ),
-        ),
+          );
+        }),
         takeUntilDestroyed(destroyRef),
       )
-      .subscribe((connections) => {
+      .subscribe((connection) => {
         this.failure.set(null);
-        this.list.set(connections);
+        this.upsert(connection);
       });
     events.events
       .pipe(takeUntilDestroyed(destroyRef))
@@ -82,10 +86,20 @@ export class ConnectionsStore {
     events.resync
       .pipe(takeUntilDestroyed(destroyRef))
       .subscribe(() => this.reload('quiet'));
+  }
+
+  /** Shows the connection `id` (reading it from the API). */
+  load(id: string): void {
+    if (id !== this.id) {
+      this.id = id;
+      this.current.set(undefined);
+      this.failure.set(null);
+      this.gone.set(false);
+    }
     this.reload();
   }
 
-  /** Loads the list again; `quiet` for background reloads, whose failures need no toast. */
+  /** Reads the connection again; `quiet` for background reloads, whose failures need no toast. */
   reload(errors: ErrorHandling = 'toast'): void {
     this.reloads.next(errors);
   }
@@ -162,22 +176,13 @@ export class ConnectionsStore {
 
   private apply(event: ServerEventDto): void {
     if (event.type === 'connection.changed') this.upsert(event.connection);
-    if (event.type === 'connection.removed') {
-      this.list.update((list) =>
-        list?.filter((connection) => connection.id !== event.connectionId),
-      );
+    if (event.type === 'connection.removed' && event.connectionId === this.id) {
+      this.gone.set(true);
     }
   }
 
-  /** Replaces the connection in place (its card keeps its place), or adds it at the end. */
+  /** Takes the connection when it is the one shown; any other is none of this page's business. */
   private upsert(connection: ConnectionDto): void {
-    this.list.update((list) => {
-      if (!list) return list;
-      const index = list.findIndex((known) => known.id === connection.id);
-      if (index === -1) return [...list, connection];
-      const next = [...list];
-      next[index] = connection;
-      return next;
-    });
+    if (connection.id === this.id) this.current.set(connection);
   }
 }
