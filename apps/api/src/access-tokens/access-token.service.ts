@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AccessTokenDto } from '@keeper/contracts';
-import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isLive, servableAsIs } from '../connections/connection-rules';
@@ -20,6 +19,7 @@ import {
 import { RefreshPause } from '../refresh/refresh-pause';
 import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
 import { OpenedTokens } from './opened-tokens';
+import { unknownConnection } from './unknown-connection';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -176,7 +176,7 @@ export class AccessTokenService {
 
   private async find(id: string): Promise<ConnectionEntity> {
     const connection = await this.connections.find(id);
-    if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
+    if (!connection) throw unknownConnection(id);
     return connection;
   }
 

@@ -18,7 +18,7 @@ import { AdsProxyMetrics } from '../metrics/ads-proxy.metrics';
 import { ProfileReader } from '../refresh/profile-reader';
 import { AdsTarget, upstreamUrl } from './ads-path';
 import { scopeOf, upstreamRequestHeaders } from './ads-headers';
-import { AdsProxyError } from './ads-proxy.errors';
+import { AdsProxyError, unknownAdsConnection } from './ads-proxy.errors';
 import { AdsUpstream, UpstreamError } from './ads-upstream';
 import { ThrottleGate } from './throttle-gate';
 
@@ -311,12 +311,7 @@ function liveConnection(
   id: string,
   row: StoredAccessToken | undefined,
 ): StoredAccessToken {
-  if (!row)
-    throw new AdsProxyError(
-      404,
-      'unknown_connection',
-      `There is no connection ${id}.`,
-    );
+  if (!row) throw unknownAdsConnection(id);
   if (!isLive(row.status))
     throw new AdsProxyError(
       409,
