@@ -55,6 +55,10 @@ export class AccessTokenController {
   ): Promise<AccessTokenDto> {
     // Before any read or refresh: a connection outside the key's set is, to it, no connection.
     if (key && !mayReadConnection(key, id)) throw unknownConnection(id);
-    return this.tokens.accessToken(id, correlationId);
+    return this.tokens.accessToken(
+      id,
+      correlationId,
+      key && `service:${key.id}`,
+    );
   }
 }

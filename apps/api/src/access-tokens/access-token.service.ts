@@ -47,9 +47,11 @@ export class AccessTokenService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** `actor` names the caller in a refresh's audit: `service:<key id>`. */
   async accessToken(
     id: string,
     correlationId: string,
+    actor?: string,
   ): Promise<AccessTokenDto> {
     const fresh = await this.freshAccessToken(id);
     if (fresh) return fresh;
@@ -59,7 +61,7 @@ export class AccessTokenService {
     if (this.isFresh(connection)) return this.toAccessToken(connection);
     return this.refreshedToken(
       id,
-      await this.refresh.refreshNow(id, 'on_demand', correlationId),
+      await this.refresh.refreshNow(id, 'on_demand', correlationId, { actor }),
     );
   }
 
@@ -72,6 +74,7 @@ export class AccessTokenService {
     id: string,
     rejectedAccessToken: string,
     correlationId: string,
+    actor?: string,
   ): Promise<AccessTokenDto> {
     const connection = await this.find(id);
     if (!isLive(connection.status))
@@ -80,6 +83,7 @@ export class AccessTokenService {
       id,
       await this.refresh.refreshNow(id, 'on_demand', correlationId, {
         rejectedAccessToken,
+        actor,
       }),
     );
   }

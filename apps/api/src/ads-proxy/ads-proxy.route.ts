@@ -145,6 +145,7 @@ export async function registerAdsProxy(
         headers: request.headers,
         body: Buffer.isBuffer(body) && body.length > 0 ? body : undefined,
         correlationId: request.id,
+        actor: `service:${caller.id}`,
         signal: gone.signal,
       });
       const { response } = answer;

@@ -41,6 +41,8 @@ export interface ProxyCall {
   /** Kept only while a retry may need it. */
   body: Buffer | undefined;
   correlationId: string;
+  /** Who a refresh's audit names: `service:<key id>`. */
+  actor?: string;
   /** Aborted when the caller goes away: nothing more is sent for it. */
   signal: AbortSignal;
 }
@@ -113,7 +115,7 @@ export class AdsProxyService implements OnApplicationShutdown {
     let accessToken =
       this.tokens.servableToken(connection)?.accessToken ??
       (await this.accessToken(() =>
-        this.tokens.accessToken(connection.id, call.correlationId),
+        this.tokens.accessToken(connection.id, call.correlationId, call.actor),
       ));
     let attempts = 0;
     let amazonMs = 0;
@@ -194,6 +196,7 @@ export class AdsProxyService implements OnApplicationShutdown {
             connection.id,
             rejected,
             call.correlationId,
+            call.actor,
           ),
         );
         this.metrics.recordRetry('unauthorized');

@@ -271,6 +271,31 @@ describe('keys for jobs (service keys stored in PostgreSQL)', () => {
     expect(listed?.lastUsedAt).toBe(after.last_used_at?.toISOString());
   });
 
+  it('names the key in the audit of a refresh its call caused (service:<key id>)', async () => {
+    const key = await create({ name: 'Audited job' });
+    const due = () =>
+      database.query(
+        "UPDATE connections SET access_token_expires_at = now() + interval '30 seconds', last_refreshed_at = now() - interval '1 hour' WHERE id = $1",
+        [alpha],
+      );
+    const actors = async () =>
+      (
+        await database.query<{ actor: string }>(
+          "SELECT actor FROM audit_events WHERE type = 'refreshed' AND connection_id = $1 ORDER BY id",
+          [alpha],
+        )
+      ).map((row) => row.actor);
+    const before = await actors();
+    await due();
+    expect((await token(key.key, alpha)).statusCode).toBe(200);
+    await due();
+    expect((await proxied(key.key, alpha)).statusCode).toBe(200);
+    expect((await actors()).slice(before.length)).toEqual([
+      `service:${key.id}`,
+      `service:${key.id}`,
+    ]);
+  });
+
   it('keeps SERVICE_API_KEYS working for every connection', async () => {
     expect((await token(ENV_KEY, alpha)).statusCode).toBe(200);
     expect((await token(ENV_KEY, beta, second)).statusCode).toBe(200);
