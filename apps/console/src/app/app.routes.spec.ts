@@ -9,6 +9,7 @@ import { appRoutes } from './app.routes';
 const EMPTY_API = {
   'GET /api/v1/connections': [],
   'GET /api/v1/audit-events': { items: [], nextCursor: null },
+  'GET /api/v1/service-keys': [],
   'GET /api/v1/system': {
     usingSandbox: true,
     refreshWindowSeconds: 300,
@@ -34,6 +35,12 @@ describe('appRoutes', () => {
       title: 'Connections',
       emptyHeading: 'No Amazon accounts connected yet',
       explains: 'Connect an account to start keeping its tokens fresh.',
+    },
+    {
+      url: '/service-keys',
+      title: 'Service keys',
+      emptyHeading: 'No keys for jobs yet',
+      explains: 'Make one for each job',
     },
     {
       url: '/audit',
@@ -64,6 +71,7 @@ describe('appRoutes', () => {
     const router = TestBed.inject(Router);
 
     for (const [href, heading] of [
+      ['/service-keys', 'Service keys'],
       ['/audit', 'Audit'],
       ['/system', 'System'],
       ['/connections', 'Connections'],
@@ -98,7 +106,7 @@ describe('appRoutes', () => {
       sut.root.querySelector('main a[href="/connections"]'),
     ).not.toBeNull();
     expect(sut.root.querySelectorAll('nav[aria-label="Main"] a')).toHaveLength(
-      3,
+      4,
     );
     expect(TestBed.inject(Title).getTitle()).toBe(
       'Page not found · ads-token-keeper',
@@ -170,6 +178,7 @@ describe('appRoutes', () => {
 
     expect(pages.map((route) => route.path)).toEqual([
       'connections',
+      'service-keys',
       'audit',
       'system',
       '**',

@@ -31,6 +31,14 @@ export const appRoutes: Routes = [
           ),
       },
       {
+        path: 'service-keys',
+        title: 'Service keys',
+        loadComponent: () =>
+          import('./service-keys/service-keys.page').then(
+            (m) => m.ServiceKeysPage,
+          ),
+      },
+      {
         path: 'audit',
         title: 'Audit',
         loadComponent: () =>
