@@ -3,6 +3,7 @@ import { Database } from '../database/database';
 import {
   mayReadConnection,
   newServiceKey,
+  ServiceKeyCaller,
   serviceKeyHash,
   ServiceKeyIndex,
 } from './service-key-index';
@@ -11,6 +12,13 @@ import { ServiceKeyVerifier } from './service-key.verifier';
 const ALPHA = '11111111-1111-4111-8111-111111111111';
 const BETA = '22222222-2222-4222-8222-222222222222';
 const bearer = (key: string) => `Bearer ${key}`;
+
+/** The caller the index finds for `key`; fails the test when there is none. */
+function callerOf(index: ServiceKeyIndex, key: string): ServiceKeyCaller {
+  const caller = index.callerFor(bearer(key));
+  if (!caller) throw new Error(`no caller for ${key.slice(0, 8)}…`);
+  return caller;
+}
 
 describe('ServiceKeyIndex', () => {
   it('makes keys of 32 random bytes behind the atk_ prefix, never the same twice', () => {
@@ -27,13 +35,13 @@ describe('ServiceKeyIndex', () => {
       'env-key-one-0123456789',
       'env-key-two',
     ]);
-    const caller = index.callerFor(bearer('env-key-two'));
+    const caller = callerOf(index, 'env-key-two');
     expect(caller).toEqual({
       id: createHash('sha256').update('env-key-two').digest('hex').slice(0, 8),
       connectionIds: null,
       source: 'env',
     });
-    expect(mayReadConnection(caller!, ALPHA)).toBe(true);
+    expect(mayReadConnection(caller, ALPHA)).toBe(true);
     expect(index.callerFor(bearer('env-key-two '))).toBeUndefined();
     expect(index.callerFor(bearer('env-key-tw'))).toBeUndefined();
     expect(index.callerFor('env-key-two')).toBeUndefined();
@@ -57,12 +65,12 @@ describe('ServiceKeyIndex', () => {
       connectionIds: null,
     });
 
-    const caller = index.callerFor(bearer(limited));
-    expect(caller?.id).toBe('k1');
-    expect(mayReadConnection(caller!, ALPHA)).toBe(true);
-    expect(mayReadConnection(caller!, ALPHA.toUpperCase())).toBe(true);
-    expect(mayReadConnection(caller!, BETA)).toBe(false);
-    expect(mayReadConnection(index.callerFor(bearer(all))!, BETA)).toBe(true);
+    const caller = callerOf(index, limited);
+    expect(caller.id).toBe('k1');
+    expect(mayReadConnection(caller, ALPHA)).toBe(true);
+    expect(mayReadConnection(caller, ALPHA.toUpperCase())).toBe(true);
+    expect(mayReadConnection(caller, BETA)).toBe(false);
+    expect(mayReadConnection(callerOf(index, all), BETA)).toBe(true);
 
     index.removeStored('k1');
     expect(index.callerFor(bearer(limited))).toBeUndefined();
@@ -72,9 +80,7 @@ describe('ServiceKeyIndex', () => {
       { id: 'k1', keyHash: serviceKeyHash(limited), connectionIds: [BETA] },
     ]);
     expect(index.callerFor(bearer(all))).toBeUndefined();
-    expect(mayReadConnection(index.callerFor(bearer(limited))!, BETA)).toBe(
-      true,
-    );
+    expect(mayReadConnection(callerOf(index, limited), BETA)).toBe(true);
     expect(index.storedCount).toBe(1);
   });
 

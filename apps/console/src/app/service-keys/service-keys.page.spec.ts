@@ -35,7 +35,7 @@ const KEY = 'atk_3q2-7wSECRETsecretSECRETsecretSECRETsecre';
 describe(ServiceKeysPage.name, () => {
   async function render(
     keys: ServiceKeyDto[],
-    connections: unknown = [acme, globex],
+    connections: object = [acme, globex],
   ): Promise<RenderedConsole> {
     const sut = await renderConsole('/service-keys');
     sut.http.expectOne('/api/v1/service-keys').flush(keys);
