@@ -80,8 +80,8 @@ export class ServiceKeyVerifier
   private flushTimer: NodeJS.Timeout | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
-  /** Stored keys used since the last flush, with the time of their latest use. */
-  private used = new Map<string, Date>();
+  /** Stored keys used since the last flush, with the time (ms) of their latest use. */
+  private used = new Map<string, number>();
 
   constructor(
     @Inject(SERVICE_KEYS) serviceKeys: ServiceKeys,
@@ -122,7 +122,7 @@ export class ServiceKeyVerifier
   /** The caller of an `Authorization: Bearer …` header, or undefined; notes a stored key's use. */
   callerFor(authorization: string | undefined): ServiceKeyCaller | undefined {
     const caller = this.index.callerFor(authorization);
-    if (caller?.source === 'stored') this.used.set(caller.id, new Date());
+    if (caller?.source === 'stored') this.used.set(caller.id, Date.now());
     return caller;
   }
 
@@ -164,7 +164,7 @@ export class ServiceKeyVerifier
         `UPDATE service_keys AS k SET last_used_at = GREATEST(k.last_used_at, u.used_at)
            FROM unnest($1::uuid[], $2::timestamptz[]) AS u (id, used_at)
           WHERE k.id = u.id`,
-        [ids, ids.map((id) => used.get(id))],
+        [ids, ids.map((id) => new Date(used.get(id) ?? Date.now()))],
       );
       return Array.isArray(updated) ? Number(updated[1] ?? 0) : 0;
     } catch (error) {

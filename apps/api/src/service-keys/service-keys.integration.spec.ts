@@ -271,6 +271,24 @@ describe('keys for jobs (service keys stored in PostgreSQL)', () => {
     expect(listed?.lastUsedAt).toBe(after.last_used_at?.toISOString());
   });
 
+  it('writes the last use noted by a replica when it shuts down', async () => {
+    const key = await create({ name: 'Used before a restart' });
+    const third = await startTestApp(database, {
+      ...sandboxEnvironment(sandbox),
+      REFRESH_CRON: '0 0 0 1 1 *',
+    });
+    try {
+      expect((await token(key.key, alpha, third)).statusCode).toBe(200);
+    } finally {
+      await third.close();
+    }
+    const [row] = await database.query<{ last_used_at: Date | null }>(
+      'SELECT last_used_at FROM service_keys WHERE id = $1',
+      [key.id],
+    );
+    expect(row.last_used_at).toBeInstanceOf(Date);
+  });
+
   it('names the key in the audit of a refresh its call caused (service:<key id>)', async () => {
     const key = await create({ name: 'Audited job' });
     const due = () =>
