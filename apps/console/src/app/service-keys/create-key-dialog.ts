@@ -70,7 +70,7 @@ export const PICKER_SHOWN_MAX = 50;
           </span>
         </p>
         <div class="copyable">
-          <code class="key" aria-label="The new key">{{ made.key }}</code>
+          <code class="key">{{ made.key }}</code>
           <atk-copy-button [text]="made.key" what="the key" />
         </div>
         <p class="hint">
