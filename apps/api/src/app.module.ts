@@ -22,6 +22,7 @@ import { AccessTokensModule } from './access-tokens/access-tokens.module';
 import { AdsProxyModule } from './ads-proxy/ads-proxy.module';
 import { loggerModuleParams } from './logging/logger-options';
 import { MetricsModule } from './metrics/metrics.module';
+import { ServiceKeysModule } from './service-keys/service-keys.module';
 
 @Module({})
 export class AppModule {
@@ -45,6 +46,7 @@ export class AppModule {
         MetricsModule,
         AlertsModule,
         AuthModule,
+        ServiceKeysModule,
         ConnectionsModule,
         ConnectModule,
         RefreshModule,

@@ -2,3 +2,4 @@ export * from './lib/audit';
 export * from './lib/connection';
 export * from './lib/http';
 export * from './lib/system';
+export * from './lib/service-keys';

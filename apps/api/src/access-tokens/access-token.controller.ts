@@ -2,12 +2,19 @@ import { Controller, Get, Header, Param, ParseUUIDPipe } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import type { AccessTokenDto } from '@keeper/contracts';
-import { CorrelationId, ServiceKeyOnly } from '../auth/access.decorators';
+import {
+  CorrelationId,
+  ServiceKey,
+  ServiceKeyOnly,
+} from '../auth/access.decorators';
+import { mayReadConnection, ServiceKeyCaller } from '../auth/service-key-index';
+import { unknownConnection } from './unknown-connection';
 import { AccessTokenService } from './access-token.service';
 
 @ApiTags('access tokens (for jobs)')
@@ -34,13 +41,24 @@ export class AccessTokenController {
       },
     },
   })
+  @ApiNotFoundResponse({
+    description:
+      'No such connection, or one the key is not allowed (the same answer for both)',
+  })
   @ApiConflictResponse({
     description: 'The connection needs a new consent or was disconnected',
   })
   accessToken(
     @Param('id', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) id: string,
     @CorrelationId() correlationId: string,
+    @ServiceKey() key: ServiceKeyCaller | undefined,
   ): Promise<AccessTokenDto> {
-    return this.tokens.accessToken(id, correlationId);
+    // Before any read or refresh: a connection outside the key's set is, to it, no connection.
+    if (key && !mayReadConnection(key, id)) throw unknownConnection(id);
+    return this.tokens.accessToken(
+      id,
+      correlationId,
+      key && `service:${key.id}`,
+    );
   }
 }

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AccessTokenDto } from '@keeper/contracts';
-import { NotFoundError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { isLive, servableAsIs } from '../connections/connection-rules';
@@ -20,6 +19,7 @@ import {
 import { RefreshPause } from '../refresh/refresh-pause';
 import { RefreshOutcome, RefreshService } from '../refresh/refresh.service';
 import { OpenedTokens } from './opened-tokens';
+import { unknownConnection } from './unknown-connection';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -47,9 +47,11 @@ export class AccessTokenService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** `actor` names the caller in a refresh's audit: `service:<key id>`. */
   async accessToken(
     id: string,
     correlationId: string,
+    actor?: string,
   ): Promise<AccessTokenDto> {
     const fresh = await this.freshAccessToken(id);
     if (fresh) return fresh;
@@ -59,7 +61,7 @@ export class AccessTokenService {
     if (this.isFresh(connection)) return this.toAccessToken(connection);
     return this.refreshedToken(
       id,
-      await this.refresh.refreshNow(id, 'on_demand', correlationId),
+      await this.refresh.refreshNow(id, 'on_demand', correlationId, { actor }),
     );
   }
 
@@ -72,6 +74,7 @@ export class AccessTokenService {
     id: string,
     rejectedAccessToken: string,
     correlationId: string,
+    actor?: string,
   ): Promise<AccessTokenDto> {
     const connection = await this.find(id);
     if (!isLive(connection.status))
@@ -80,6 +83,7 @@ export class AccessTokenService {
       id,
       await this.refresh.refreshNow(id, 'on_demand', correlationId, {
         rejectedAccessToken,
+        actor,
       }),
     );
   }
@@ -176,7 +180,7 @@ export class AccessTokenService {
 
   private async find(id: string): Promise<ConnectionEntity> {
     const connection = await this.connections.find(id);
-    if (!connection) throw new NotFoundError(`There is no connection ${id}.`);
+    if (!connection) throw unknownConnection(id);
     return connection;
   }
 

@@ -21,3 +21,15 @@ export class AdsProxyError extends DomainError {
 
 /** The header that marks the keeper's own answers on the proxy's routes. */
 export const KEEPER_ERROR_HEADER = 'x-keeper-error';
+
+/**
+ * The proxy's answer for a connection that does not exist, and, word for word, for one the
+ * service key may not read: the key learns nothing about connections outside its set.
+ */
+export function unknownAdsConnection(id: string): AdsProxyError {
+  return new AdsProxyError(
+    404,
+    'unknown_connection',
+    `There is no connection ${id}.`,
+  );
+}

@@ -10,13 +10,18 @@ import type {
 } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { ServiceKeyRequiredError } from '../auth/auth.errors';
+import { mayReadConnection, ServiceKeyCaller } from '../auth/service-key-index';
 import { ServiceKeyVerifier } from '../auth/service-key.verifier';
 import { API_PREFIX } from '../common/api-prefix';
 import { DomainError } from '../common/domain-errors';
 import { AdsProxyMetrics } from '../metrics/ads-proxy.metrics';
 import { AdsPathError, adsTargetOf, loggedPath } from './ads-path';
 import { downstreamResponseHeaders } from './ads-headers';
-import { AdsProxyError, KEEPER_ERROR_HEADER } from './ads-proxy.errors';
+import {
+  AdsProxyError,
+  KEEPER_ERROR_HEADER,
+  unknownAdsConnection,
+} from './ads-proxy.errors';
 import { AdsProxyService } from './ads-proxy.service';
 
 /**
@@ -71,12 +76,11 @@ export async function registerAdsProxy(
       (_request, body, done) => done(null, body),
     );
     // Before the body is read: a caller without a key never makes the keeper hold 10 MB.
+    // Synchronous: the key is looked up in this replica's in-memory index, no query.
     scope.addHook('onRequest', (request, _reply, done) => {
-      done(
-        keys.keyIdFor(request.headers.authorization)
-          ? undefined
-          : new ServiceKeyRequiredError(),
-      );
+      const caller = keys.callerFor(request.headers.authorization);
+      if (caller) (request as AdsRequest).serviceKey = caller;
+      done(caller ? undefined : new ServiceKeyRequiredError());
     });
     scope.setErrorHandler((error: FastifyError, request, reply) => {
       const answer = keeperError(error, request.id, logger);
@@ -124,6 +128,11 @@ export async function registerAdsProxy(
         origin: 'keeper',
       };
       (request as AdsRequest).adsCall = log;
+      // A connection outside the key's set answers exactly as an unknown one (same status,
+      // body and headers, from the same place), before its row or token is read.
+      const caller = (request as AdsRequest).serviceKey;
+      if (!caller || !mayReadConnection(caller, id))
+        throw unknownAdsConnection(id);
       const gone = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) gone.abort();
@@ -136,6 +145,7 @@ export async function registerAdsProxy(
         headers: request.headers,
         body: Buffer.isBuffer(body) && body.length > 0 ? body : undefined,
         correlationId: request.id,
+        actor: `service:${caller.id}`,
         signal: gone.signal,
       });
       const { response } = answer;
@@ -222,7 +232,10 @@ export function documentAdsProxy(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
-type AdsRequest = FastifyRequest & { adsCall?: AdsCallLog };
+type AdsRequest = FastifyRequest & {
+  adsCall?: AdsCallLog;
+  serviceKey?: ServiceKeyCaller;
+};
 
 /** The keeper's own answer for an error on a proxy route, in the API's error shape. */
 function keeperError(

@@ -18,7 +18,7 @@ import { AdsProxyMetrics } from '../metrics/ads-proxy.metrics';
 import { ProfileReader } from '../refresh/profile-reader';
 import { AdsTarget, upstreamUrl } from './ads-path';
 import { scopeOf, upstreamRequestHeaders } from './ads-headers';
-import { AdsProxyError } from './ads-proxy.errors';
+import { AdsProxyError, unknownAdsConnection } from './ads-proxy.errors';
 import { AdsUpstream, UpstreamError } from './ads-upstream';
 import { ThrottleGate } from './throttle-gate';
 
@@ -41,6 +41,8 @@ export interface ProxyCall {
   /** Kept only while a retry may need it. */
   body: Buffer | undefined;
   correlationId: string;
+  /** Who a refresh's audit names: `service:<key id>`. */
+  actor?: string;
   /** Aborted when the caller goes away: nothing more is sent for it. */
   signal: AbortSignal;
 }
@@ -113,7 +115,7 @@ export class AdsProxyService implements OnApplicationShutdown {
     let accessToken =
       this.tokens.servableToken(connection)?.accessToken ??
       (await this.accessToken(() =>
-        this.tokens.accessToken(connection.id, call.correlationId),
+        this.tokens.accessToken(connection.id, call.correlationId, call.actor),
       ));
     let attempts = 0;
     let amazonMs = 0;
@@ -194,6 +196,7 @@ export class AdsProxyService implements OnApplicationShutdown {
             connection.id,
             rejected,
             call.correlationId,
+            call.actor,
           ),
         );
         this.metrics.recordRetry('unauthorized');
@@ -311,12 +314,7 @@ function liveConnection(
   id: string,
   row: StoredAccessToken | undefined,
 ): StoredAccessToken {
-  if (!row)
-    throw new AdsProxyError(
-      404,
-      'unknown_connection',
-      `There is no connection ${id}.`,
-    );
+  if (!row) throw unknownAdsConnection(id);
   if (!isLive(row.status))
     throw new AdsProxyError(
       409,

@@ -4,6 +4,7 @@ import {
   SetMetadata,
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { ServiceKeyCaller } from './service-key-index';
 import type { ActiveSession } from './session.service';
 
 /** Who may call a route. Routes without a decorator need an admin session. */
@@ -22,6 +23,8 @@ export const ServiceKeyOnly = () =>
 export interface CallerContext {
   adminSession?: ActiveSession;
   serviceKeyId?: string;
+  /** The key's id and the connections it may read; only on service routes. */
+  serviceKey?: ServiceKeyCaller;
 }
 
 export type KeeperRequest = FastifyRequest & CallerContext;
@@ -36,4 +39,10 @@ export const CorrelationId = createParamDecorator(
 export const AdminSession = createParamDecorator(
   (_: unknown, context: ExecutionContext): ActiveSession | undefined =>
     context.switchToHttp().getRequest<KeeperRequest>().adminSession,
+);
+
+/** The service key the guard resolved; only on service routes. */
+export const ServiceKey = createParamDecorator(
+  (_: unknown, context: ExecutionContext): ServiceKeyCaller | undefined =>
+    context.switchToHttp().getRequest<KeeperRequest>().serviceKey,
 );

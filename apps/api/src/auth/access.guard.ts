@@ -54,9 +54,10 @@ export class AccessGuard implements CanActivate {
     }
 
     if (access === 'service') {
-      const keyId = this.serviceKeys.keyIdFor(request.headers.authorization);
-      if (!keyId) throw new ServiceKeyRequiredError();
-      request.serviceKeyId = keyId;
+      const caller = this.serviceKeys.callerFor(request.headers.authorization);
+      if (!caller) throw new ServiceKeyRequiredError();
+      request.serviceKey = caller;
+      request.serviceKeyId = caller.id;
       return true;
     }
 

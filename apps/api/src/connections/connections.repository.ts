@@ -280,6 +280,17 @@ export class ConnectionsRepository {
     return counts;
   }
 
+  /** Which of `ids` name a connection (in any status); ids must be well-formed UUIDs. */
+  async existingIds(
+    ids: readonly string[],
+    manager?: EntityManager,
+  ): Promise<Set<string>> {
+    const rows: { id: string }[] = await (
+      manager ?? this.database.dataSource.manager
+    ).query('SELECT id FROM connections WHERE id = ANY($1::uuid[])', [ids]);
+    return new Set(rows.map((row) => row.id));
+  }
+
   /** The fast path's columns for many ids in one statement; ids must be well-formed UUIDs. */
   storedAccessTokens(ids: readonly string[]): Promise<StoredAccessToken[]> {
     return this.database.dataSource.query(

@@ -8,6 +8,7 @@ import { LoginAttempts1765000000004 } from './migrations/1765000000004-login-att
 import { ProfilesRead1766000000005 } from './migrations/1766000000005-profiles-read';
 import { AuditRetention1766000000007 } from './migrations/1766000000007-audit-retention';
 import { ConnectionPages1766000000008 } from './migrations/1766000000008-connection-pages';
+import { ServiceKeys1766000000009 } from './migrations/1766000000009-service-keys';
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   ProfilesRead1766000000005,
   AuditRetention1766000000007,
   ConnectionPages1766000000008,
+  ServiceKeys1766000000009,
 ];
 
 export interface DatabaseTarget {

@@ -64,6 +64,7 @@ export interface RefreshObserver {
   }): void;
 }
 
+/** Who an attempt's audit names; a job's call names its key instead (`service:<key id>`). */
 const ACTOR: Record<RefreshTrigger, string> = {
   scheduler: 'scheduler',
   manual: 'admin',
@@ -166,7 +167,7 @@ export class RefreshService {
     id: string,
     trigger: Exclude<RefreshTrigger, 'scheduler'>,
     correlationId: string,
-    options: { rejectedAccessToken?: string } = {},
+    options: { rejectedAccessToken?: string; actor?: string } = {},
   ): Promise<RefreshOutcome> {
     const key = options.rejectedAccessToken === undefined ? id : `${id}:401`;
     const running = this.inFlight.get(key);
@@ -191,7 +192,7 @@ export class RefreshService {
     id: string,
     trigger: Exclude<RefreshTrigger, 'scheduler'>,
     correlationId: string,
-    options: { rejectedAccessToken?: string },
+    options: { rejectedAccessToken?: string; actor?: string },
   ): Promise<RefreshOutcome> {
     // The whole row: a secret the key ring cannot read fails here, before any lease is taken.
     const connection = await this.connections.find(id);
@@ -219,6 +220,7 @@ export class RefreshService {
       return this.refreshLeasedOrLeave(id, trigger, correlationId, {
         force: true,
         onlyIfAccessToken: options.rejectedAccessToken,
+        actor: options.actor,
       });
     return this.awaitOtherHolder(id, connection.lastRefreshedAt);
   }
@@ -280,7 +282,7 @@ export class RefreshService {
     id: string,
     trigger: RefreshTrigger,
     correlationId: string,
-    options: { force?: boolean; onlyIfAccessToken?: string },
+    options: { force?: boolean; onlyIfAccessToken?: string; actor?: string },
   ): Promise<RefreshOutcome> {
     try {
       return await this.refreshLeased(id, trigger, correlationId, options);
@@ -295,7 +297,7 @@ export class RefreshService {
     id: string,
     trigger: RefreshTrigger,
     correlationId: string,
-    options: { force?: boolean; onlyIfAccessToken?: string },
+    options: { force?: boolean; onlyIfAccessToken?: string; actor?: string },
   ): Promise<RefreshOutcome> {
     const connection = await this.connections.findLeased(id, this.owner);
     if (!connection) return { kind: 'skipped', reason: 'lease lost' };
@@ -347,6 +349,7 @@ export class RefreshService {
         trigger,
         correlationId,
         durationMs,
+        options.actor,
       );
       return { kind: 'failed', error, durationMs };
     }
@@ -357,6 +360,7 @@ export class RefreshService {
       trigger,
       correlationId,
       durationMs,
+      options.actor,
     );
     if (this.outage.succeeded(connection.id))
       await this.resumeAfterOutage(correlationId);
@@ -413,6 +417,7 @@ export class RefreshService {
     trigger: RefreshTrigger,
     correlationId: string,
     durationMs: number,
+    actor = ACTOR[trigger],
   ): Promise<ConnectionEntity> {
     const changes = changesAfterSuccess(connection, tokens, new Date());
     await this.connections.transaction(async (manager) => {
@@ -431,7 +436,7 @@ export class RefreshService {
         await this.audit.record(
           {
             type,
-            actor: ACTOR[trigger],
+            actor,
             connectionId: connection.id,
             correlationId,
             details: {
@@ -463,6 +468,7 @@ export class RefreshService {
     trigger: RefreshTrigger,
     correlationId: string,
     durationMs: number,
+    actor = ACTOR[trigger],
   ): Promise<void> {
     const log = {
       correlationId,
@@ -500,7 +506,7 @@ export class RefreshService {
       await this.audit.record(
         {
           type: needsReauth ? 'needs_reauth' : 'refresh_failed',
-          actor: ACTOR[trigger],
+          actor,
           connectionId: connection.id,
           correlationId,
           details: {

@@ -43,6 +43,10 @@ const ACCESS: Record<string, Access> = {
   'GET /api/v1/audit-events': 'admin',
   'GET /api/v1/events': 'admin',
   'GET /api/v1/system': 'admin',
+  // Keys for jobs: made, listed and revoked by the admin only (a job key cannot make another).
+  'GET /api/v1/service-keys': 'admin',
+  'POST /api/v1/service-keys': 'admin',
+  'DELETE /api/v1/service-keys/:id': 'admin',
   'GET /api/v1/connections/:id/access-token': 'service',
   // The Ads API proxy (Fastify's wildcard; documented as /ads/{path}).
   'GET /api/v1/connections/:id/ads/*': 'service',
@@ -151,6 +155,9 @@ describe('authorization: every route, every kind of caller', () => {
       url: urlFor(route.path, id),
       headers,
       ...(route.method === 'PATCH' ? { payload: { label: 'Authz' } } : {}),
+      ...(route.method === 'POST' && route.path === '/api/v1/service-keys'
+        ? { payload: { name: 'Authz' } }
+        : {}),
       ...(route.method === 'POST' && route.path === '/api/v1/session'
         ? { payload: { password: TEST_ADMIN_PASSWORD } }
         : {}),
@@ -342,10 +349,12 @@ describe('authorization: every route, every kind of caller', () => {
     );
     expect(changing.map(describeRoute).sort()).toEqual([
       'DELETE /api/v1/connections/:id',
+      'DELETE /api/v1/service-keys/:id',
       'DELETE /api/v1/session',
       'PATCH /api/v1/connections/:id',
       'POST /api/v1/connections/:id/profiles/refresh',
       'POST /api/v1/connections/:id/refresh',
+      'POST /api/v1/service-keys',
     ]);
     const crossSite: [string, Record<string, string>][] = [
       ['with Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
@@ -381,6 +390,12 @@ describe('authorization: every route, every kind of caller', () => {
       status: 'active',
       label: expect.not.stringMatching(/^Authz$/),
     });
+    const keys = await sut.inject({
+      method: 'GET',
+      url: '/api/v1/service-keys',
+      headers: { cookie: admin },
+    });
+    expect(keys.json()).toEqual([]);
   });
 
   it('lets the admin and the jobs through where they belong (the guard is not simply closed)', async () => {
@@ -394,7 +409,7 @@ describe('authorization: every route, every kind of caller', () => {
         origin: 'http://localhost:4200',
       });
       expect(`${describeRoute(route)}: ${response.statusCode}`).toMatch(
-        /: (200|204|302|404)$/,
+        /: (200|201|204|302|404)$/,
       );
     }
     const token = await sut.inject({

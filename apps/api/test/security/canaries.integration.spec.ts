@@ -5,6 +5,7 @@ import { startLwaSandbox } from '@keeper/lwa-sandbox';
 import { randomBytes } from 'node:crypto';
 import { AlertService } from '../../src/alerts/alert.service';
 import { RefreshScheduler } from '../../src/refresh/refresh.scheduler';
+import { ServiceKeyVerifier } from '../../src/auth/service-key.verifier';
 import { cookiesFrom } from '../connect-flow';
 import { createTestDatabase, TestDatabase } from '../test-database';
 import { startTestApp } from '../test-app';
@@ -23,7 +24,8 @@ import {
  * states a hostile callback carries (its `error` and `error_description` are no secrets: they
  * are logged as Amazon sent them). After a session with faults (Amazon's 500s, 429s, timeouts, resets, broken
  * JSON, invalid_grant and invalid_client; bad, replayed and foreign callbacks; wrong passwords;
- * refresh now, scheduled sweeps, access-token reads, Ads API calls through the proxy, rename,
+ * refresh now, scheduled sweeps, access-token reads, Ads API calls through the proxy, keys for
+ * jobs made, used, refused and revoked (each key allowed only in the answer that made it), rename,
  * disconnect, logout), the marker must
  * appear in no log line (at level trace), no row of any table, no error body, no SSE message, no
  * alert and no console response: only in the access-token endpoint's answers to a service key.
@@ -439,6 +441,61 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     });
     sandbox.clearFaults();
 
+    // Keys for jobs: made in the API (each shown once, in its create answer and nowhere else),
+    // used for tokens and proxied calls, one limited to alpha asking for beta, listed, revoked.
+    const made = await asAdmin('service key create', 'POST', '/service-keys', {
+      name: 'Canary job',
+    });
+    const limited = await asAdmin(
+      'service key create, limited',
+      'POST',
+      '/service-keys',
+      { name: 'Canary alpha only', connectionIds: [alpha.id] },
+    );
+    const storedKey = made.json<{ key: string }>().key;
+    const limitedKey = limited.json<{ key: string }>().key;
+    expect([made.statusCode, limited.statusCode]).toEqual([201, 201]);
+    expect(
+      (await asJob('access token, stored key', alpha.id as string, storedKey))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await asJob('access token, limited key', alpha.id as string, limitedKey))
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await asJob(
+          'access token, limited key elsewhere',
+          beta.id as string,
+          limitedKey,
+        )
+      ).statusCode,
+    ).toBe(404);
+    expect(
+      (
+        await asProxy('stored key', '/v2/profiles', {
+          headers: { authorization: `Bearer ${storedKey}` },
+        })
+      ).statusCode,
+    ).toBe(200);
+    await call('proxy limited key elsewhere', {
+      method: 'GET',
+      url: `/api/v1/connections/${beta.id}/ads/v2/profiles`,
+      headers: { authorization: `Bearer ${limitedKey}` },
+    });
+    await asAdmin('service keys list', 'GET', '/service-keys');
+    await asAdmin(
+      'service key revoke',
+      'DELETE',
+      `/service-keys/${made.json<{ id: string }>().id}`,
+    );
+    expect(
+      (await asJob('access token, revoked key', alpha.id as string, storedKey))
+        .statusCode,
+    ).toBe(401);
+    await sut.get(ServiceKeyVerifier).flushLastUsed();
+
     // Scheduled sweeps: a transient failure, a revoked grant, then recovery (alerts on the way).
     const scheduler = sut.get(RefreshScheduler);
     await database.query(
@@ -522,6 +579,8 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     for (const answer of tokenAnswers) expect(answer.body).toContain(MARKER);
     expect(sandbox.requests({ endpoint: 'token' }).length).toBeGreaterThan(30);
     const auditTypes = [
+      'service_key_created',
+      'service_key_revoked',
       'connected',
       'refresh_failed',
       'needs_reauth',
@@ -567,15 +626,20 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
           `${entry.headers}\n${entry.body}`,
         ]),
     ];
-    const secrets = [MARKER, FERNET_KEY, ...states];
+    const jobKeys = [storedKey, limitedKey];
+    const secrets = [MARKER, FERNET_KEY, ...states, ...jobKeys];
     const leaks = haystacks.flatMap(([where, text]) =>
       secrets.flatMap((secret) =>
-        // A state belongs in the consent URL the start answer sends the browser to, nowhere else.
-        where.includes(': start') && states.includes(secret)
+        // A state belongs in the consent URL the start answer sends the browser to, nowhere
+        // else; a job's key in the answer that made it, nowhere else.
+        (where.includes(': start') && states.includes(secret)) ||
+        (where.includes('service key create') && jobKeys.includes(secret))
           ? []
           : occurrences(text, secret).map((found) => `${where}: …${found}…`),
       ),
     );
+    // The create answers did carry the keys (so the search above searched for something).
+    expect(jobKeys.every((key) => /^atk_[\w-]{43}$/.test(key))).toBe(true);
     expect(leaks).toEqual([]);
   }, 120_000);
 });

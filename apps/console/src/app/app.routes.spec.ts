@@ -10,6 +10,7 @@ import { appRoutes } from './app.routes';
 const EMPTY_API = {
   'GET /api/v1/connections': aConnectionPage([]),
   'GET /api/v1/audit-events': { items: [], nextCursor: null },
+  'GET /api/v1/service-keys': [],
   'GET /api/v1/system': {
     usingSandbox: true,
     refreshWindowSeconds: 300,
@@ -35,6 +36,12 @@ describe('appRoutes', () => {
       title: 'Connections',
       emptyHeading: 'No Amazon accounts connected yet',
       explains: 'Connect an account to start keeping its tokens fresh.',
+    },
+    {
+      url: '/service-keys',
+      title: 'Service keys',
+      emptyHeading: 'No keys for jobs yet',
+      explains: 'Make one for each job',
     },
     {
       url: '/audit',
@@ -65,6 +72,7 @@ describe('appRoutes', () => {
     const router = TestBed.inject(Router);
 
     for (const [href, heading] of [
+      ['/service-keys', 'Service keys'],
       ['/audit', 'Audit'],
       ['/system', 'System'],
       ['/connections', 'Connections'],
@@ -99,7 +107,7 @@ describe('appRoutes', () => {
       sut.root.querySelector('main a[href="/connections"]'),
     ).not.toBeNull();
     expect(sut.root.querySelectorAll('nav[aria-label="Main"] a')).toHaveLength(
-      3,
+      4,
     );
     expect(TestBed.inject(Title).getTitle()).toBe(
       'Page not found · ads-token-keeper',
@@ -172,6 +180,7 @@ describe('appRoutes', () => {
     expect(pages.map((route) => route.path)).toEqual([
       'connections',
       'connections/:id',
+      'service-keys',
       'audit',
       'system',
       '**',

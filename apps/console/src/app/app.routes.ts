@@ -39,6 +39,14 @@ export const appRoutes: Routes = [
           import('./connections/connection.page').then((m) => m.ConnectionPage),
       },
       {
+        path: 'service-keys',
+        title: 'Service keys',
+        loadComponent: () =>
+          import('./service-keys/service-keys.page').then(
+            (m) => m.ServiceKeysPage,
+          ),
+      },
+      {
         path: 'audit',
         title: 'Audit',
         loadComponent: () =>

@@ -14,6 +14,10 @@ export const AUDIT_EVENT_TYPES = [
   /** Two connections of one advertiser account became one (see the README, "Connect an account"). */
   'merged',
   'key_rotated',
+  /** The admin made a key for jobs (details: keyId, name, scope); never the key itself. */
+  'service_key_created',
+  /** The admin revoked a key for jobs (details: keyId, name). */
+  'service_key_revoked',
   'login',
   'login_failed',
   'logout',

@@ -118,8 +118,8 @@ export function curlExample(baseUrl: string, profileId: string | null): string {
       <pre class="headers"><code>Authorization: Bearer &lt;your service key&gt;
 Amazon-Advertising-API-Scope: {{ scopeShown() }}</code></pre>
       <p class="hint">
-        A service key is one of the API's <code>SERVICE_API_KEYS</code>; the
-        console never shows one.
+        A service key is made on the Service keys page (shown once, when it is
+        made) or is one of the API's <code>SERVICE_API_KEYS</code>.
       </p>
 
       <h3>Try it</h3>

@@ -38,7 +38,7 @@ describe(AppShell.name, () => {
     expect(icon?.classList).not.toContain('material-icons');
   });
 
-  it('links to Connections, Audit and System in the labelled main navigation', async () => {
+  it('links to Connections, Service keys, Audit and System in the labelled main navigation', async () => {
     const sut = await renderConsole('/connections');
 
     const links = navLinks(sut.root).map((link) => ({
@@ -47,6 +47,7 @@ describe(AppShell.name, () => {
     }));
     expect(links).toEqual([
       { label: 'Connections', href: '/connections' },
+      { label: 'Service keys', href: '/service-keys' },
       { label: 'Audit', href: '/audit' },
       { label: 'System', href: '/system' },
     ]);
@@ -137,7 +138,7 @@ describe(AppShell.name, () => {
       menuButton(sut.root)?.click();
       await sut.settle();
 
-      navLinks(sut.root)[2].click();
+      navLinks(sut.root)[3].click();
       await sut.settle();
 
       expect(await sidenav.isOpen()).toBe(false);

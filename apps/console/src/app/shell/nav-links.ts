@@ -8,6 +8,7 @@ export interface NavLink {
 
 export const NAV_LINKS: readonly NavLink[] = [
   { path: '/connections', label: 'Connections', icon: 'link' },
+  { path: '/service-keys', label: 'Service keys', icon: 'key' },
   { path: '/audit', label: 'Audit', icon: 'history' },
   { path: '/system', label: 'System', icon: 'monitor_heart' },
 ];
