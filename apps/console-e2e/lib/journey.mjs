@@ -640,7 +640,7 @@ export async function runJourney({
       .filter({ has: page.getByRole('rowheader', { name: keyName }) });
 
   await step(
-    'Service keys: a key limited to the connection through the picker’s search, shown once',
+    'Service keys: the picker’s search finds the connection, and it is chosen',
     async () => {
       await nav('Service keys').click();
       await see(
@@ -667,6 +667,15 @@ export async function runJourney({
         'the legend counting 1 chosen',
       );
       await screenshot('service-key-picker');
+    },
+  );
+
+  await axeStep('the “New key” dialog with the picker');
+
+  await step(
+    'the key is shown once, then listed with the connection by name',
+    async () => {
+      const dialog = page.getByRole('dialog', { name: 'New key for jobs' });
       await dialog.getByRole('button', { name: 'Create key' }).click();
       const shown = page.getByRole('dialog', {
         name: `Copy the key for “${keyName}”`,
