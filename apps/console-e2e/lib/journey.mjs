@@ -3,6 +3,7 @@
 // find it in the Connections table (status chips, search), "Use from your jobs", refresh now,
 // lose the refresh token (`invalid_grant`), reconnect, read the audit, disconnect. Texts come
 // from the console's templates (apps/console/src/app/**).
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ADMIN_PASSWORD } from './stack.mjs';
 import {
@@ -533,8 +534,9 @@ export async function runJourney({
         'Manual refresh',
         'Connected',
       ];
+      // Rows name the connection by label once its label arrives (by id until then).
       const rows = await eventually(
-        'the four events, newest first',
+        'the four events, newest first, naming the connection',
         async () => {
           const found = await eventRows();
           let next = 0;
@@ -544,16 +546,16 @@ export async function runJourney({
               `rows read ${found.map((row) => row.type).join(', ') || 'nothing'}`,
             );
           }
+          for (const type of expected) {
+            const row = found.find((candidate) => candidate.type === type);
+            if (row.connection !== label)
+              throw new Error(
+                `the “${type}” row names “${row.connection}”, not “${label}”`,
+              );
+          }
           return found;
         },
       );
-      for (const type of expected) {
-        const row = rows.find((candidate) => candidate.type === type);
-        if (row.connection !== label)
-          throw new Error(
-            `the “${type}” row names “${row.connection}”, not “${label}”`,
-          );
-      }
       await screenshot('audit');
       return rows.map((row) => row.type).join(', ');
     },
@@ -596,6 +598,151 @@ export async function runJourney({
     },
     { blocking: false },
   );
+
+  await step(
+    'the audit’s connection filter finds the connection as you type',
+    async () => {
+      const filter = page.getByRole('combobox', { name: 'Connection' });
+      await filter.fill(label.slice(0, 8));
+      const option = page.getByRole('option', { name: label, exact: true });
+      await see(option, `“${label}” offered`);
+      await option.click();
+      await page.waitForURL(
+        (url) => url.searchParams.get('connectionId') === connectionId,
+      );
+      await eventually('its events only', async () => {
+        const rows = await eventRows();
+        return rows.length > 0 && rows.every((row) => row.connection === label);
+      });
+      if ((await filter.inputValue()) !== label)
+        throw new Error(`the filter reads “${await filter.inputValue()}”`);
+      await screenshot('audit-filtered');
+      await page.getByRole('button', { name: 'Show every connection' }).click();
+      await page.waitForURL((url) => !url.searchParams.has('connectionId'));
+    },
+  );
+
+  // A key for jobs limited to the journey's connection, found with the picker's search.
+  const keyName = 'E2E nightly job';
+  let serviceKey = '';
+  /** `GET …/access-token` as a job calls it: with the key, without the admin's cookie. */
+  const accessTokenStatus = async (id) =>
+    (
+      await fetch(
+        `${webUrl}/api/v1/connections/${encodeURIComponent(id)}/access-token`,
+        { headers: { authorization: `Bearer ${serviceKey}` } },
+      )
+    ).status;
+  const keyRow = () =>
+    page
+      .getByRole('table', { name: 'Keys for jobs, newest first' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: keyName }) });
+
+  await step(
+    'Service keys: the picker’s search finds the connection, and it is chosen',
+    async () => {
+      await nav('Service keys').click();
+      await see(
+        page.getByRole('heading', { name: 'Service keys', level: 1 }),
+        'the Service keys heading',
+      );
+      await page.getByRole('button', { name: 'New key' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New key for jobs' });
+      await see(dialog, 'the “New key for jobs” dialog');
+      await dialog.getByLabel('Name').fill(keyName);
+      await dialog.getByRole('radio', { name: 'Chosen connections' }).check();
+      const picker = dialog.getByRole('group', { name: /^Connections/ });
+      await see(picker, 'the connection picker');
+      // A part of the label, as an admin would type it: the API searches.
+      await dialog
+        .getByLabel('Search by name, account or profile')
+        .fill(label.slice(0, 8));
+      // Its name: the label, then the region and the id.
+      const choice = picker.getByRole('checkbox', { name: label });
+      await see(choice, `“${label}” among the matches`);
+      await choice.check();
+      await see(
+        picker.getByText('Connections (1 chosen)'),
+        'the legend counting 1 chosen',
+      );
+      await screenshot('service-key-picker');
+    },
+  );
+
+  await axeStep('the “New key” dialog with the picker');
+
+  await step(
+    'the key is shown once, then listed with the connection by name',
+    async () => {
+      const dialog = page.getByRole('dialog', { name: 'New key for jobs' });
+      await dialog.getByRole('button', { name: 'Create key' }).click();
+      const shown = page.getByRole('dialog', {
+        name: `Copy the key for “${keyName}”`,
+      });
+      await see(shown, 'the key, shown once');
+      await see(
+        shown.getByText('You will not see this key again.'),
+        'the warning that it is shown once',
+      );
+      await see(
+        shown.getByText(/It may read 1 connection;/),
+        '“It may read 1 connection”',
+      );
+      serviceKey = (await shown.locator('code.key').innerText()).trim();
+      if (!/^\S{20,}$/.test(serviceKey))
+        throw new Error(`the key reads “${serviceKey}”`);
+      await screenshot('service-key-shown');
+      await shown.getByRole('button', { name: 'I have copied it' }).click();
+      await seeNo(shown, 'the dialog');
+      await see(
+        keyRow().getByRole('cell', { name: `1 connection ${label}` }),
+        'the key’s row naming the connection',
+      );
+      if (await page.getByText(serviceKey).count())
+        throw new Error('the key is still on the page');
+    },
+  );
+
+  await axeStep('service keys page');
+
+  await step(
+    'the key reads its connection’s token (200), not another connection (404)',
+    async () => {
+      const own = await accessTokenStatus(connectionId);
+      if (own !== 200) throw new Error(`its connection answered ${own}`);
+      const other = await accessTokenStatus(randomUUID());
+      if (other !== 404)
+        throw new Error(`another connection answered ${other}`);
+      return '200, 404';
+    },
+  );
+
+  await step('revoke the key: the same call is refused (401)', async () => {
+    await keyRow()
+      .getByRole('button', { name: `Revoke “${keyName}”` })
+      .click();
+    const dialog = page.getByRole('dialog', { name: `Revoke “${keyName}”?` });
+    await see(dialog, 'the revoke dialog');
+    await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await seeNo(dialog, 'the dialog');
+    await toast(
+      page,
+      `Revoked “${keyName}”. Jobs using it are refused from now on.`,
+      'the “Revoked …” toast',
+    );
+    await see(
+      keyRow().getByRole('cell', { name: /^Revoked/ }),
+      'the row saying Revoked',
+    );
+    // Every replica learns of it within a second.
+    await eventually('the key refused', async () => {
+      const status = await accessTokenStatus(connectionId);
+      return status === 401 ? status : false;
+    });
+    await screenshot('service-key-revoked');
+    return '401';
+  });
 
   await step('the system page: every readiness check is up', async () => {
     await nav('System').click();

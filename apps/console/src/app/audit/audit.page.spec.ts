@@ -2,6 +2,7 @@ import { HttpRequest } from '@angular/common/http';
 import { TestRequest } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 import { MatPaginatorHarness } from '@angular/material/paginator/testing';
+import { MatAutocompleteHarness } from '@angular/material/autocomplete/testing';
 import { MatSelectHarness } from '@angular/material/select/testing';
 import { Router } from '@angular/router';
 import type { AuditEventDto } from '@keeper/contracts';
@@ -17,7 +18,7 @@ import {
   RenderedConsole,
   textOf,
 } from '../../testing/render-console';
-import { AuditPage } from './audit.page';
+import { AuditPage, CONNECTION_SEARCH_DEBOUNCE_MS } from './audit.page';
 
 describe(AuditPage.name, () => {
   const acme = aConnection();
@@ -44,11 +45,36 @@ describe(AuditPage.name, () => {
     createdAt: new Date(Date.now() - 3 * 86_400_000).toISOString(),
   });
 
+  const globex = aConnection({
+    id: '0d8e2b1c-5a4f-4e3d-9c2b-1a0f9e8d7c6b',
+    label: 'Globex (EU)',
+    region: 'eu',
+  });
+  /** The query strings of the connection filter's searches, in order. */
+  let searches: Record<string, string>[];
+
   async function render(url = '/audit'): Promise<RenderedConsole> {
+    searches = [];
     return renderConsole(url, {
-      api: { 'GET /api/v1/connections': aConnectionPage([acme]) },
+      api: {
+        'GET /api/v1/connections': (request: HttpRequest<unknown>) => {
+          const params = paramsOf(request);
+          searches.push(params);
+          const q = (params['q'] ?? '').toLowerCase();
+          return aConnectionPage(
+            [acme, globex].filter((c) => c.label.toLowerCase().includes(q)),
+          );
+        },
+        [`GET /api/v1/connections/${acme.id}`]: acme,
+      },
     });
   }
+
+  /** Longer than the connection filter waits after the last key press. */
+  const debounced = () =>
+    new Promise((resolve) =>
+      setTimeout(resolve, CONNECTION_SEARCH_DEBOUNCE_MS + 50),
+    );
 
   function pageRequest(sut: RenderedConsole): TestRequest {
     return sut.http.expectOne(
@@ -216,22 +242,79 @@ describe(AuditPage.name, () => {
       expect(rows(sut).map((row) => row[1])).toEqual(['Refresh failed']);
     });
 
-    it('asks for the events of one connection, listed by label', async () => {
+    it('finds a connection by what is typed (the API’s search) and asks for its events', async () => {
       const sut = await render();
       await flushPage(sut, [refreshed, login]);
 
-      const connectionSelect = await sut.loader.getHarness(
-        MatSelectHarness.with({ selector: '.connection-filter' }),
+      const filter = await sut.loader.getHarness(
+        MatAutocompleteHarness.with({ selector: '.connection-filter' }),
       );
-      await connectionSelect.open();
-      expect((await connectionSelect.getOptions()).length).toBe(2);
-      await connectionSelect.clickOptions({ text: 'Acme Outdoor (NA)' });
+      await filter.enterText('  glob');
+      expect(searches).toEqual([]);
+      await debounced();
+      await sut.settle();
+      expect(searches).toEqual([{ q: 'glob', limit: '20' }]);
+      expect(
+        await Promise.all(
+          (await filter.getOptions()).map((option) => option.getText()),
+        ),
+      ).toEqual(['All connections', 'Globex (EU)']);
+      await filter.selectOption({ text: 'Globex (EU)' });
       await sut.settle();
 
+      expect(TestBed.inject(Router).url).toBe(
+        `/audit?connectionId=${globex.id}`,
+      );
+      expect(await flushPage(sut, [])).toEqual({
+        limit: '50',
+        connectionId: globex.id,
+      });
+      expect(await filter.getValue()).toBe('Globex (EU)');
+      // The search taught its label: not asked for again.
+      sut.http.expectNone(`/api/v1/connections/${globex.id}`);
+    });
+
+    it('shows the connection in the address by its label, asked for by id, and lets it go', async () => {
+      const sut = await render(`/audit?connectionId=${acme.id}`);
       expect(await flushPage(sut, [refreshed])).toEqual({
         limit: '50',
         connectionId: acme.id,
       });
+
+      const filter = await sut.loader.getHarness(
+        MatAutocompleteHarness.with({ selector: '.connection-filter' }),
+      );
+      expect(await filter.getValue()).toBe('Acme Outdoor (NA)');
+      expect(rows(sut)[0][2]).toBe('Acme Outdoor (NA)');
+
+      sut.root
+        .querySelector<HTMLButtonElement>('button.clear-connection')
+        ?.click();
+      await sut.settle();
+      expect(TestBed.inject(Router).url).toBe('/audit');
+      expect(await flushPage(sut, [refreshed])).toEqual({ limit: '50' });
+      expect(await filter.getValue()).toBe('');
+    });
+
+    it('shows the id of a connection the API does not know, in the filter and the rows', async () => {
+      const gone = '9a9a9a9a-0000-4000-8000-000000000000';
+      const sut = await render(`/audit?connectionId=${gone}`);
+      await flushPage(sut, [anAuditEvent({ connectionId: gone })]);
+      sut.http.expectOne(`/api/v1/connections/${gone}`).flush(
+        {
+          statusCode: 404,
+          error: 'Not Found',
+          message: 'No such connection',
+        },
+        { status: 404, statusText: 'Not Found' },
+      );
+      await sut.settle();
+
+      const filter = await sut.loader.getHarness(
+        MatAutocompleteHarness.with({ selector: '.connection-filter' }),
+      );
+      expect(await filter.getValue()).toBe(gone);
+      expect(rows(sut)[0][2]).toBe(gone);
     });
 
     it('starts from the filters in the address, and clears them', async () => {

@@ -13,8 +13,17 @@ import {
 } from '@angular/core';
 import { takeUntilDestroyed, toSignal } from '@angular/core/rxjs-interop';
 import { MatIconButton, MatButton } from '@angular/material/button';
-import { MatFormField, MatLabel } from '@angular/material/form-field';
+import {
+  MatAutocomplete,
+  MatAutocompleteTrigger,
+} from '@angular/material/autocomplete';
+import {
+  MatFormField,
+  MatLabel,
+  MatSuffix,
+} from '@angular/material/form-field';
 import { MatIcon } from '@angular/material/icon';
+import { MatInput } from '@angular/material/input';
 import {
   MatPaginator,
   MatPaginatorIntl,
@@ -37,12 +46,18 @@ import {
 import { ActivatedRoute, Router, RouterLink } from '@angular/router';
 import {
   AUDIT_EVENT_TYPES,
-  CONNECTION_PAGE_LIMITS,
   type AuditEventDto,
   type AuditEventPageDto,
-  type ConnectionDto,
 } from '@keeper/contracts';
-import { catchError, map, of, Subject, switchMap } from 'rxjs';
+import {
+  catchError,
+  debounceTime,
+  distinctUntilChanged,
+  map,
+  of,
+  Subject,
+  switchMap,
+} from 'rxjs';
 import {
   describeApiFailure,
   type ApiFailure,
@@ -50,6 +65,7 @@ import {
 } from '../core/api';
 import { EventsService } from '../core/events.service';
 import { exactTime } from '../core/time-format';
+import { ConnectionLabels } from '../connections/connection-labels';
 import { ConnectionsApi } from '../connections/connections.api';
 import { EmptyState } from '../ui/empty-state';
 import { PageHeader } from '../ui/page-header';
@@ -63,7 +79,17 @@ import {
 } from './audit-labels';
 
 export const AUDIT_PAGE_SIZES = [25, 50, 100];
+/** How many connections the connection filter offers at once; typing narrows the rest. */
+export const CONNECTION_OPTIONS_MAX = 20;
+/** How long the connection filter waits after the last key press before it asks the API. */
+export const CONNECTION_SEARCH_DEBOUNCE_MS = 250;
 const PHONE_QUERY = '(max-width: 599.98px)';
+
+/** What the connection filter offers: the API's matches for what was typed. */
+interface ConnectionMatches {
+  items: { id: string; label: string }[];
+  more: boolean;
+}
 
 interface Paging {
   index: number;
@@ -80,6 +106,8 @@ type LoadResult = { page: AuditEventPageDto } | { failure: ApiFailure };
   selector: 'atk-audit-page',
   imports: [
     EmptyState,
+    MatAutocomplete,
+    MatAutocompleteTrigger,
     MatButton,
     MatCell,
     MatCellDef,
@@ -91,6 +119,7 @@ type LoadResult = { page: AuditEventPageDto } | { failure: ApiFailure };
     MatHeaderRowDef,
     MatIcon,
     MatIconButton,
+    MatInput,
     MatLabel,
     MatOption,
     MatPaginator,
@@ -98,6 +127,7 @@ type LoadResult = { page: AuditEventPageDto } | { failure: ApiFailure };
     MatRow,
     MatRowDef,
     MatSelect,
+    MatSuffix,
     MatTable,
     PageHeader,
     RelativeTime,
@@ -165,26 +195,22 @@ export class AuditPage {
   protected readonly events = computed(() => this.page()?.items ?? []);
   private readonly expandedIds = signal<ReadonlySet<string>>(new Set());
 
-  // The first page only (the most the API gives at once): past it, the filter offers the
-  // connection the URL names and rows show the connection's id.
-  protected readonly connections = toSignal(
-    inject(ConnectionsApi)
-      .page({ limit: CONNECTION_PAGE_LIMITS.max }, 'quiet')
-      .pipe(
-        map((page) => page.items),
-        catchError(() => of([] as ConnectionDto[])),
-      ),
-    { initialValue: [] as ConnectionDto[] },
-  );
-  private readonly connectionLabels = computed(
-    () =>
-      new Map(
-        this.connections().map((connection) => [
-          connection.id,
-          connection.label,
-        ]),
-      ),
-  );
+  // Rows and the filter name connections by label, asked for by id as they are shown.
+  private readonly labels = inject(ConnectionLabels);
+  private readonly connectionsApi = inject(ConnectionsApi);
+
+  /** The filter's connection by label (its id until known, or when the API does not know it). */
+  private readonly filterLabel = computed(() => {
+    const id = this.connectionFilter();
+    return id ? this.labels.labelOf(id) : '';
+  });
+  /** The text in the connection filter's box: what was typed, or the chosen connection. */
+  protected readonly connectionText = linkedSignal(() => this.filterLabel());
+  protected readonly connectionDisplay = (id: string | null): string =>
+    id ? this.labels.labelOf(id) : '';
+  private readonly connectionSearches = new Subject<string>();
+  protected readonly connectionMatches = signal<ConnectionMatches['items']>([]);
+  protected readonly connectionMatchesMore = signal(false);
 
   private readonly phone = toSignal(
     inject(BreakpointObserver)
@@ -207,6 +233,38 @@ export class AuditPage {
 
   constructor() {
     const destroyRef = inject(DestroyRef);
+    this.connectionSearches
+      .pipe(
+        debounceTime(CONNECTION_SEARCH_DEBOUNCE_MS),
+        distinctUntilChanged(),
+        switchMap((q) =>
+          this.connectionsApi
+            .page({ q, limit: CONNECTION_OPTIONS_MAX }, 'quiet')
+            .pipe(
+              map(
+                (page): ConnectionMatches => ({
+                  items: page.items.map(({ id, label }) => ({ id, label })),
+                  more: page.nextCursor !== null,
+                }),
+              ),
+              catchError(() =>
+                of<ConnectionMatches>({ items: [], more: false }),
+              ),
+            ),
+        ),
+        takeUntilDestroyed(destroyRef),
+      )
+      .subscribe(({ items, more }) => {
+        for (const { id, label } of items) this.labels.remember(id, label);
+        this.connectionMatches.set(items);
+        this.connectionMatchesMore.set(more);
+      });
+    effect(() => {
+      const ids = new Set(this.events().map((event) => event.connectionId));
+      ids.add(this.connectionFilter());
+      untracked(() => this.labels.load(ids));
+    });
+
     const loads = this.loads;
     loads
       .pipe(
@@ -276,7 +334,7 @@ export class AuditPage {
 
   protected connectionLabel(connectionId: string | null): string {
     if (!connectionId) return '—';
-    return this.connectionLabels().get(connectionId) ?? connectionId;
+    return this.labels.labelOf(connectionId);
   }
 
   protected isFailure(event: AuditEventDto): boolean {
@@ -293,6 +351,21 @@ export class AuditPage {
       if (!next.delete(id)) next.add(id);
       return next;
     });
+  }
+
+  /**
+   * Asks the API for the connections matching what is typed (once the typing pauses). The
+   * chosen connection's own label, as the box shows it, searches everything.
+   */
+  protected searchConnections(text: string): void {
+    this.connectionText.set(text);
+    const q = text.trim();
+    this.connectionSearches.next(q === this.filterLabel() ? '' : q);
+  }
+
+  /** Closed without a choice: the box shows the filter again, not a half-typed search. */
+  protected restoreConnectionText(): void {
+    this.connectionText.set(this.filterLabel());
   }
 
   protected filterByConnection(connectionId: string | null): void {

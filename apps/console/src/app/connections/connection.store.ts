@@ -27,6 +27,7 @@ import {
   type ErrorHandling,
 } from '../core/api';
 import { EventsService } from '../core/events.service';
+import { ConnectionLabels } from './connection-labels';
 import { ConnectionsApi } from './connections.api';
 
 /**
@@ -37,6 +38,7 @@ import { ConnectionsApi } from './connections.api';
 @Injectable()
 export class ConnectionStore {
   private readonly api = inject(ConnectionsApi);
+  private readonly labels = inject(ConnectionLabels);
   private readonly current = signal<ConnectionDto | undefined>(undefined);
   private readonly failure = signal<ApiFailure | null>(null);
   private readonly gone = signal(false);
@@ -183,6 +185,8 @@ export class ConnectionStore {
 
   /** Takes the connection when it is the one shown; any other is none of this page's business. */
   private upsert(connection: ConnectionDto): void {
+    // A rename shows at once where the console names connections by id (audit, keys).
+    this.labels.remember(connection.id, connection.label);
     if (connection.id === this.id) this.current.set(connection);
   }
 }

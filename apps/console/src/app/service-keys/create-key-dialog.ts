@@ -2,13 +2,14 @@ import {
   ChangeDetectionStrategy,
   Component,
   computed,
+  DestroyRef,
   inject,
   signal,
 } from '@angular/core';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { MatButton } from '@angular/material/button';
 import { MatCheckbox } from '@angular/material/checkbox';
 import {
-  MAT_DIALOG_DATA,
   MatDialogActions,
   MatDialogClose,
   MatDialogContent,
@@ -24,20 +25,33 @@ import {
   SERVICE_KEY_NAME_MAX,
   type CreatedServiceKeyDto,
 } from '@keeper/contracts';
+import {
+  catchError,
+  debounceTime,
+  distinctUntilChanged,
+  map,
+  of,
+  startWith,
+  Subject,
+  switchMap,
+} from 'rxjs';
+import { ConnectionLabels } from '../connections/connection-labels';
 import { describeApiFailure } from '../core/api';
 import { CopyButton } from '../ui/copy-button';
 import { ConnectionChoice, ServiceKeysApi } from './service-keys.api';
 
-export interface CreateKeyDialogData {
-  connections: ConnectionChoice[];
-}
+/** How long the picker waits after the last key press before it asks the API. */
+export const PICKER_SEARCH_DEBOUNCE_MS = 250;
 
-/** How many matching connections the picker lists at once; the search narrows the rest. */
-export const PICKER_SHOWN_MAX = 50;
+/** What the picker's search answered: the matches, or why there are none to show. */
+type SearchResult =
+  | { q: string; choices: ConnectionChoice[]; more: boolean }
+  | { q: string; failed: true };
 
 /**
- * Makes a key for jobs: a name, and every connection or a chosen few (a search over the
- * connections' names and ids, and a checkbox each). Once made, shows the key once, with a copy
+ * Makes a key for jobs: a name, and every connection or a chosen few (the API's search over the
+ * connections, PICKER_SHOWN_MAX matches at a time, and a checkbox each; the chosen ones stay
+ * chosen, with their labels, whatever the search). Once made, shows the key once, with a copy
  * button, and closes with it (the page then lists it) only when the admin says it is copied.
  */
 @Component({
@@ -112,7 +126,7 @@ export const PICKER_SHOWN_MAX = 50;
             class="scope"
             aria-label="Connections the key may read"
             [value]="scope()"
-            (change)="scope.set($event.value)"
+            (change)="setScope($event.value)"
           >
             <mat-radio-button value="all" class="scope-all"
               >Every connection</mat-radio-button
@@ -130,14 +144,14 @@ export const PICKER_SHOWN_MAX = 50;
                 class="field"
                 subscriptSizing="dynamic"
               >
-                <mat-label>Search by name or id</mat-label>
+                <mat-label>Search by name, account or profile</mat-label>
                 <input
                   matInput
                   #searchInput
                   type="search"
                   class="search"
                   [value]="search()"
-                  (input)="search.set(searchInput.value)"
+                  (input)="onSearch(searchInput.value)"
                   aria-controls="create-key-choices"
                 />
               </mat-form-field>
@@ -148,7 +162,7 @@ export const PICKER_SHOWN_MAX = 50;
                     <mat-checkbox
                       class="choice"
                       [checked]="chosen().has(connection.id)"
-                      (change)="toggle(connection.id, $event.checked)"
+                      (change)="toggle(connection, $event.checked)"
                     >
                       {{ connection.label }}
                       <span class="choice-meta"
@@ -266,45 +280,96 @@ export const PICKER_SHOWN_MAX = 50;
 })
 export class CreateKeyDialog {
   private readonly api = inject(ServiceKeysApi);
+  private readonly labels = inject(ConnectionLabels);
   private readonly dialogRef = inject(MatDialogRef<CreateKeyDialog>);
-  protected readonly connections =
-    inject<CreateKeyDialogData>(MAT_DIALOG_DATA).connections;
   protected readonly nameMax = SERVICE_KEY_NAME_MAX;
 
   protected readonly name = signal('');
   protected readonly scope = signal<'all' | 'chosen'>('all');
   protected readonly search = signal('');
-  protected readonly chosen = signal<ReadonlySet<string>>(new Set());
+  /** The chosen connections, with what the list shows of them, whatever the search. */
+  protected readonly chosen = signal<ReadonlyMap<string, ConnectionChoice>>(
+    new Map(),
+  );
   protected readonly pending = signal(false);
   protected readonly error = signal<string | null>(null);
   protected readonly created = signal<CreatedServiceKeyDto | null>(null);
 
-  private readonly matching = computed(() => {
-    const words = this.search().trim().toLowerCase();
-    return words
-      ? this.connections.filter(
-          (connection) =>
-            connection.label.toLowerCase().includes(words) ||
-            connection.id.toLowerCase().includes(words),
-        )
-      : this.connections;
+  /** The latest answer of the search; `null` until the first one. */
+  private readonly result = signal<SearchResult | null>(null);
+  private readonly searches = new Subject<string>();
+  private readonly destroyRef = inject(DestroyRef);
+  private searchStarted = false;
+
+  /** The chosen ones the search did not answer first (still chosen), then the matches. */
+  protected readonly shown = computed(() => {
+    const result = this.result();
+    const matches = result && 'choices' in result ? result.choices : [];
+    const matchIds = new Set(matches.map((connection) => connection.id));
+    const others = [...this.chosen().values()].filter(
+      (connection) => !matchIds.has(connection.id),
+    );
+    return [...others, ...matches];
   });
-  protected readonly shown = computed(() =>
-    this.matching().slice(0, PICKER_SHOWN_MAX),
-  );
   protected readonly matchSentence = computed(() => {
-    const matching = this.matching().length;
-    if (this.connections.length === 0) return 'There is no connection yet.';
-    if (matching === 0) return 'No connection matches.';
-    return matching > PICKER_SHOWN_MAX
-      ? `${PICKER_SHOWN_MAX} of ${matching} matching connections shown: search to narrow.`
-      : `${matching} ${matching === 1 ? 'connection' : 'connections'}.`;
+    const result = this.result();
+    if (!result) return 'Searching…';
+    if ('failed' in result) return 'Could not search the connections.';
+    const matching = result.choices.length;
+    if (matching === 0) {
+      return result.q
+        ? 'No connection matches.'
+        : 'There is no connection yet.';
+    }
+    if (result.more) {
+      return `The first ${matching} matching connections shown: search to narrow.`;
+    }
+    return `${matching} ${matching === 1 ? 'connection' : 'connections'}.`;
   });
 
-  protected toggle(id: string, checked: boolean): void {
-    const next = new Set(this.chosen());
-    if (checked) next.add(id);
-    else next.delete(id);
+  /** The search starts when the picker first shows: with the first page, at once. */
+  protected setScope(scope: 'all' | 'chosen'): void {
+    this.scope.set(scope);
+    if (scope === 'chosen' && !this.searchStarted) {
+      this.searchStarted = true;
+      this.startSearching();
+    }
+  }
+
+  private startSearching(): void {
+    this.searches
+      .pipe(
+        debounceTime(PICKER_SEARCH_DEBOUNCE_MS),
+        map((q) => q.trim()),
+        startWith(''),
+        distinctUntilChanged(),
+        switchMap((q) =>
+          this.api.searchConnections(q).pipe(
+            map(({ choices, more }): SearchResult => ({ q, choices, more })),
+            catchError(() => of<SearchResult>({ q, failed: true })),
+          ),
+        ),
+        takeUntilDestroyed(this.destroyRef),
+      )
+      .subscribe((result) => {
+        if ('choices' in result) {
+          for (const { id, label } of result.choices) {
+            this.labels.remember(id, label);
+          }
+        }
+        this.result.set(result);
+      });
+  }
+
+  protected onSearch(text: string): void {
+    this.search.set(text);
+    this.searches.next(text);
+  }
+
+  protected toggle(connection: ConnectionChoice, checked: boolean): void {
+    const next = new Map(this.chosen());
+    if (checked) next.set(connection.id, connection);
+    else next.delete(connection.id);
     this.chosen.set(next);
   }
 
@@ -321,7 +386,7 @@ export class CreateKeyDialog {
       this.error.set('Give the key a name.');
       return;
     }
-    const chosen = [...this.chosen()];
+    const chosen = [...this.chosen().keys()];
     if (this.scope() === 'chosen' && chosen.length === 0) {
       this.error.set('Choose at least one connection, or every connection.');
       return;

@@ -1,13 +1,17 @@
 import { HttpClient } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
 import type {
-  ConnectionDto,
+  ConnectionPageDto,
   CreatedServiceKeyDto,
   CreateServiceKeyRequest,
   ServiceKeyDto,
 } from '@keeper/contracts';
 import { map, Observable } from 'rxjs';
 import { API_PREFIX, ErrorHandling, handleErrors } from '../core/api';
+import {
+  CONNECTIONS_URL,
+  connectionsQueryParams,
+} from '../connections/connections.api';
 
 export const SERVICE_KEYS_URL = `${API_PREFIX}/service-keys`;
 
@@ -19,23 +23,10 @@ export interface ConnectionChoice {
   status: string;
 }
 
-/**
- * The connections, as a list whichever shape `GET /connections` answers: the whole list (an
- * array), or a page of it (`{ items }`), in which case the first page is what there is to pick.
- */
-export function connectionsOf(
-  answer: ConnectionDto[] | { items?: ConnectionDto[] } | null,
-): ConnectionChoice[] {
-  const list = Array.isArray(answer) ? answer : (answer?.items ?? []);
-  return list.map(({ id, label, region, status }) => ({
-    id,
-    label,
-    region,
-    status,
-  }));
-}
+/** How many matching connections the picker asks for at once; the search narrows the rest. */
+export const PICKER_SHOWN_MAX = 50;
 
-/** `GET/POST /service-keys`, `DELETE /service-keys/:id`, and the connections to pick from. */
+/** `GET/POST /service-keys`, `DELETE /service-keys/:id`, and a search of the connections to pick from. */
 @Injectable({ providedIn: 'root' })
 export class ServiceKeysApi {
   private readonly http = inject(HttpClient);
@@ -62,11 +53,34 @@ export class ServiceKeysApi {
     );
   }
 
-  connections(errors: ErrorHandling = 'quiet'): Observable<ConnectionChoice[]> {
+  /**
+   * The connections matching `q` (the API's search over labels, account ids, profile ids and
+   * names), at most PICKER_SHOWN_MAX of them; an empty `q`: the first page.
+   */
+  searchConnections(
+    q: string,
+    errors: ErrorHandling = 'quiet',
+  ): Observable<{ choices: ConnectionChoice[]; more: boolean }> {
+    // The limit said even while it is the API's default: the picker's size is its own.
+    const params = connectionsQueryParams({ q }).set(
+      'limit',
+      String(PICKER_SHOWN_MAX),
+    );
     return this.http
-      .get<
-        ConnectionDto[] | { items?: ConnectionDto[] }
-      >(`${API_PREFIX}/connections`, handleErrors(errors))
-      .pipe(map(connectionsOf));
+      .get<ConnectionPageDto>(CONNECTIONS_URL, {
+        ...handleErrors(errors),
+        params,
+      })
+      .pipe(
+        map((page) => ({
+          choices: page.items.map(({ id, label, region, status }) => ({
+            id,
+            label,
+            region,
+            status,
+          })),
+          more: page.nextCursor !== null,
+        })),
+      );
   }
 }

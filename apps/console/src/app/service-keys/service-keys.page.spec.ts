@@ -1,5 +1,11 @@
-import type { CreatedServiceKeyDto, ServiceKeyDto } from '@keeper/contracts';
-import { aConnection } from '../../testing/fixtures';
+import type { HttpRequest } from '@angular/common/http';
+import type { TestRequest } from '@angular/common/http/testing';
+import type {
+  ConnectionDto,
+  CreatedServiceKeyDto,
+  ServiceKeyDto,
+} from '@keeper/contracts';
+import { aConnection, aConnectionPage } from '../../testing/fixtures';
 import {
   readableText,
   readableTexts,
@@ -8,7 +14,7 @@ import {
   textOf,
   toastText,
 } from '../../testing/render-console';
-import { connectionsOf } from './service-keys.api';
+import { PICKER_SEARCH_DEBOUNCE_MS } from './create-key-dialog';
 import { ServiceKeysPage } from './service-keys.page';
 
 const acme = aConnection();
@@ -33,16 +39,47 @@ function aKey(overrides: Partial<ServiceKeyDto> = {}): ServiceKeyDto {
 const KEY = 'atk_3q2-7wSECRETsecretSECRETsecretSECRETsecre';
 
 describe(ServiceKeysPage.name, () => {
-  async function render(
-    keys: ServiceKeyDto[],
-    connections: object = [acme, globex],
-  ): Promise<RenderedConsole> {
+  async function render(keys: ServiceKeyDto[]): Promise<RenderedConsole> {
     const sut = await renderConsole('/service-keys');
     sut.http.expectOne('/api/v1/service-keys').flush(keys);
-    sut.http.expectOne('/api/v1/connections').flush(connections);
     await sut.settle();
     return sut;
   }
+
+  const isSearch = (request: HttpRequest<unknown>) =>
+    request.method === 'GET' && request.url === '/api/v1/connections';
+
+  /** The picker's one pending search, with its query string. */
+  function searchRequest(sut: RenderedConsole): {
+    request: TestRequest;
+    params: Record<string, string>;
+  } {
+    const request = sut.http.expectOne(isSearch);
+    const { params } = request.request;
+    return {
+      request,
+      params: Object.fromEntries(
+        params.keys().map((key) => [key, params.get(key) ?? '']),
+      ),
+    };
+  }
+
+  async function answerSearch(
+    sut: RenderedConsole,
+    items: ConnectionDto[],
+    nextCursor: string | null = null,
+  ): Promise<Record<string, string>> {
+    const { request, params } = searchRequest(sut);
+    request.flush(aConnectionPage(items, { nextCursor }));
+    await sut.settle();
+    return params;
+  }
+
+  /** Longer than the picker waits after the last key press. */
+  const debounced = () =>
+    new Promise((resolve) =>
+      setTimeout(resolve, PICKER_SEARCH_DEBOUNCE_MS + 50),
+    );
 
   /** The button whose words (icons left out) start with `text`. */
   function button(root: Element, text: string): HTMLButtonElement {
@@ -98,6 +135,18 @@ describe(ServiceKeysPage.name, () => {
         revokedAt: new Date(Date.now() - 60 * 60_000).toISOString(),
       }),
     ]);
+    // Each named connection's label, once: an unknown one (404) stays an id.
+    sut.http.expectOne(`/api/v1/connections/${acme.id}`).flush(acme);
+    sut.http
+      .expectOne('/api/v1/connections/9a9a9a9a-0000-4000-8000-000000000000')
+      .flush(
+        { statusCode: 404, error: 'Not Found', message: 'No such connection' },
+        { status: 404, statusText: 'Not Found' },
+      );
+    await sut.settle();
+    sut.http.expectNone((request) =>
+      request.url.startsWith('/api/v1/connections'),
+    );
 
     expect(readableTexts(sut.root, 'table.keys thead th')).toEqual([
       'Name',
@@ -121,16 +170,6 @@ describe(ServiceKeysPage.name, () => {
     expect(readableText(rows[1], 'td:nth-of-type(3)')).toBe('never');
     expect(readableText(rows[1], '.status')).toContain('Revoked');
     expect(rows[1].querySelector('.revoke')).toBeNull();
-  });
-
-  it('reads the connections from a page of them too ({ items })', () => {
-    expect(connectionsOf({ items: [acme] }).map((c) => c.label)).toEqual([
-      'Acme Outdoor (NA)',
-    ]);
-    expect(connectionsOf([globex]).map((c) => c.label)).toEqual([
-      'Globex (EU)',
-    ]);
-    expect(connectionsOf(null)).toEqual([]);
   });
 
   it('makes a key for every connection and shows it once, with a copy button, until the admin says it is copied', async () => {
@@ -168,19 +207,45 @@ describe(ServiceKeysPage.name, () => {
     expect(document.body.textContent).not.toContain(KEY);
   });
 
-  it('limits a key to connections found by a search', async () => {
+  it('limits a key to connections found by the API’s search, keeping the chosen ones whatever the search', async () => {
     const sut = await render([]);
 
     button(sut.root, 'New key').click();
     await sut.settle();
     await type(sut, inDialog<HTMLInputElement>('input.name'), 'Globex job');
+    sut.http.expectNone(isSearch);
     inDialog<HTMLElement>('.scope-chosen input').click();
     await sut.settle();
+    // The first page, at once.
+    expect(await answerSearch(sut, [acme, globex])).toEqual({ limit: '50' });
     expect(readableTexts(dialog(), '.choice label')).toHaveLength(2);
-    await type(sut, inDialog<HTMLInputElement>('input.search'), 'glob');
+    expect(textOf(dialog(), '.picker .hint')).toBe('2 connections.');
+
+    await type(sut, inDialog<HTMLInputElement>('input.search'), ' glob ');
+    sut.http.expectNone(isSearch);
+    await debounced();
+    expect(await answerSearch(sut, [globex])).toEqual({
+      q: 'glob',
+      limit: '50',
+    });
     expect(textOf(dialog(), '.picker .hint')).toBe('1 connection.');
     inDialog<HTMLInputElement>('.choice input').click();
     await sut.settle();
+    expect(textOf(dialog(), 'legend')).toBe('Connections (1 chosen)');
+
+    await type(sut, inDialog<HTMLInputElement>('input.search'), 'acme');
+    await debounced();
+    await answerSearch(sut, [acme]);
+    const choices = Array.from(dialog().querySelectorAll('.choice'));
+    expect(choices.map((choice) => readableText(choice, 'label'))).toEqual([
+      `Globex (EU) EU · ${globex.id}`,
+      `Acme Outdoor (NA) NA · ${acme.id}`,
+    ]);
+    expect(
+      choices.map(
+        (choice) => choice.querySelector<HTMLInputElement>('input')?.checked,
+      ),
+    ).toEqual([true, false]);
     expect(textOf(dialog(), 'legend')).toBe('Connections (1 chosen)');
     button(dialog(), 'Create key').click();
 
@@ -195,6 +260,44 @@ describe(ServiceKeysPage.name, () => {
     );
     await sut.settle();
     expect(textOf(dialog(), '.hint')).toContain('It may read 1 connection;');
+    button(dialog(), 'I have copied it').click();
+    await sut.settle();
+    // The search taught the label: no request for it.
+    sut.http.expectNone(`/api/v1/connections/${globex.id}`);
+    expect(readableText(sut.root, 'tr.key .scope')).toBe(
+      '1 connection Globex (EU)',
+    );
+  });
+
+  it('asks once the typing pauses, and shows only the latest search’s answer', async () => {
+    const sut = await render([]);
+    button(sut.root, 'New key').click();
+    await sut.settle();
+    inDialog<HTMLElement>('.scope-chosen input').click();
+    await sut.settle();
+    await answerSearch(sut, [acme, globex], 'next');
+    expect(textOf(dialog(), '.picker .hint')).toBe(
+      'The first 2 matching connections shown: search to narrow.',
+    );
+
+    const search = inDialog<HTMLInputElement>('input.search');
+    await type(sut, search, 'g');
+    await type(sut, search, 'gl');
+    await type(sut, search, 'glo');
+    await debounced();
+    const first = searchRequest(sut);
+    expect(first.params).toEqual({ q: 'glo', limit: '50' });
+
+    await type(sut, search, 'zzz');
+    await debounced();
+    const second = searchRequest(sut);
+    expect(second.params).toEqual({ q: 'zzz', limit: '50' });
+    expect(first.request.cancelled).toBe(true);
+    second.request.flush(aConnectionPage([]));
+    await sut.settle();
+
+    expect(dialog().querySelectorAll('.choice')).toHaveLength(0);
+    expect(textOf(dialog(), '.picker .hint')).toBe('No connection matches.');
   });
 
   it('says what is missing, and what the API refused, beside the form', async () => {

@@ -2,28 +2,31 @@ import {
   ChangeDetectionStrategy,
   Component,
   computed,
+  effect,
   inject,
   signal,
+  untracked,
 } from '@angular/core';
 import { MatButton } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatIcon } from '@angular/material/icon';
 import type { CreatedServiceKeyDto, ServiceKeyDto } from '@keeper/contracts';
-import { catchError, forkJoin, map, of } from 'rxjs';
+import { catchError, map, of } from 'rxjs';
+import { ConnectionLabels } from '../connections/connection-labels';
 import { describeApiFailure, type ApiFailure } from '../core/api';
 import { Notifier } from '../core/notifier';
 import { EmptyState } from '../ui/empty-state';
 import { PageHeader } from '../ui/page-header';
 import { RelativeTime } from '../ui/relative-time';
-import { CreateKeyDialog, CreateKeyDialogData } from './create-key-dialog';
+import { CreateKeyDialog } from './create-key-dialog';
 import { RevokeKeyDialog, RevokeKeyDialogData } from './revoke-key-dialog';
-import { ConnectionChoice, ServiceKeysApi } from './service-keys.api';
+import { ServiceKeysApi } from './service-keys.api';
 
 /** A key as the table shows it: its scope in words, with the connections' names. */
 interface KeyRow {
   key: ServiceKeyDto;
   scope: string;
-  /** The names of the connections it may read (ids for ones not listed); empty for all. */
+  /** The names of the connections it may read (ids until known, or if unknown); empty for all. */
   labels: string[];
 }
 
@@ -48,18 +51,15 @@ export class ServiceKeysPage {
   private readonly notifier = inject(Notifier);
 
   protected readonly keys = signal<ServiceKeyDto[] | undefined>(undefined);
-  protected readonly connections = signal<ConnectionChoice[]>([]);
+  private readonly labels = inject(ConnectionLabels);
   protected readonly failure = signal<ApiFailure | null>(null);
   protected readonly revoking = signal<string | null>(null);
 
   protected readonly rows = computed((): KeyRow[] => {
-    const names = new Map(
-      this.connections().map((connection) => [connection.id, connection.label]),
-    );
     return (this.keys() ?? []).map((key) => {
       if (key.connectionIds === null)
         return { key, scope: 'All connections', labels: [] };
-      const labels = key.connectionIds.map((id) => names.get(id) ?? id);
+      const labels = key.connectionIds.map((id) => this.labels.labelOf(id));
       const count = labels.length;
       return {
         key,
@@ -72,26 +72,27 @@ export class ServiceKeysPage {
 
   constructor() {
     this.load();
+    // The names of the connections shown by name (the rest are only counted).
+    effect(() => {
+      const ids = (this.keys() ?? []).flatMap((key) =>
+        (key.connectionIds ?? []).slice(0, LABELS_SHOWN),
+      );
+      untracked(() => this.labels.load(ids));
+    });
   }
 
   protected load(): void {
-    forkJoin({
-      keys: this.api.list(),
-      // Only for names: the page works without them.
-      connections: this.api
-        .connections()
-        .pipe(catchError(() => of<ConnectionChoice[]>([]))),
-    })
+    this.api
+      .list()
       .pipe(
-        map((loaded) => ({ loaded, failure: null })),
+        map((keys) => ({ keys, failure: null })),
         catchError((error: unknown) =>
-          of({ loaded: null, failure: describeApiFailure(error) }),
+          of({ keys: null, failure: describeApiFailure(error) }),
         ),
       )
-      .subscribe(({ loaded, failure }) => {
-        if (loaded) {
-          this.keys.set(loaded.keys);
-          this.connections.set(loaded.connections);
+      .subscribe(({ keys, failure }) => {
+        if (keys) {
+          this.keys.set(keys);
           this.failure.set(null);
         } else if (!this.keys()) {
           this.failure.set(failure);
@@ -101,14 +102,10 @@ export class ServiceKeysPage {
 
   protected openCreate(): void {
     this.dialog
-      .open<CreateKeyDialog, CreateKeyDialogData, CreatedServiceKeyDto>(
-        CreateKeyDialog,
-        {
-          data: { connections: this.connections() },
-          width: '640px',
-          maxWidth: 'calc(100vw - 32px)',
-        },
-      )
+      .open<CreateKeyDialog, undefined, CreatedServiceKeyDto>(CreateKeyDialog, {
+        width: '640px',
+        maxWidth: 'calc(100vw - 32px)',
+      })
       .afterClosed()
       .subscribe((created) => {
         if (!created) return;
