@@ -144,6 +144,7 @@ export class AccessTokenService {
     if (
       !row.access_token_ciphertext ||
       !this.isFreshState(
+        row.id,
         row.status,
         row.access_token_expires_at,
         row.last_refreshed_at,
@@ -175,6 +176,7 @@ export class AccessTokenService {
     return (
       connection.accessToken !== null &&
       this.isFreshState(
+        connection.id,
         connection.status,
         connection.accessTokenExpiresAt,
         connection.lastRefreshedAt,
@@ -188,6 +190,7 @@ export class AccessTokenService {
    * path answers 409 for them.
    */
   private isFreshState(
+    id: string,
     status: string,
     expiresAt: Date | null,
     lastRefreshedAt: Date | null,
@@ -195,7 +198,7 @@ export class AccessTokenService {
     return (
       isLive(status) &&
       servableAsIs(
-        { expiresAt, lastRefreshedAt },
+        { id, expiresAt, lastRefreshedAt },
         this.config.refresh.windowSeconds,
       )
     );

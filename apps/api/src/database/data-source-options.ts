@@ -7,6 +7,7 @@ import { AdminSessions1764000000001 } from './migrations/1764000000001-admin-ses
 import { LoginAttempts1765000000004 } from './migrations/1765000000004-login-attempts';
 import { ProfilesRead1766000000005 } from './migrations/1766000000005-profiles-read';
 import { AuditRetention1766000000007 } from './migrations/1766000000007-audit-retention';
+import { RefreshPhase1766000000010 } from './migrations/1766000000010-refresh-phase';
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   LoginAttempts1765000000004,
   ProfilesRead1766000000005,
   AuditRetention1766000000007,
+  RefreshPhase1766000000010,
 ];
 
 export interface DatabaseTarget {

@@ -208,6 +208,7 @@ export class RefreshService {
     // profile), not the token, and must not each cost a refresh (README, "Never too often").
     if (options.rejectedAccessToken !== undefined) {
       const recent = !intervalPassed({
+        id: connection.id,
         expiresAt: connection.accessTokenExpiresAt,
         lastRefreshedAt: connection.lastRefreshedAt,
       });
@@ -311,6 +312,7 @@ export class RefreshService {
     }
     const due = refreshableNow(
       {
+        id: connection.id,
         expiresAt: connection.accessTokenExpiresAt,
         lastRefreshedAt: connection.lastRefreshedAt,
       },
@@ -565,6 +567,7 @@ export class RefreshService {
         (current.lastRefreshedAt?.getTime() ?? 0) > (before?.getTime() ?? 0);
       if (refreshed) return { kind: 'current', connection: current };
       const timing = {
+        id: current.id,
         expiresAt: current.accessTokenExpiresAt,
         lastRefreshedAt: current.lastRefreshedAt,
       };
