@@ -335,6 +335,8 @@ export class RefreshService {
         {
           maxRetries: this.config.refresh.maxRetries,
           signal: AbortSignal.timeout(ATTEMPT_DEADLINE_MS),
+          // The cap on token requests a second serves jobs and admins before the sweep.
+          priority: trigger === 'scheduler' ? 'background' : 'interactive',
         },
       );
     } catch (error) {
