@@ -11,6 +11,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import {
+  DEFAULT_REFRESH_CONCURRENCY,
   DEFAULT_REFRESH_MAX_PER_SECOND,
   type AppConfig,
 } from '../config/app-config';
@@ -151,7 +152,7 @@ function requireValue(value: string, what: string): void {
 @Injectable()
 export class LwaClient implements OnApplicationShutdown {
   private readonly logger = new Logger(LwaClient.name);
-  private readonly http = new HttpExchange();
+  private readonly http: HttpExchange;
   private readonly timeoutMs: number;
   private readonly backoff: BackoffOptions;
   private readonly maxRetryAfterMs: number;
@@ -173,6 +174,11 @@ export class LwaClient implements OnApplicationShutdown {
       options?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.sleep = options?.sleep ?? realSleep;
     this.now = options?.now ?? Date.now;
+    // The sweep's refreshes in flight, and 32 more for jobs, admins and profile reads (the
+    // socket limit once capped a sweep at 32 token requests in flight whatever its concurrency).
+    this.http = new HttpExchange(
+      (config.refresh?.concurrency ?? DEFAULT_REFRESH_CONCURRENCY) + 32,
+    );
     this.pacer =
       options?.pacer ??
       new TokenRequestPacer(

@@ -95,20 +95,21 @@ describe('refresh throughput (REFRESH_CONCURRENCY, REFRESH_MAX_PER_SECOND)', () 
 
   it('has up to REFRESH_CONCURRENCY token requests in flight in a sweep, and no more', async () => {
     const replica = await start({
-      REFRESH_CONCURRENCY: '5',
+      // More than the 32 sockets per host the LWA client once had, which capped every sweep.
+      REFRESH_CONCURRENCY: '40',
       REFRESH_MAX_PER_SECOND: '1000',
     });
-    await seed(replica, 31, 'Concurrent');
-    // Amazon slow enough that the five workers' requests all arrive while the first waits.
+    await seed(replica, 81, 'Concurrent');
+    // Amazon slow enough that the 40 workers' requests all arrive while the first waits.
     sandbox.updateSettings({ tokenDelayMs: 500 });
 
     const summary = await replica.get(RefreshScheduler).sweep();
 
-    expect(summary).toMatchObject({ claimed: 31, refreshed: 31, failed: 0 });
-    expect(sandbox.counts().peakTokenRequestsInFlight).toBe(5);
+    expect(summary).toMatchObject({ claimed: 81, refreshed: 81, failed: 0 });
+    expect(sandbox.counts().peakTokenRequestsInFlight).toBe(40);
     // Each connection exactly once.
-    expect(new Set(credentials()).size).toBe(31);
-    expect(tokenRequests()).toHaveLength(31);
+    expect(new Set(credentials()).size).toBe(81);
+    expect(tokenRequests()).toHaveLength(81);
   });
 
   it('sends no more than REFRESH_MAX_PER_SECOND token requests a second, and a job waiting meanwhile goes before the sweep', async () => {
