@@ -18,7 +18,7 @@ export const SWEEP_CRON = '*/5 * * * * *';
 /**
  * The sweep's per-replica concurrency: `REFRESH_CONCURRENCY`, which the bench leaves unset (a
  * harness never passes its own environment's on, libs/test-support), so the API's default,
- * read from its source (it may change under us); 64 if not found.
+ * read from its source (it may change under us); 96 if not found.
  */
 function sweepConcurrency(root: string): number {
   try {
@@ -27,10 +27,10 @@ function sweepConcurrency(root: string): number {
       'utf8',
     );
     return Number(
-      /DEFAULT_REFRESH_CONCURRENCY\s*=\s*(\d+)/.exec(source)?.[1] ?? 64,
+      /DEFAULT_REFRESH_CONCURRENCY\s*=\s*(\d+)/.exec(source)?.[1] ?? 96,
     );
   } catch {
-    return 64;
+    return 96;
   }
 }
 

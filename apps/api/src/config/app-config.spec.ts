@@ -31,7 +31,7 @@ describe(loadAppConfig.name, () => {
         cron: '0 * * * * *',
         windowSeconds: 300,
         maxRetries: 5,
-        concurrency: 64,
+        concurrency: 96,
         maxPerSecond: 500,
       },
       alerts: undefined,
