@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick | --profile | --hostile-json | --skip-build]`
+ * `npm run bench [-- --quick | --profile | --hostile-json | --scale | --skip-build]`
  *
  * 1. builds the API (`nx build api`, quiet unless it fails) and snapshots dist/apps/api/main.js
  *    into dist/bench/api/ (others may rebuild dist/apps/api while the bench runs);
@@ -120,6 +120,7 @@ async function bundleBench() {
     entryPoints: {
       main: 'bench/src/main.ts',
       'hostile-json': 'bench/src/hostile-json-main.ts',
+      scale: 'bench/src/scale-main.ts',
       'fernet-child': 'bench/src/children/fernet-child.ts',
       'bare-server': 'bench/src/children/bare-server.ts',
       'sandbox-server': 'bench/src/children/sandbox-server.ts',
@@ -158,10 +159,17 @@ async function main() {
       '--enable-source-maps',
       join(
         outDir,
-        args.includes('--hostile-json') ? 'hostile-json.mjs' : 'main.mjs',
+        args.includes('--hostile-json')
+          ? 'hostile-json.mjs'
+          : args.includes('--scale')
+            ? 'scale.mjs'
+            : 'main.mjs',
       ),
       ...args.filter(
-        (arg) => arg !== '--skip-build' && arg !== '--hostile-json',
+        (arg) =>
+          arg !== '--skip-build' &&
+          arg !== '--hostile-json' &&
+          arg !== '--scale',
       ),
     ],
     {

@@ -47,6 +47,8 @@ export interface ApiStart {
   logLevel?: string;
   nodeArgs?: string[];
   startTimeoutMs?: number;
+  /** More of the API's variables (say `REFRESH_CONCURRENCY`), on top of the harness's. */
+  variables?: Record<string, string>;
 }
 
 /** What the API logged at warn level and above since the last `takeLog()`. */
@@ -137,7 +139,7 @@ export class ApiProcess {
       [...(start.nodeArgs ?? []), settings.apiMain],
       {
         cwd,
-        env,
+        env: { ...env, ...start.variables },
       },
     );
     const deadline = Date.now() + (start.startTimeoutMs ?? 90_000);

@@ -15,16 +15,22 @@ import type { BenchContext } from './context';
 const LABEL_PREFIX = 'bench-due-';
 export const SWEEP_CRON = '*/5 * * * * *';
 
-/** The scheduler's per-replica concurrency, read from its source (it may change under us); 32 if not found. */
+/**
+ * The sweep's per-replica concurrency: `REFRESH_CONCURRENCY`, which the bench leaves unset (a
+ * harness never passes its own environment's on, libs/test-support), so the API's default,
+ * read from its source (it may change under us); 96 if not found.
+ */
 function sweepConcurrency(root: string): number {
   try {
     const source = readFileSync(
-      join(root, 'apps/api/src/refresh/refresh.scheduler.ts'),
+      join(root, 'apps/api/src/config/app-config.ts'),
       'utf8',
     );
-    return Number(/SWEEP_CONCURRENCY\s*=\s*(\d+)/.exec(source)?.[1] ?? 32);
+    return Number(
+      /DEFAULT_REFRESH_CONCURRENCY\s*=\s*(\d+)/.exec(source)?.[1] ?? 96,
+    );
   } catch {
-    return 32;
+    return 96;
   }
 }
 

@@ -19,7 +19,10 @@ export interface SeededConnection {
 /**
  * Inserts `count` connections holding real sandbox grants (`issueTokens`, so refreshes succeed),
  * encrypted under `key` with its key id, in one INSERT; their access token expired a minute ago
- * unless `expiresInSeconds` says otherwise, so the next sweep finds them due.
+ * unless `expiresInSeconds` says otherwise, so the next sweep finds them due. Refreshed 10
+ * minutes ago, so they come due exactly the window before they expire (a span too short to be
+ * spread, connection-rules.ts); or, with 3000 s or more left, refreshed just now, so nothing makes
+ * them due within the spread's 5-minute settling time whatever their ids.
  */
 export async function seedConnections(
   database: FaultDatabase,
@@ -51,7 +54,8 @@ export async function seedConnections(
   const rows = await database.query<{ id: string; label: string }>(
     `INSERT INTO connections (label, region, status, access_token_ciphertext, refresh_token_ciphertext, key_id,
                               access_token_expires_at, last_refreshed_at)
-     SELECT v.label, 'na', 'active', v.access, v.refresh, $4, now() + make_interval(secs => $5), now() - interval '1 hour'
+     SELECT v.label, 'na', 'active', v.access, v.refresh, $4, now() + make_interval(secs => $5),
+            CASE WHEN $5 >= 3000 THEN now() ELSE now() - interval '10 minutes' END
      FROM unnest($1::text[], $2::text[], $3::text[]) AS v(label, access, refresh)
      RETURNING id, label`,
     [labels, access, refresh, keyIdOf(key), expiresInSeconds],

@@ -153,6 +153,7 @@ export class AccessTokenService {
     }
     if (
       !this.isFreshState(
+        row.id,
         row.status,
         row.access_token_expires_at,
         row.last_refreshed_at,
@@ -188,6 +189,7 @@ export class AccessTokenService {
     return (
       connection.accessToken !== null &&
       this.isFreshState(
+        connection.id,
         connection.status,
         connection.accessTokenExpiresAt,
         connection.lastRefreshedAt,
@@ -201,6 +203,7 @@ export class AccessTokenService {
    * path answers 409 for them.
    */
   private isFreshState(
+    id: string,
     status: string,
     expiresAt: Date | null,
     lastRefreshedAt: Date | null,
@@ -208,7 +211,7 @@ export class AccessTokenService {
     return (
       isLive(status) &&
       servableAsIs(
-        { expiresAt, lastRefreshedAt },
+        { id, expiresAt, lastRefreshedAt },
         this.config.refresh.windowSeconds,
       )
     );

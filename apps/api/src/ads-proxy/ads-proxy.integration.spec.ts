@@ -88,10 +88,14 @@ describe('the Ads API proxy', () => {
       payload: options.payload,
     });
 
-  /** The stored token as if refreshed 10 minutes ago: a 401 may refresh it again. */
+  /**
+   * The stored token as if refreshed 2 minutes ago: past the minimum interval, so a 401 may
+   * refresh it again, and within the spread's settling time, so it is not due whatever the
+   * connection's id (connection-rules.ts).
+   */
   const ageToken = () =>
     database.query(
-      "UPDATE connections SET last_refreshed_at = now() - interval '10 minutes' WHERE id = $1",
+      "UPDATE connections SET last_refreshed_at = now() - interval '2 minutes' WHERE id = $1",
       [connectionId],
     );
   const adsCalls = () =>

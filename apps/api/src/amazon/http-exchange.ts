@@ -46,14 +46,17 @@ const codeOf = (error: unknown): string | undefined => {
  * an abort surfaces as an `HttpTransportError` the caller tells apart by checking its own signal.
  */
 export class HttpExchange {
-  private readonly httpAgent = new HttpAgent({
-    keepAlive: true,
-    maxSockets: 32,
-  });
-  private readonly httpsAgent = new HttpsAgent({
-    keepAlive: true,
-    maxSockets: 32,
-  });
+  private readonly httpAgent: HttpAgent;
+  private readonly httpsAgent: HttpsAgent;
+
+  /**
+   * `maxSockets`: connections at once per host. A request beyond them waits for a free one, and
+   * its timeout runs meanwhile, so it must exceed the refreshes a sweep keeps in flight.
+   */
+  constructor(maxSockets = 32) {
+    this.httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
+    this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets });
+  }
 
   send(
     request: HttpExchangeRequest,

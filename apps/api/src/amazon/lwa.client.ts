@@ -10,7 +10,11 @@ import {
   OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config';
+import {
+  DEFAULT_REFRESH_CONCURRENCY,
+  DEFAULT_REFRESH_MAX_PER_SECOND,
+  type AppConfig,
+} from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { amazonEndpointsFor, AmazonEndpoints } from './amazon-regions';
 import { HttpExchange, HttpExchangeRequest } from './http-exchange';
@@ -38,6 +42,7 @@ import {
   realSleep,
   Sleep,
 } from './retry-policy';
+import { TokenRequestPacer, TokenRequestPriority } from './token-request-pacer';
 
 export type { LwaTokenSet } from './lwa-response.parser';
 
@@ -60,6 +65,8 @@ export interface LwaClientOptions {
   sleep?: Sleep;
   /** Clock for `Retry-After` HTTP-dates. */
   now?: () => number;
+  /** The cap on token requests a second. Default: `REFRESH_MAX_PER_SECOND`'s. */
+  pacer?: TokenRequestPacer;
 }
 
 /** One request to Amazon, as reported to {@link LwaCallOptions.onAttempt}. */
@@ -81,6 +88,11 @@ export interface LwaCallOptions {
   signal?: AbortSignal;
   /** Called after every request, for logs and metrics. */
   onAttempt?: (attempt: LwaAttempt) => void;
+  /**
+   * Whose token request waits for the cap (`REFRESH_MAX_PER_SECOND`): `interactive` (the
+   * default: a job, an admin) goes before `background` (the sweep).
+   */
+  priority?: TokenRequestPriority;
 }
 
 /** What the consent page needs besides the configuration. */
@@ -140,12 +152,14 @@ function requireValue(value: string, what: string): void {
 @Injectable()
 export class LwaClient implements OnApplicationShutdown {
   private readonly logger = new Logger(LwaClient.name);
-  private readonly http = new HttpExchange();
+  private readonly http: HttpExchange;
   private readonly timeoutMs: number;
   private readonly backoff: BackoffOptions;
   private readonly maxRetryAfterMs: number;
   private readonly sleep: Sleep;
   private readonly now: () => number;
+  /** Every request to the token endpoint (retries too) takes a permit first. */
+  readonly pacer: TokenRequestPacer;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -160,6 +174,16 @@ export class LwaClient implements OnApplicationShutdown {
       options?.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.sleep = options?.sleep ?? realSleep;
     this.now = options?.now ?? Date.now;
+    // The sweep's refreshes in flight, and 32 more for jobs, admins and profile reads (the
+    // socket limit once capped a sweep at 32 token requests in flight whatever its concurrency).
+    this.http = new HttpExchange(
+      (config.refresh?.concurrency ?? DEFAULT_REFRESH_CONCURRENCY) + 32,
+    );
+    this.pacer =
+      options?.pacer ??
+      new TokenRequestPacer(
+        config.refresh?.maxPerSecond ?? DEFAULT_REFRESH_MAX_PER_SECOND,
+      );
   }
 
   /**
@@ -381,6 +405,16 @@ export class LwaClient implements OnApplicationShutdown {
     );
     for (let retries = 0; ; retries++) {
       if (options.signal?.aborted) throw new LwaAbortedError();
+      if (call.endpoint === 'token') {
+        try {
+          await this.pacer.take(
+            options.priority ?? 'interactive',
+            options.signal,
+          );
+        } catch {
+          throw new LwaAbortedError();
+        }
+      }
       const started = performance.now();
       let failure: LwaError;
       let status: number | undefined;

@@ -27,7 +27,13 @@ describe(loadAppConfig.name, () => {
       dataDir: '/srv/app/.data',
       fernetKeys: [],
       serviceApiKeys: [],
-      refresh: { cron: '0 * * * * *', windowSeconds: 300, maxRetries: 5 },
+      refresh: {
+        cron: '0 * * * * *',
+        windowSeconds: 300,
+        maxRetries: 5,
+        concurrency: 96,
+        maxPerSecond: 500,
+      },
       alerts: undefined,
       logLevel: 'info',
     });
@@ -85,6 +91,36 @@ describe(loadAppConfig.name, () => {
         ),
       ]);
     }
+  });
+
+  it('takes the refreshes in flight and the cap on token requests a second, and refuses what makes no sense', () => {
+    expect(
+      loadAppConfig({
+        REFRESH_CONCURRENCY: '200',
+        REFRESH_MAX_PER_SECOND: '50',
+      }).refresh,
+    ).toMatchObject({ concurrency: 200, maxPerSecond: 50 });
+    expect(
+      loadAppConfig({ REFRESH_CONCURRENCY: '1', REFRESH_MAX_PER_SECOND: '1' })
+        .refresh,
+    ).toMatchObject({ concurrency: 1, maxPerSecond: 1 });
+    for (const value of ['0', '1001', '-5', '1.5', 'many'])
+      expect(problemsOf({ REFRESH_CONCURRENCY: value })).toEqual([
+        'REFRESH_CONCURRENCY must be a whole number from 1 to 1000',
+      ]);
+    for (const value of ['0', '10001', '2.5', 'fast'])
+      expect(problemsOf({ REFRESH_MAX_PER_SECOND: value })).toEqual([
+        'REFRESH_MAX_PER_SECOND must be a whole number of token requests a second from 1 to 10000',
+      ]);
+    // More in flight than the cap lets through in 10 s would wait out their attempts.
+    expect(
+      problemsOf({ REFRESH_CONCURRENCY: '64', REFRESH_MAX_PER_SECOND: '5' }),
+    ).toEqual([
+      'REFRESH_CONCURRENCY (64) must be at most 10 times REFRESH_MAX_PER_SECOND (5): more refreshes in flight than the cap lets through in 10 s would wait out their 30 s attempt',
+    ]);
+    expect(
+      problemsOf({ REFRESH_CONCURRENCY: '50', REFRESH_MAX_PER_SECOND: '5' }),
+    ).toEqual([]);
   });
 
   it('lists every bad value, one line each', () => {

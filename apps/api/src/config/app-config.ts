@@ -54,6 +54,33 @@ export const MAX_REFRESH_WINDOW_SECONDS = 1800;
 
 const WINDOW_RANGE = `must be a whole number of seconds from 30 to ${MAX_REFRESH_WINDOW_SECONDS} (half the 3600 s an Amazon access token lives; a longer window would refresh every token again soon after its refresh)`;
 const RETRIES_RANGE = 'must be a whole number from 0 to 10';
+/**
+ * Refreshes in flight at once per replica in a sweep. Amazon answers a token request in about
+ * 150 ms, so N in flight make at most N / 0.15 refreshes a second; the database work around
+ * each call (claim, read, decrypt, encrypt, write, audit) takes some of that back. Measured
+ * (`npm run bench -- --scale`: 10,000 due among 100,000, the sandbox at 150 ms, one replica,
+ * a shared 2-core machine): 64 took 28.5 s (351/s), 96 took 24.2 s (414/s), so 96, which
+ * finishes well within the one-minute cycle with room for a busier machine (32 took 74 s in
+ * issue #17). With the default cap (500/s) it cannot go faster than 20 s. More replicas add theirs.
+ */
+export const DEFAULT_REFRESH_CONCURRENCY = 96;
+export const MAX_REFRESH_CONCURRENCY = 1000;
+const CONCURRENCY_RANGE = `must be a whole number from 1 to ${MAX_REFRESH_CONCURRENCY}`;
+/**
+ * Token requests a second per replica, the sweep's and the jobs' together (retries included).
+ * 500 by default: above the ~414 a second measured with 96 refreshes in flight at Amazon's
+ * 150 ms, so it lets 10,000 due connections through in 20 s at best, and keeps a replica from
+ * sending more than 500 a second when Amazon answers faster (after an outage, every waiting
+ * connection is due at once).
+ */
+export const DEFAULT_REFRESH_MAX_PER_SECOND = 500;
+export const MAX_REFRESH_MAX_PER_SECOND = 10_000;
+const RATE_RANGE = `must be a whole number of token requests a second from 1 to ${MAX_REFRESH_MAX_PER_SECOND}`;
+/**
+ * A sweep's refresh may wait for the rate cap at most this long behind the others in flight: its
+ * attempt (and its lease) is running meanwhile, and an attempt must end within 30 s.
+ */
+export const MAX_RATE_WAIT_SECONDS = 10;
 // At most 30 s: a refresh lease (90 s) must outlast three HTTP timeouts.
 const TIMEOUT_RANGE =
   'must be a whole number of milliseconds from 100 to 30000';
@@ -210,6 +237,20 @@ class EnvironmentVariables {
 
   @IsOptional()
   @integer()
+  @IsInt({ message: CONCURRENCY_RANGE })
+  @Min(1, { message: CONCURRENCY_RANGE })
+  @Max(MAX_REFRESH_CONCURRENCY, { message: CONCURRENCY_RANGE })
+  REFRESH_CONCURRENCY?: number;
+
+  @IsOptional()
+  @integer()
+  @IsInt({ message: RATE_RANGE })
+  @Min(1, { message: RATE_RANGE })
+  @Max(MAX_REFRESH_MAX_PER_SECOND, { message: RATE_RANGE })
+  REFRESH_MAX_PER_SECOND?: number;
+
+  @IsOptional()
+  @integer()
   @IsInt({ message: RETENTION_RANGE })
   @Min(0, { message: RETENTION_RANGE })
   @Max(3650, { message: RETENTION_RANGE })
@@ -276,6 +317,10 @@ export interface AppConfig {
     cron: string;
     windowSeconds: number;
     maxRetries: number;
+    /** Refreshes in flight at once in a sweep, per replica. */
+    concurrency: number;
+    /** Token requests to Amazon a second, per replica: the sweep's and the jobs' together. */
+    maxPerSecond: number;
   };
   /**
    * Audit events older than this many days are deleted in the background (AuditPruner);
@@ -421,6 +466,22 @@ export function loadAppConfig(
       'ALERT_WEBHOOK_SECRET must be set when ALERT_WEBHOOK_URL is set',
     );
   }
+  const refreshConcurrency =
+    env.REFRESH_CONCURRENCY ?? DEFAULT_REFRESH_CONCURRENCY;
+  const refreshMaxPerSecond =
+    env.REFRESH_MAX_PER_SECOND ?? DEFAULT_REFRESH_MAX_PER_SECOND;
+  const rateProblems = problems.some((problem) =>
+    /^REFRESH_(CONCURRENCY|MAX_PER_SECOND) /.test(problem),
+  );
+  if (
+    !rateProblems &&
+    refreshConcurrency > refreshMaxPerSecond * MAX_RATE_WAIT_SECONDS
+  ) {
+    problems.push(
+      `REFRESH_CONCURRENCY (${refreshConcurrency}) must be at most ${MAX_RATE_WAIT_SECONDS} times REFRESH_MAX_PER_SECOND (${refreshMaxPerSecond}): ` +
+        `more refreshes in flight than the cap lets through in ${MAX_RATE_WAIT_SECONDS} s would wait out their 30 s attempt`,
+    );
+  }
   const fernetKeys = commaList(env.FERNET_KEYS);
   problems.push(...fernetKeyProblems(fernetKeys));
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
@@ -488,6 +549,8 @@ export function loadAppConfig(
       cron: refreshCron,
       windowSeconds: env.REFRESH_WINDOW_SECONDS ?? 300,
       maxRetries: env.REFRESH_MAX_RETRIES ?? 5,
+      concurrency: refreshConcurrency,
+      maxPerSecond: refreshMaxPerSecond,
     },
     auditRetentionDays: env.AUDIT_RETENTION_DAYS ?? 90,
     alerts: env.ALERT_WEBHOOK_URL

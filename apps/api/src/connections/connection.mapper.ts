@@ -35,6 +35,7 @@ export function toConnectionDto(
 ): ConnectionDto {
   const nextRefresh = nextRefreshAtMs(
     {
+      id: connection.id,
       status: connection.status,
       expiresAt: connection.accessTokenExpiresAt,
       lastRefreshedAt: connection.lastRefreshedAt,

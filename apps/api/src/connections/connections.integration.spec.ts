@@ -7,6 +7,7 @@ import {
   sandboxEnvironment,
 } from '../../test/connect-flow';
 import { createTestDatabase, TestDatabase } from '../../test/test-database';
+import { nextRefreshAtMs } from './connection-rules';
 import { startTestApp } from '../../test/test-app';
 
 describe('connections and the audit log over HTTP', () => {
@@ -71,10 +72,27 @@ describe('connections and the audit log over HTTP', () => {
       'status',
       'updatedAt',
     ]);
+    // The connection's slot in the spread (connection-rules.ts): from 5 minutes after its last
+    // refresh to the window (300 s) before its expiry.
+    const nextRefreshAt = new Date(listed.nextRefreshAt).getTime();
+    const expected = nextRefreshAtMs(
+      {
+        id: listed.id,
+        status: listed.status,
+        expiresAt: new Date(listed.accessTokenExpiresAt),
+        lastRefreshedAt: new Date(listed.lastRefreshedAt),
+        nextAttemptAt: null,
+      },
+      300,
+    ) as number;
+    // (Within 2 ms: the body's dates are whole milliseconds, the database's microseconds.)
+    expect(Math.abs(nextRefreshAt - expected)).toBeLessThan(2);
     expect(
-      new Date(listed.accessTokenExpiresAt).getTime() -
-        new Date(listed.nextRefreshAt).getTime(),
-    ).toBe(300_000);
+      new Date(listed.accessTokenExpiresAt).getTime() - nextRefreshAt,
+    ).toBeGreaterThanOrEqual(300_000);
+    expect(
+      nextRefreshAt - new Date(listed.lastRefreshedAt).getTime(),
+    ).toBeGreaterThan(300_000);
     expect(response.body).not.toMatch(/Atz[ar]\|/);
   });
 

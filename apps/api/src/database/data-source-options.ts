@@ -9,6 +9,7 @@ import { ProfilesRead1766000000005 } from './migrations/1766000000005-profiles-r
 import { AuditRetention1766000000007 } from './migrations/1766000000007-audit-retention';
 import { ConnectionPages1766000000008 } from './migrations/1766000000008-connection-pages';
 import { ServiceKeys1766000000009 } from './migrations/1766000000009-service-keys';
+import { RefreshPhase1766000000010 } from './migrations/1766000000010-refresh-phase';
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   AuditRetention1766000000007,
   ConnectionPages1766000000008,
   ServiceKeys1766000000009,
+  RefreshPhase1766000000010,
 ];
 
 export interface DatabaseTarget {

@@ -68,6 +68,7 @@ export class ProfilesRefreshService {
       throw new ConnectionNotRefreshableError(stored.status);
     const windowSeconds = this.config.refresh.windowSeconds;
     const timing = {
+      id: stored.id,
       expiresAt: stored.accessTokenExpiresAt,
       lastRefreshedAt: stored.lastRefreshedAt,
     };

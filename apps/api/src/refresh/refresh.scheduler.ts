@@ -15,9 +15,16 @@ import { ProfileReader } from './profile-reader';
 import { RefreshPause } from './refresh-pause';
 import { RefreshOutcome, RefreshService } from './refresh.service';
 
-/** Rows claimed per query, and refreshes in flight at once (per replica). */
+/**
+ * Rows claimed per query at most. The refreshes in flight at once per replica are
+ * `REFRESH_CONCURRENCY` (config/app-config.ts, where its default is worked out).
+ */
 export const SWEEP_BATCH = 200;
-export const SWEEP_CONCURRENCY = 32;
+/**
+ * A claim is made at most this many seconds' worth of the cap on token requests
+ * (`REFRESH_MAX_PER_SECOND`): claimed rows are leased (90 s) while they wait their turn.
+ */
+const CLAIM_SECONDS_OF_CAP = 20;
 /** At shutdown, in-flight refreshes get this long to finish before their leases are released. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -27,25 +34,6 @@ export interface SweepSummary {
   failed: number;
   skipped: number;
   durationMs: number;
-}
-
-async function mapWithConcurrency<T>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from(
-    { length: Math.min(limit, items.length) },
-    async () => {
-      while (next < items.length) {
-        const item = items[next];
-        next += 1;
-        await work(item);
-      }
-    },
-  );
-  await Promise.all(workers);
 }
 
 /**
@@ -116,7 +104,12 @@ export class RefreshScheduler
     }
   }
 
-  /** Refreshes every due connection; answers what happened. */
+  /**
+   * Refreshes every due connection; answers what happened. `REFRESH_CONCURRENCY` workers take
+   * claimed rows from a queue, and the next rows are claimed while the last ones are refreshed
+   * (when fewer than the workers are left), so the sweep never waits for a batch's slowest
+   * refresh or for a claim between batches.
+   */
   async sweep(): Promise<SweepSummary> {
     const started = performance.now();
     const summary: SweepSummary = {
@@ -128,6 +121,8 @@ export class RefreshScheduler
     };
     const correlationId = `sweep-${randomUUID()}`;
     const deadline = Date.now() + Math.max(10_000, this.periodMs * 0.9);
+    const { concurrency, maxPerSecond } = this.config.refresh;
+    const batch = Math.min(SWEEP_BATCH, maxPerSecond * CLAIM_SECONDS_OF_CAP);
     await this.refresh.releaseLeftLeases();
     let probed = false;
     // A connection is attempted at most once per sweep, whatever its token's lifetime: the claim
@@ -135,13 +130,26 @@ export class RefreshScheduler
     // set (a failed row whose backoff ran out during a long sweep), so due rows behind them
     // are still reached in the same sweep.
     const attempted = new Set<string>();
-    while (!this.stopping && Date.now() < deadline) {
-      if (this.pause.isHolding) break;
+    const queue: string[] = [];
+    let exhausted = false;
+    let claimError: unknown;
+    let claiming: Promise<void> | undefined;
+
+    const claimNext = async (): Promise<void> => {
+      if (this.stopping || Date.now() >= deadline || this.pause.isHolding) {
+        exhausted = true;
+        return;
+      }
+      // Claimed rows leave the due set (refreshed, rescheduled or released as not due), so
+      // attempts that changed nothing mean something is wrong: stop rather than spin.
+      if (summary.claimed > 0 && summary.skipped >= summary.claimed) {
+        exhausted = true;
+        return;
+      }
       // While paused, a probe: one connection; its success resumes the rest.
-      let ids = await this.refresh.claimDue(
-        this.pause.reason ? 1 : SWEEP_BATCH,
-        [...attempted],
-      );
+      let ids = await this.refresh.claimDue(this.pause.reason ? 1 : batch, [
+        ...attempted,
+      ]);
       // Amazon seems down and nothing was due: one connection waiting out its backoff goes
       // early, once per sweep; its success makes the others due at once (AmazonOutage).
       if (
@@ -154,28 +162,69 @@ export class RefreshScheduler
         probed = true;
         ids = await this.refresh.claimOutageProbe();
       }
-      if (ids.length === 0) break;
-      for (const id of ids) attempted.add(id);
+      if (ids.length === 0) exhausted = true;
+      for (const id of ids) {
+        attempted.add(id);
+        queue.push(id);
+      }
       summary.claimed += ids.length;
-      const refreshOne = async (id: string) => {
-        const outcome = await this.refreshClaimedSafely(id, correlationId);
-        summary[
-          outcome.kind === 'refreshed'
-            ? 'refreshed'
-            : outcome.kind === 'failed'
-              ? 'failed'
-              : 'skipped'
-        ] += 1;
-      };
-      // The first connection goes alone: when Amazon rejects our client credentials, that one
-      // request pauses the sweep before the rest of the batch repeats it.
-      const [canary, ...rest] = ids;
+    };
+    /** One claim at a time; a failed claim ends the sweep once the refreshes in flight end. */
+    const claim = (): Promise<void> =>
+      (claiming ??= claimNext()
+        .catch((error: unknown) => {
+          claimError ??= error;
+          exhausted = true;
+        })
+        .finally(() => {
+          claiming = undefined;
+        }));
+    const refreshOne = async (id: string) => {
+      const outcome = await this.refreshClaimedSafely(id, correlationId);
+      summary[
+        outcome.kind === 'refreshed'
+          ? 'refreshed'
+          : outcome.kind === 'failed'
+            ? 'failed'
+            : 'skipped'
+      ] += 1;
+    };
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        // While paused (a probe at a time), or once paused with nothing refreshed: no more.
+        if (this.pause.reason && summary.refreshed === 0 && summary.claimed > 0)
+          exhausted = true;
+        const id = queue.shift();
+        if (id === undefined) {
+          if (exhausted) return;
+          await claim();
+          continue;
+        }
+        if (queue.length < concurrency && !exhausted && !this.pause.reason)
+          void claim();
+        await refreshOne(id);
+      }
+    };
+
+    // The first connection goes alone: when Amazon rejects our client credentials, that one
+    // request pauses the sweep before the rest repeat it.
+    await claim();
+    const canary = queue.shift();
+    if (canary !== undefined) {
       await refreshOne(canary);
-      await mapWithConcurrency(rest, SWEEP_CONCURRENCY, refreshOne);
-      if (this.pause.reason && summary.refreshed === 0) break;
-      // Claimed rows leave the due set (refreshed, rescheduled or released as not due), so a
-      // batch that changed nothing means something is wrong: stop rather than spin.
-      if (summary.skipped >= summary.claimed) break;
+      await Promise.all(Array.from({ length: concurrency }, worker));
+    }
+    // Claimed and never attempted (the sweep stopped early, a claim still under way): given back.
+    await claiming;
+    for (const id of queue.splice(0)) await this.refresh.releaseClaim(id);
+    // A claim failed (the database went away): before anything was claimed, the sweep failed;
+    // later, it ends with what it did. The next sweep claims again either way.
+    if (claimError !== undefined) {
+      if (summary.claimed === 0) throw claimError;
+      this.logger.warn(
+        { correlationId, err: claimError },
+        'Claiming due connections failed; the sweep ends early',
+      );
     }
     try {
       await this.profiles.readStale(correlationId);

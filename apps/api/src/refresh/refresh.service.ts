@@ -209,6 +209,7 @@ export class RefreshService {
     // profile), not the token, and must not each cost a refresh (README, "Never too often").
     if (options.rejectedAccessToken !== undefined) {
       const recent = !intervalPassed({
+        id: connection.id,
         expiresAt: connection.accessTokenExpiresAt,
         lastRefreshedAt: connection.lastRefreshedAt,
       });
@@ -313,6 +314,7 @@ export class RefreshService {
     }
     const due = refreshableNow(
       {
+        id: connection.id,
         expiresAt: connection.accessTokenExpiresAt,
         lastRefreshedAt: connection.lastRefreshedAt,
       },
@@ -335,6 +337,8 @@ export class RefreshService {
         {
           maxRetries: this.config.refresh.maxRetries,
           signal: AbortSignal.timeout(ATTEMPT_DEADLINE_MS),
+          // The cap on token requests a second serves jobs and admins before the sweep.
+          priority: trigger === 'scheduler' ? 'background' : 'interactive',
         },
       );
     } catch (error) {
@@ -571,6 +575,7 @@ export class RefreshService {
         (current.lastRefreshedAt?.getTime() ?? 0) > (before?.getTime() ?? 0);
       if (refreshed) return { kind: 'current', connection: current };
       const timing = {
+        id: current.id,
         expiresAt: current.accessTokenExpiresAt,
         lastRefreshedAt: current.lastRefreshedAt,
       };

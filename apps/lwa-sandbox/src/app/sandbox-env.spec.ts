@@ -17,6 +17,7 @@ describe(readSandboxEnv.name, () => {
         redirectUris: 'any',
         reportBytes: 4096,
         reportDelaySeconds: 0,
+        tokenDelayMs: 0,
       },
     });
   });
@@ -34,6 +35,7 @@ describe(readSandboxEnv.name, () => {
         'http://localhost:3000/cb, https://keeper.example/cb',
       SANDBOX_REPORT_BYTES: '52428800',
       SANDBOX_REPORT_DELAY_SECONDS: '5',
+      SANDBOX_TOKEN_DELAY_MS: '150',
     });
 
     expect(sut).toEqual({
@@ -49,6 +51,7 @@ describe(readSandboxEnv.name, () => {
         redirectUris: ['http://localhost:3000/cb', 'https://keeper.example/cb'],
         reportBytes: 52428800,
         reportDelaySeconds: 5,
+        tokenDelayMs: 150,
       },
     });
   });

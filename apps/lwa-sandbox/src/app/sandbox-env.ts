@@ -71,6 +71,7 @@ export function readSandboxEnv(env: NodeJS.ProcessEnv): SandboxEnvResult {
     0,
     86_400,
   );
+  const tokenDelayMs = wholeNumber('SANDBOX_TOKEN_DELAY_MS', 0, 0, 60_000);
 
   const rotateRaw = text(
     'SANDBOX_ROTATE_REFRESH_TOKENS',
@@ -124,6 +125,7 @@ export function readSandboxEnv(env: NodeJS.ProcessEnv): SandboxEnvResult {
       redirectUris,
       reportBytes,
       reportDelaySeconds,
+      tokenDelayMs,
     },
   };
 }

@@ -41,6 +41,8 @@ describe(`${startLwaSandbox.name}: control API (/__sandbox/)`, () => {
         pendingConsents: 0,
         queuedFaults: 0,
         reports: 0,
+        tokenRequestsInFlight: 0,
+        peakTokenRequestsInFlight: 0,
       },
     });
   });
@@ -62,6 +64,7 @@ describe(`${startLwaSandbox.name}: control API (/__sandbox/)`, () => {
         authorizationCodeLifetimeSeconds: 300,
         reportDelaySeconds: 0,
         reportBytes: 4096,
+        tokenDelayMs: 0,
       });
       expect(await body(patched)).toEqual({
         accessTokenLifetimeSeconds: 120,
@@ -70,6 +73,7 @@ describe(`${startLwaSandbox.name}: control API (/__sandbox/)`, () => {
         authorizationCodeLifetimeSeconds: 300,
         reportDelaySeconds: 0,
         reportBytes: 4096,
+        tokenDelayMs: 0,
       });
       expect(sut.issueTokens().expires_in).toBe(120);
     });
@@ -82,6 +86,9 @@ describe(`${startLwaSandbox.name}: control API (/__sandbox/)`, () => {
       [{ reportBytes: 1 }],
       [{ reportBytes: 2 * 1024 * 1024 * 1024 }],
       [{ reportDelaySeconds: -1 }],
+      [{ tokenDelayMs: -1 }],
+      [{ tokenDelayMs: 60_001 }],
+      [{ tokenDelayMs: 1.5 }],
       [{ tokenLifetime: 60 }],
       [[1, 2]],
     ])('refuses %j with 400 and changes nothing', async (patch) => {

@@ -66,6 +66,7 @@ function validatedOptions(options: LwaSandboxOptions) {
     authorizationCodeLifetimeSeconds: 300,
     reportDelaySeconds: 0,
     reportBytes: 4096,
+    tokenDelayMs: 0,
     ...parseSettingsPatch(
       Object.fromEntries(
         Object.entries({
@@ -76,6 +77,7 @@ function validatedOptions(options: LwaSandboxOptions) {
             options.authorizationCodeLifetimeSeconds,
           reportDelaySeconds: options.reportDelaySeconds,
           reportBytes: options.reportBytes,
+          tokenDelayMs: options.tokenDelayMs,
         }).filter(([, value]) => value !== undefined),
       ),
     ),
@@ -183,7 +185,12 @@ export async function startLwaSandbox(
     const x: Exchange = { req, res, url, record: {} };
     if (!url.pathname.startsWith(CONTROL_PREFIX)) {
       let logged = false;
+      const tokenRequestEnded =
+        url.pathname === '/auth/o2/token'
+          ? log.tokenRequestStarted()
+          : undefined;
       const append = (answered: boolean): void => {
+        tokenRequestEnded?.();
         if (logged) return;
         logged = true;
         log.append({

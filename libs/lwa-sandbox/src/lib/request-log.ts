@@ -57,6 +57,9 @@ export class RequestLog {
   private nextIndex = 0;
   private size = 0;
   private nextId = 1;
+  /** Token requests arrived and not yet answered (or dropped), and the most there were at once. */
+  private tokensInFlight = 0;
+  private tokensPeak = 0;
 
   constructor(private readonly capacity: number) {
     this.entries = new Array<RequestLogEntry | undefined>(capacity);
@@ -88,5 +91,23 @@ export class RequestLog {
     this.entries.fill(undefined);
     this.nextIndex = 0;
     this.size = 0;
+    this.tokensPeak = this.tokensInFlight;
+  }
+
+  /** A token request arrived; answers the function to call once it is answered or dropped. */
+  tokenRequestStarted(): () => void {
+    this.tokensInFlight += 1;
+    this.tokensPeak = Math.max(this.tokensPeak, this.tokensInFlight);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.tokensInFlight -= 1;
+    };
+  }
+
+  /** Token requests in flight now, and the most at once since the start or the last clear. */
+  tokenRequestsInFlight(): { now: number; peak: number } {
+    return { now: this.tokensInFlight, peak: this.tokensPeak };
   }
 }

@@ -86,6 +86,8 @@ export function createSandboxControl(deps: {
         .list()
         .reduce((sum, fault) => sum + fault.remaining, 0),
       reports: reports.count(),
+      tokenRequestsInFlight: log.tokenRequestsInFlight().now,
+      peakTokenRequestsInFlight: log.tokenRequestsInFlight().peak,
     }),
     reset() {
       authority.reset({ ...initialSettings });

@@ -36,6 +36,11 @@ export interface LwaSandboxOptions {
   reportDelaySeconds?: number;
   /** Size of each Ads report download, bytes (2 to 1 GiB). Default 4096. */
   reportBytes?: number;
+  /**
+   * Every token request is answered this many milliseconds after it arrived (0 to 60000;
+   * Amazon takes about 150). Default 0.
+   */
+  tokenDelayMs?: number;
   /** Shown on the consent page. Default `Ads Token Keeper`. */
   applicationName?: string;
   /** Largest request body accepted, in bytes. Default 65536. */
@@ -69,6 +74,10 @@ export interface SandboxCounts {
   queuedFaults: number;
   /** Ads reports created and not yet forgotten. */
   reports: number;
+  /** Token requests arrived and not yet answered. */
+  tokenRequestsInFlight: number;
+  /** The most token requests in flight at once since the start (or `clearRequests()`). */
+  peakTokenRequestsInFlight: number;
 }
 
 /** The control operations; the same as the HTTP control API under `/__sandbox/`. */

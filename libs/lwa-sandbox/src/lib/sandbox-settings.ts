@@ -20,6 +20,8 @@ export interface SandboxSettings {
   reportDelaySeconds: number;
   /** Size in bytes of each report created from now on (its download body and `fileSize`). */
   reportBytes: number;
+  /** Every token request is answered this many milliseconds after it arrived (real time). */
+  tokenDelayMs: number;
 }
 
 /** The largest report the sandbox serves: 1 GiB, streamed, never held in memory. */
@@ -65,6 +67,19 @@ export function parseSettingsPatch(input: unknown): Partial<SandboxSettings> {
           );
         }
         patch.reportDelaySeconds = value;
+        break;
+      case 'tokenDelayMs':
+        if (
+          typeof value !== 'number' ||
+          !Number.isInteger(value) ||
+          value < 0 ||
+          value > 60_000
+        ) {
+          throw new SandboxInputError(
+            'tokenDelayMs must be a whole number of milliseconds from 0 to 60000',
+          );
+        }
+        patch.tokenDelayMs = value;
         break;
       case 'reportBytes':
         // "[]" is the smallest report body there is.

@@ -246,6 +246,31 @@ describe(`${startLwaSandbox.name}: POST /auth/o2/token`, () => {
       expect(again.status).toBe(200);
     });
 
+    it('answers after tokenDelayMs, counting the requests in flight meanwhile', async () => {
+      sut.updateSettings({ tokenDelayMs: 300 });
+      const issued = Array.from({ length: 5 }, () => sut.issueTokens());
+
+      const answers = issued.map((tokens) =>
+        refresh(sut, tokens.refresh_token),
+      );
+      // All five wait out the delay together (the sandbox's own count, not a timing guess).
+      while (sut.counts().tokenRequestsInFlight < 5)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      const statuses = (await Promise.all(answers)).map(
+        (answer) => answer.status,
+      );
+
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+      expect(sut.counts()).toMatchObject({
+        tokenRequestsInFlight: 0,
+        peakTokenRequestsInFlight: 5,
+      });
+      for (const entry of sut.requests({ endpoint: 'token' }))
+        expect(entry.durationMs).toBeGreaterThanOrEqual(290);
+      sut.clearRequests();
+      expect(sut.counts().peakTokenRequestsInFlight).toBe(0);
+    });
+
     it('rotates: a new refresh token each time, the old one refused', async () => {
       sut.updateSettings({
         rotateRefreshTokens: true,

@@ -193,6 +193,9 @@ export async function handleToken(
         ? params?.get('code')
         : undefined;
   if (presented) x.record.credential = fingerprint(presented);
+  // Amazon's own latency (about 150 ms), before any fault or answer.
+  const delayMs = ctx.authority.settings.tokenDelayMs;
+  if (delayMs > 0) await ctx.pending.delay(delayMs);
   if (await answerFault(ctx, x)) return;
   if (!params) {
     sendOAuthError(
