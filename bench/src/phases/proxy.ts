@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ApiProcess } from '../lib/api-process';
 import { ManagedChild } from '../lib/child';
 import { header, http } from '../lib/http-client';
-import { load, LoadResult, LoadSpec } from '../lib/load';
+import { load, LoadResult, LoadSpec, paced } from '../lib/load';
 import { MetricSample } from '../lib/metrics-text';
 import { RssWatcher, sampleProcess, settle } from '../lib/proc-stats';
 import { round, sleep, within } from '../lib/stats';
@@ -352,13 +352,11 @@ async function run(
   let nextKeeper = 0;
   const directSpec = (
     durationSeconds: number,
-    overallRate?: number,
     url = sandbox.url,
-  ): LoadSpec => ({
+  ): LoadSpec & { next: NonNullable<LoadSpec['next']> } => ({
     url,
     connections: CONNECTIONS,
     durationSeconds,
-    overallRate,
     next: () => {
       const connection = seeded[nextDirect++ % seeded.length];
       return {
@@ -372,12 +370,10 @@ async function run(
   });
   const keeperSpec = (
     durationSeconds: number,
-    overallRate?: number,
-  ): LoadSpec => ({
+  ): LoadSpec & { next: NonNullable<LoadSpec['next']> } => ({
     url: api.url,
     connections: CONNECTIONS,
     durationSeconds,
-    overallRate,
     next: () => {
       const connection = seeded[nextKeeper++ % seeded.length];
       return {
@@ -407,13 +403,15 @@ async function run(
   // The same calls at a steady rate: the keeper's added time per call without a queue.
   await settle(api.pid);
   await settle(sandbox.child.pid);
-  const directSteady = await load(
-    directSpec(ctx.options.loadSeconds, STEADY_RATE),
-  );
+  const directSteady = await paced({
+    ...directSpec(ctx.options.loadSeconds),
+    rate: STEADY_RATE,
+  });
   await settle(sandbox.child.pid);
-  const keeperSteady = await load(
-    keeperSpec(ctx.options.loadSeconds, STEADY_RATE),
-  );
+  const keeperSteady = await paced({
+    ...keeperSpec(ctx.options.loadSeconds),
+    rate: STEADY_RATE,
+  });
   // The keeper's own part alone (the token lookup every proxied call makes), at the same moment:
   // tells a slow proxy from a machine too busy for the API.
   let nextToken = 0;
@@ -435,11 +433,9 @@ async function run(
   const bare = await startBareProxy(ctx, sandbox.url);
   let bareRun: LoadResult;
   try {
-    await load(directSpec(1, undefined, bare.url));
+    await load(directSpec(1, bare.url));
     await settle(bare.child.pid);
-    bareRun = await load(
-      directSpec(ctx.options.loadSeconds, undefined, bare.url),
-    );
+    bareRun = await load(directSpec(ctx.options.loadSeconds, bare.url));
   } finally {
     await bare.child.stop();
   }
