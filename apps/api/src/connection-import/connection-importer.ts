@@ -70,7 +70,24 @@ export class ConnectionImporter {
       while (next < parsed.entries.length) {
         const entry = parsed.entries[next];
         next += 1;
-        const outcome = await this.importLine(entry, run);
+        const outcome = await this.importLine(entry, run).catch(
+          (error: unknown): LineOutcome => {
+            // The line's transaction rolled back: report it and go on with the others.
+            this.logger.error(
+              {
+                correlationId: run.correlationId,
+                line: entry.line,
+                error: (error as Error)?.name,
+              },
+              'Saving an imported connection failed',
+            );
+            return {
+              kind: 'failed',
+              reason:
+                'Saving failed (a database error): nothing of this line was saved; run the import again.',
+            };
+          },
+        );
         if (outcome.kind === 'imported') imported += 1;
         else if (outcome.kind === 'skipped')
           skippedLines.push({
