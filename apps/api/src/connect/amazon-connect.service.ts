@@ -7,10 +7,8 @@ import { AuditService } from '../audit/audit.service';
 import { randomToken } from '../common/random-token';
 import { ADMIN_PASSWORD, AdminPassword } from '../auth/admin-password';
 import { SecretDigest } from '../auth/secret-digest';
-import {
-  accountIdsOf,
-  defaultConnectionLabel,
-} from '../connections/connection-rules';
+import { accountIdsOf } from '../connections/connection-rules';
+import { defaultConnectionLabel } from '../connections/connection-label';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { ConnectionTwins } from '../connections/connection-twins';
 import { ConnectionsRepository } from '../connections/connections.repository';

@@ -8,11 +8,8 @@ import {
 import { LwaClient, type LwaTokenSet } from '../amazon/lwa.client';
 import { LwaError } from '../amazon/lwa.errors';
 import { AuditService } from '../audit/audit.service';
-import {
-  accountIdsOf,
-  defaultConnectionLabel,
-  isLive,
-} from '../connections/connection-rules';
+import { accountIdsOf, isLive } from '../connections/connection-rules';
+import { defaultConnectionLabel } from '../connections/connection-label';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { ConnectionTwins } from '../connections/connection-twins';
 import { ConnectionsRepository } from '../connections/connections.repository';

@@ -1,9 +1,4 @@
-import type {
-  AdsProfileDto,
-  ConnectionStatus,
-  Region,
-} from '@keeper/contracts';
-import { REGION_NAMES } from '@keeper/contracts';
+import type { AdsProfileDto, ConnectionStatus } from '@keeper/contracts';
 
 /**
  * The rules about a connection that more than one part of the service applies: whether it is
@@ -146,15 +141,4 @@ export function nextRefreshAtMs(
  */
 export function accountIdsOf(profiles: readonly AdsProfileDto[]): string[] {
   return [...new Set(profiles.map((profile) => profile.accountId))].sort();
-}
-
-/** The label a new connection gets: its first profile's account name, else the region's name. */
-export function defaultConnectionLabel(
-  region: Region,
-  profiles: readonly AdsProfileDto[],
-): string {
-  const name = profiles.find((profile) => profile.accountName)?.accountName;
-  return name
-    ? `${name} (${region.toUpperCase()})`
-    : `Amazon Ads account (${REGION_NAMES[region]})`;
 }
