@@ -9,6 +9,7 @@ import { ApiExceptionFilter } from './common/api-exception.filter';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { ConnectModule } from './connect/connect.module';
+import { ConnectionImportModule } from './connection-import/connection-import.module';
 import { ConnectionsModule } from './connections/connections.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { LoadedKeyRing } from './crypto/key-ring.loader';
@@ -49,6 +50,7 @@ export class AppModule {
         ServiceKeysModule,
         ConnectionsModule,
         ConnectModule,
+        ConnectionImportModule,
         RefreshModule,
         AccessTokensModule,
         AdsProxyModule,

@@ -1,5 +1,8 @@
+import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import { LwaClient } from './amazon/lwa.client';
+import { AuditService } from './audit/audit.service';
 import {
   AppConfig,
   InvalidConfigError,
@@ -21,6 +24,17 @@ import {
   rotateKeysCommand,
   UsageError,
 } from './crypto/keys.command';
+import { ConnectionImporter } from './connection-import/connection-importer';
+import { ImportFileError } from './connection-import/import-file';
+import {
+  ExportError,
+  exportCommand,
+  importCommand,
+  parseExportArguments,
+  parseImportArguments,
+} from './connection-import/transfer.command';
+import { ConnectionTwins } from './connections/connection-twins';
+import { ConnectionsRepository } from './connections/connections.repository';
 import { DATABASE_MODEL } from './database-model';
 import { Database } from './database/database';
 import { dataSourceOptions } from './database/data-source-options';
@@ -34,7 +48,13 @@ const USAGE = `Usage:
   npm run keys -- generate                  print a new Fernet key (for FERNET_KEYS)
   npm run keys -- status                    key ids in FERNET_KEYS and how many stored rows each encrypts
   npm run keys -- rotate [--batch-size N]   re-encrypt every stored secret under the primary key
-                                            (resumable, safe while the API runs; N rows per transaction, default 500)`;
+                                            (resumable, safe while the API runs; N rows per transaction, default 500)
+  npm run import -- <file> [--format csv|json] [--from-key <old Fernet key>]
+                                            import existing refresh tokens (CSV or JSON; Fernet-encrypted
+                                            with --from-key), each proven by one refresh
+  npm run export -- --to-key <Fernet key> [--out <file>]
+                                            write every connection with its refresh token encrypted
+                                            under that key (JSON, mode 0600, never over a file)`;
 
 /** Problems the operator can fix from the message alone: one line, no stack trace. */
 class CommandError extends Error {
@@ -77,6 +97,7 @@ async function withKeys(
   task: (context: {
     dataSource: DataSource;
     keyRing: KeyRing;
+    config: AppConfig;
   }) => Promise<number>,
 ): Promise<void> {
   const config = loadAppConfig(readEnvironment());
@@ -92,7 +113,11 @@ async function withKeys(
     }
     const release = columnKeyRing.register(loaded.keyRing);
     try {
-      process.exitCode = await task({ dataSource, keyRing: loaded.keyRing });
+      process.exitCode = await task({
+        dataSource,
+        keyRing: loaded.keyRing,
+        config,
+      });
     } finally {
       release();
     }
@@ -146,9 +171,49 @@ async function keys(args: string[]): Promise<void> {
   }
 }
 
+/** The services `import` and `export` use, as the API wires them (without Nest). */
+function transferServices(dataSource: DataSource, config: AppConfig) {
+  const database = Database.of(dataSource);
+  const connections = new ConnectionsRepository(database, config);
+  const audit = new AuditService(database);
+  return { connections, audit, twins: new ConnectionTwins(connections, audit) };
+}
+
+async function importConnections(args: string[]): Promise<void> {
+  const importArguments = parseImportArguments(args);
+  // The summary says what happened to every line; the services' own log lines would repeat it.
+  Logger.overrideLogger(['error', 'fatal']);
+  return withKeys(async ({ dataSource, config }) => {
+    const { connections, audit, twins } = transferServices(dataSource, config);
+    const lwa = new LwaClient(config);
+    try {
+      return await importCommand(
+        new ConnectionImporter(connections, twins, lwa, audit),
+        importArguments,
+        output,
+      );
+    } finally {
+      lwa.onApplicationShutdown();
+    }
+  });
+}
+
+async function exportConnections(args: string[]): Promise<void> {
+  const exportArguments = parseExportArguments(args);
+  return withKeys(({ dataSource, config }) =>
+    exportCommand(
+      transferServices(dataSource, config),
+      exportArguments,
+      output,
+    ),
+  );
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   migrate: () => migrate(),
   keys: (args) => keys(args),
+  import: (args) => importConnections(args),
+  export: (args) => exportConnections(args),
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -164,6 +229,8 @@ const EXPECTED_ERRORS = [
   EmbeddedDatabaseError,
   KeyRingError,
   CommandError,
+  ImportFileError,
+  ExportError,
 ];
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -5,7 +5,7 @@ import {
   NestFastifyApplication,
 } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { CORRELATION_HEADER } from '@keeper/contracts';
+import { CORRELATION_HEADER, IMPORT_LIMITS } from '@keeper/contracts';
 import type { IncomingMessage } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import { Logger } from 'nestjs-pino';
@@ -17,6 +17,7 @@ import { AppModule } from './app.module';
 import { documentAccess } from './auth/access.openapi';
 import { API_PREFIX } from './common/api-prefix';
 import { correlationIdFor } from './common/correlation-id';
+import { IMPORT_ROUTE } from './connection-import/connection-import.controller';
 import { frameworkErrorHandler } from './common/framework-errors';
 import { jsonBodyParser } from './common/json-body';
 import { addSecurityHeaders } from './common/security-headers';
@@ -60,6 +61,14 @@ export async function createHttpApp(
     skipMiddie: true,
   });
   const fastify = adapter.getInstance();
+  // The import's body (a whole file) may be larger than every other body; it has its own limit.
+  fastify.addHook('onRoute', (route) => {
+    if (
+      route.method === IMPORT_ROUTE.method &&
+      route.url === `/${API_PREFIX}/${IMPORT_ROUTE.path}`
+    )
+      route.bodyLimit = IMPORT_LIMITS.maxBodyBytes;
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     (request.raw as IncomingMessage & { id: string }).id = request.id;
     void reply.header(CORRELATION_HEADER, request.id);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run migrate` and `npm run keys -- …`: build the API (Nx caches it), then run its CLI.
+// `npm run migrate`, `keys`, `import` and `export`: build the API (Nx caches it), then run its CLI.
 // The build's output is shown only when it fails, so `keys generate` prints just the key.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';

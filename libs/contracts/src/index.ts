@@ -3,3 +3,4 @@ export * from './lib/connection';
 export * from './lib/http';
 export * from './lib/system';
 export * from './lib/service-keys';
+export * from './lib/connection-import';

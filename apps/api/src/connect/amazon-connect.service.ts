@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AdsProfileDto, ConnectOutcome, Region } from '@keeper/contracts';
-import { REGION_NAMES } from '@keeper/contracts';
 import { createHash } from 'node:crypto';
 import { LwaClient } from '../amazon/lwa.client';
 import { LwaError } from '../amazon/lwa.errors';
@@ -9,6 +8,7 @@ import { randomToken } from '../common/random-token';
 import { ADMIN_PASSWORD, AdminPassword } from '../auth/admin-password';
 import { SecretDigest } from '../auth/secret-digest';
 import { accountIdsOf } from '../connections/connection-rules';
+import { defaultConnectionLabel } from '../connections/connection-label';
 import { ConnectionEntity } from '../connections/connection.entity';
 import { ConnectionTwins } from '../connections/connection-twins';
 import { ConnectionsRepository } from '../connections/connections.repository';
@@ -259,7 +259,7 @@ export class AmazonConnectService {
       const saved = await this.connections.saveConsent(
         fields,
         existing,
-        this.defaultLabel(region, profiles),
+        defaultConnectionLabel(region, profiles),
         manager,
       );
       const outcome = existing ? 'reconnected' : 'connected';
@@ -382,12 +382,5 @@ export class AmazonConnectService {
       [sha256Hex(browserBinding)],
     );
     return row.pending;
-  }
-
-  private defaultLabel(region: Region, profiles: AdsProfileDto[]): string {
-    const name = profiles.find((profile) => profile.accountName)?.accountName;
-    return name
-      ? `${name} (${region.toUpperCase()})`
-      : `Amazon Ads account (${REGION_NAMES[region]})`;
   }
 }

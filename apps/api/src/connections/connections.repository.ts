@@ -291,6 +291,19 @@ export class ConnectionsRepository {
     return new Set(rows.map((row) => row.id));
   }
 
+  /**
+   * Every connection that holds a refresh token, secrets decrypted, oldest first: only for
+   * `npm run export`, which writes them out under the operator's key.
+   */
+  withRefreshTokens(): Promise<ConnectionEntity[]> {
+    return this.entities()
+      .createQueryBuilder('connection')
+      .where('connection.refresh_token_ciphertext IS NOT NULL')
+      .orderBy('connection.created_at', 'ASC')
+      .addOrderBy('connection.id', 'ASC')
+      .getMany();
+  }
+
   /** The fast path's columns for many ids in one statement; ids must be well-formed UUIDs. */
   storedAccessTokens(ids: readonly string[]): Promise<StoredAccessToken[]> {
     return this.database.dataSource.query(

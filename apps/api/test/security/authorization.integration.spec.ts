@@ -40,6 +40,8 @@ const ACCESS: Record<string, Access> = {
   'DELETE /api/v1/connections/:id': 'admin',
   'POST /api/v1/connections/:id/refresh': 'admin',
   'POST /api/v1/connections/:id/profiles/refresh': 'admin',
+  // Imports refresh tokens (the `npm run import` of README "Import and export").
+  'POST /api/v1/connections/import': 'admin',
   'GET /api/v1/audit-events': 'admin',
   'GET /api/v1/events': 'admin',
   'GET /api/v1/system': 'admin',
@@ -160,6 +162,14 @@ describe('authorization: every route, every kind of caller', () => {
         : {}),
       ...(route.method === 'POST' && route.path === '/api/v1/session'
         ? { payload: { password: TEST_ADMIN_PASSWORD } }
+        : {}),
+      ...(route.method === 'POST' && route.path === '/api/v1/connections/import'
+        ? {
+            payload: {
+              format: 'csv',
+              content: 'refresh_token,region\nAtzr|IwEBIAuthz,na',
+            },
+          }
         : {}),
     });
   const routesWith = (access: Access) =>
@@ -354,6 +364,7 @@ describe('authorization: every route, every kind of caller', () => {
       'PATCH /api/v1/connections/:id',
       'POST /api/v1/connections/:id/profiles/refresh',
       'POST /api/v1/connections/:id/refresh',
+      'POST /api/v1/connections/import',
       'POST /api/v1/service-keys',
     ]);
     const crossSite: [string, Record<string, string>][] = [

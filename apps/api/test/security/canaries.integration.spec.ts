@@ -25,7 +25,8 @@ import {
  * are logged as Amazon sent them). After a session with faults (Amazon's 500s, 429s, timeouts, resets, broken
  * JSON, invalid_grant and invalid_client; bad, replayed and foreign callbacks; wrong passwords;
  * refresh now, scheduled sweeps, access-token reads, Ads API calls through the proxy, keys for
- * jobs made, used, refused and revoked (each key allowed only in the answer that made it), rename,
+ * jobs made, used, refused and revoked (each key allowed only in the answer that made it), imports
+ * of refresh tokens (plain and under an old Fernet key that carries the marker), rename,
  * disconnect, logout), the marker must
  * appear in no log line (at level trace), no row of any table, no error body, no SSE message, no
  * alert and no console response: only in the access-token endpoint's answers to a service key.
@@ -521,6 +522,63 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     );
     await scheduler.sweep();
 
+    // Imports: plain tokens (one revoked, lines whose token-looking values must not come back),
+    // then Fernet rows under an old key that itself carries the marker, and a bad old key.
+    const importing = [0, 1, 2].map((index) =>
+      sandbox.issueTokens(`Canary import ${index}`),
+    );
+    sandbox.revokeRefreshToken(importing[2].refresh_token);
+    const plainImport = await asAdmin('import', 'POST', '/connections/import', {
+      format: 'csv',
+      content: [
+        'refresh_token,region,label',
+        `${importing[0].refresh_token},na,Canary imported`,
+        `${importing[2].refresh_token},na,Revoked`,
+        `Atzr|IwEB${MARKER}bad,mars,Unknown region`,
+        `Atzr|IwEB${MARKER} space,na,Spaced`,
+        `${importing[0].refresh_token},eu,Duplicate`,
+      ].join('\n'),
+    });
+    expect(plainImport.json()).toMatchObject({
+      imported: 1,
+      failed: 4,
+    });
+    // urlsafe base64 of 32 bytes that begins with the marker: a valid Fernet key.
+    const oldKey = `${MARKER}${'k'.repeat(42 - MARKER.length)}A=`;
+    const fernetImport = await asAdmin(
+      'import with fromKey',
+      'POST',
+      '/connections/import',
+      {
+        format: 'json',
+        fromKey: oldKey,
+        content: JSON.stringify([
+          {
+            refreshToken: new Fernet(oldKey).encrypt(
+              importing[1].refresh_token,
+            ),
+            region: 'eu',
+          },
+          { refreshToken: `gAAAAA${MARKER}`, region: 'eu' },
+        ]),
+      },
+    );
+    expect(fernetImport.json()).toMatchObject({ imported: 1, failed: 1 });
+    expect(
+      (
+        await asAdmin(
+          'import with a bad fromKey',
+          'POST',
+          '/connections/import',
+          {
+            format: 'csv',
+            fromKey: `not-a-key-${MARKER}`,
+            content: `refresh_token,region\nx,na`,
+          },
+        )
+      ).statusCode,
+    ).toBe(400);
+
     // Rename, disconnect, log out and in again, and read every console page.
     await asAdmin('rename', 'PATCH', `/connections/${alpha.id}`, {
       label: 'Canary Alpha (renamed)',
@@ -579,6 +637,7 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     for (const answer of tokenAnswers) expect(answer.body).toContain(MARKER);
     expect(sandbox.requests({ endpoint: 'token' }).length).toBeGreaterThan(30);
     const auditTypes = [
+      'imported',
       'service_key_created',
       'service_key_revoked',
       'connected',

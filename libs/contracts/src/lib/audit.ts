@@ -14,6 +14,10 @@ export const AUDIT_EVENT_TYPES = [
   /** Two connections of one advertiser account became one (see the README, "Connect an account"). */
   'merged',
   'key_rotated',
+  /** A refresh token brought in by `npm run import` or the import endpoint (details: region, profiles, line). */
+  'imported',
+  /** `npm run export` wrote the refresh tokens out under another key (details: connections); never a key. */
+  'exported',
   /** The admin made a key for jobs (details: keyId, name, scope); never the key itself. */
   'service_key_created',
   /** The admin revoked a key for jobs (details: keyId, name). */

@@ -18,6 +18,8 @@ const TYPE_LABELS: Record<AuditEventType, string> = {
   disconnected: 'Disconnected',
   merged: 'Merged twin',
   key_rotated: 'Key rotated',
+  imported: 'Imported',
+  exported: 'Exported',
   service_key_created: 'Service key created',
   service_key_revoked: 'Service key revoked',
   login: 'Logged in',
