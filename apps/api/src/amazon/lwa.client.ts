@@ -90,7 +90,7 @@ export interface LwaCallOptions {
   onAttempt?: (attempt: LwaAttempt) => void;
   /**
    * Whose token request waits for the cap (`REFRESH_MAX_PER_SECOND`): `interactive` (the
-   * default: a job, an admin) goes before `background` (the sweep).
+   * default: a job, an admin) goes before `background` (the sweep, an import's proofs).
    */
   priority?: TokenRequestPriority;
 }

@@ -122,8 +122,11 @@ export class ConnectionImporter {
   ): Promise<LineOutcome> {
     let tokens: LwaTokenSet;
     try {
+      // Behind jobs and admins at the token-request cap, as the sweep is: an import of
+      // thousands of lines must not delay a job's refresh.
       tokens = await this.lwa.refresh(entry.region, entry.refreshToken, {
         maxRetries: PROOF_MAX_RETRIES,
+        priority: 'background',
       });
     } catch (caught) {
       if (!(caught instanceof LwaError)) throw caught;
