@@ -235,6 +235,40 @@ describe('import and export (npm run import / export)', () => {
     });
   });
 
+  it('makes exactly 1,000 refresh calls for 1,000 lines whose 10 bad ones are tokens Amazon refuses', async () => {
+    const lines = ['refresh_token,region,label'];
+    const refused = new Set([0, 111, 222, 333, 444, 555, 666, 777, 888, 999]);
+    for (let index = 0; index < 1_000; index += 1) {
+      const tokens = sandbox.issueTokens(`Proven account ${index}`);
+      if (refused.has(index)) sandbox.revokeRefreshToken(tokens.refresh_token);
+      lines.push(`${tokens.refresh_token},eu,`);
+    }
+    const file = join(folder, 'proven.csv');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const count = async () =>
+      (
+        await keeper.database.query<{ count: number }>(
+          'SELECT count(*)::int AS count FROM connections',
+        )
+      )[0].count;
+    const before = await count();
+    sandbox.clearRequests();
+    const output = capture();
+
+    expect(
+      await importCommand(keeper.importer, { file, format: 'csv' }, output),
+    ).toBe(1);
+    expect(output.stdout).toMatch(
+      /1000 line\(s\): 990 imported, 0 skipped \(already here\), 10 failed\./,
+    );
+    const failedLines = [
+      ...output.stdout.matchAll(/^ {2}line (\d+): .*invalid_grant/gm),
+    ].map((match) => Number(match[1]) - 2);
+    expect(new Set(failedLines)).toEqual(refused);
+    expect(tokenCalls()).toBe(1_000);
+    expect((await count()) - before).toBe(990);
+  });
+
   it('keeps the new refresh token when the proof of a skipped line rotated it', async () => {
     const tokens = sandbox.issueTokens('Rotating account');
     const file = join(folder, 'rotating.json');
