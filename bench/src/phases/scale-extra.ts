@@ -128,7 +128,7 @@ export async function reads(ctx: BenchContext): Promise<void> {
     let read = 0;
     const pagingBegan = performance.now();
     do {
-      const query: string = `limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const query = `limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const answer = await http(`${api.url}/api/v1/connections?${query}`, {
         headers,
       });
