@@ -111,7 +111,7 @@ async function main(): Promise<number> {
   await seedDueConnections(ctx, DUE_3X);
   await db.pool.query(
     `UPDATE connections SET access_token_expires_at = now() + interval '1 hour', last_refreshed_at = now()
-      WHERE label LIKE 'bench-due-%' AND substring(label from 10)::int >= $1`,
+      WHERE label LIKE 'bench-due-%' AND substring(label from 11)::int >= $1`,
     [DUE],
   );
   await db.pool.query('ANALYZE connections');
