@@ -209,7 +209,7 @@ export class OwnerLinkController {
           : 'Connect your Amazon Ads account',
         `<p>You were sent this link to let the keeper use your Amazon Ads account. Amazon shows you what you grant and asks you to agree; no keeper login is needed.</p>
 <dl>${list}</dl>
-<form method="post" enctype="text/plain" action="${CONNECT_LINK_PATH}/${escapeHtml(secret)}"><button type="submit">Continue to Amazon</button></form>`,
+<form method="post" enctype="text/plain"><button type="submit">Continue to Amazon</button></form>`,
       ),
     );
   }
