@@ -231,11 +231,25 @@ describe(ConnectionPage.name, () => {
     });
 
     it.each<[string, ConnectionDto, string[]]>([
-      ['active', acme, ['Refresh now', 'Use from your jobs', 'Disconnect']],
+      [
+        'active',
+        acme,
+        [
+          'Refresh now',
+          'Use from your jobs',
+          'Send a reconnect link',
+          'Disconnect',
+        ],
+      ],
       [
         'needs_reauth',
         globex,
-        ['Use from your jobs', 'Reconnect', 'Disconnect'],
+        [
+          'Use from your jobs',
+          'Reconnect',
+          'Send a reconnect link',
+          'Disconnect',
+        ],
       ],
       [
         'disconnected',
