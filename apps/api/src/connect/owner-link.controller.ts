@@ -109,7 +109,7 @@ function sendPage(reply: FastifyReply, status: number, html: string): void {
     .header('x-frame-options', 'DENY')
     .header(
       'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https:; frame-ancestors 'none'",
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     )
     .send(html);
 }
