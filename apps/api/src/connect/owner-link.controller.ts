@@ -93,19 +93,23 @@ function escapeHtml(text: string): string {
 function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · ads-token-keeper</title>
+<title>${escapeHtml(title)} · ads-token-keeper</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}
 dt{font-weight:600}dd{margin:0 0 .5rem}button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}</style>
 </head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
 
-/** Pages never cached, never framed, never sending the link's URL on as a referrer. */
+/**
+ * Pages never cached, never framed, never sending the link's URL to another site as a
+ * referrer. `same-origin`, not `no-referrer`: with `no-referrer` Chromium posts the form with
+ * `Origin: null`, which the guard refuses as cross-site.
+ */
 function sendPage(reply: FastifyReply, status: number, html: string): void {
   void reply
     .status(status)
     .header('content-type', 'text/html; charset=utf-8')
     .header('cache-control', 'no-store')
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'same-origin')
     .header('x-frame-options', 'DENY')
     .header(
       'content-security-policy',
