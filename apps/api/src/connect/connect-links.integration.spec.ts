@@ -169,6 +169,9 @@ describe('connect links: an account owner consents with no keeper login', () => 
     expect(leg.opened.statusCode).toBe(200);
     expect(leg.opened.headers['content-type']).toMatch(/text\/html/);
     expect(leg.opened.headers['cache-control']).toBe('no-store');
+    // Never sent on to Amazon; same-origin so Chromium posts the form with its Origin.
+    expect(leg.opened.headers['referrer-policy']).toBe('same-origin');
+    expect(leg.opened.body).not.toContain(secret);
     expect(leg.opened.body).toContain('advertising::campaign_management');
     expect(leg.opened.body).toContain('Acme &lt;Outdoor&gt;');
     expect(leg.opened.body).toContain('Continue to Amazon');
