@@ -484,6 +484,26 @@ describe(ConnectionPage.name, () => {
     });
   });
 
+  it('sends a reconnect link for the connection: the dialog names it and the link is made for it', async () => {
+    const sut = await render(globex);
+
+    button(card(sut, 'Globex (EU)'), 'Send a reconnect link').click();
+    await sut.settle();
+    const dialog = document.querySelector<HTMLElement>('mat-dialog-container');
+    if (!dialog) throw new Error('No dialog');
+    expect(textOf(dialog, 'h2')).toBe('New reconnect link');
+    expect(readableText(dialog, '.target')).toContain('Globex (EU)');
+    expect(dialog.querySelector('mat-radio-group')).toBeNull();
+    button(dialog, 'Create link').click();
+    const request = sut.http.expectOne('/api/v1/connect-links');
+    expect(request.request.body).toEqual({
+      region: 'eu',
+      label: 'Globex (EU)',
+      expiresInHours: 72,
+      connectionId: globex.id,
+    });
+  });
+
   describe('Use from your jobs', () => {
     async function openDialog(
       sut: RenderedConsole,
