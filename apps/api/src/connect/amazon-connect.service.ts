@@ -45,7 +45,8 @@ export type LinkRefusal =
   | 'link_expired'
   | 'link_revoked'
   | 'link_unknown'
-  | 'account_mismatch';
+  | 'account_mismatch'
+  | 'connection_gone';
 
 export interface ConnectResult {
   outcome: ConnectOutcome | LinkRefusal;
@@ -66,6 +67,12 @@ interface NewOAuthState {
   expiresAt: Date;
   linkId: string | null;
 }
+
+const CONNECTION_GONE: ConnectResult = {
+  outcome: 'connection_gone',
+  reason:
+    'The connection this link renews was disconnected. Nothing was changed; ask for a new link.',
+};
 
 /** The link a consent was started from, as the callback reads it. */
 interface LinkRow {
@@ -255,6 +262,9 @@ export class AmazonConnectService {
       );
       const refused = linkRefusal(link);
       if (refused) return withLink(refused);
+      // A reconnect link's connection disconnected since: refused before any token request.
+      if (link?.connection_id && !(await this.liveTarget(link.connection_id)))
+        return withLink(CONNECTION_GONE);
     }
 
     return withLink(
@@ -353,9 +363,9 @@ export class AmazonConnectService {
     if (link?.connection_id) {
       // A reconnect link renews its connection only with a consent of the same Amazon account.
       const target = await this.connections.find(link.connection_id);
+      if (target === null || target.status === 'disconnected')
+        return CONNECTION_GONE;
       const matches =
-        target !== null &&
-        target.status !== 'disconnected' &&
         target.region === region &&
         !profilesStale &&
         accountIds.some((id) => target.amazonAccountIds.includes(id));
@@ -520,6 +530,11 @@ export class AmazonConnectService {
       reason:
         'This sign-in was started in another browser (or before you logged in again). Start again from the console.',
     };
+  }
+
+  private async liveTarget(connectionId: string): Promise<boolean> {
+    const target = await this.connections.find(connectionId);
+    return target !== null && target.status !== 'disconnected';
   }
 
   /** Why a link's state (found, not claimed) was refused, in the account owner's words. */

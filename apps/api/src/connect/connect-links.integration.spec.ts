@@ -354,6 +354,33 @@ describe('connect links: an account owner consents with no keeper login', () => 
     ).toEqual([{ actor: `link:${link.id}` }]);
   });
 
+  it('refuses a reconnect link whose connection was disconnected since, with no token request', async () => {
+    const connectionId = await connectAccount(sut, admin, {
+      account: 'Gone Since',
+    });
+    const link = await createLink({ region: 'na', connectionId });
+    const disconnected = await asAdmin(
+      'DELETE',
+      `/connections/${connectionId}`,
+    );
+    expect(disconnected.statusCode).toBe(200);
+    const leg = await ownerConsent(link, { account: 'Gone Since' });
+    const before = tokenRequests();
+    const { target, response } = await callback(
+      leg.callbackUrl as URL,
+      leg.jar,
+    );
+    expect(target.search).toBe('?outcome=connection_gone');
+    expect(tokenRequests()).toBe(before);
+    expect(await page(response)).toContain('was disconnected');
+    const [row] = await database.query<{ status: string }>(
+      'SELECT status FROM connections WHERE id = $1',
+      [connectionId],
+    );
+    expect(row.status).toBe('disconnected');
+    expect((await linkRow(link.id))?.state).toBe('open');
+  });
+
   it('validates the admin request', async () => {
     for (const payload of [
       { region: 'xx' },

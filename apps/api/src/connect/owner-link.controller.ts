@@ -74,6 +74,10 @@ const DONE_TEXT: Record<string, { title: string; text: string }> = {
     title: 'This link is not known here',
     text: 'Check that it was copied whole, or ask the administrator for a new one.',
   },
+  connection_gone: {
+    title: 'The account this link renews was disconnected',
+    text: 'The administrator disconnected it after making this link. Nothing was changed; ask for a new link.',
+  },
   account_mismatch: {
     title: 'That is not the Amazon account this link is for',
     text: 'This link renews the access of another Amazon account. Nothing was changed and the link still works: sign in to Amazon with the right account and open it again.',
