@@ -18,10 +18,7 @@ import {
   ConnectResult,
   OAUTH_STATE_LIFETIME_MS,
 } from './amazon-connect.service';
-import {
-  CONNECT_LINK_PATH,
-  ConnectLinksService,
-} from './connect-links.service';
+import { ConnectLinksService } from './connect-links.service';
 
 /**
  * The account owner's binding cookie: scoped to `/api/v1/` so that "Continue" (under
