@@ -744,6 +744,152 @@ export async function runJourney({
     return '401';
   });
 
+  // Connect links: the admin makes one; the account's owner, in a browser of their own with
+  // no keeper login, opens it, consents on the sandbox and sees the done page; the console
+  // shows the new connection and the link used; opened again, the link is refused.
+  const linkLabel = `E2E owner ${randomUUID().slice(0, 8)}`;
+  let linkUrl = '';
+  /** @type {import('playwright-core').BrowserContext | undefined} */
+  let ownerContext;
+  /** @type {import('playwright-core').Page | undefined} */
+  let ownerPage;
+  const OWNER_ACCOUNT = /Northwind Media \(agency\)/;
+  const linkRow = () =>
+    page
+      .getByRole('table', { name: 'Connect links, newest first' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: linkLabel }) });
+
+  await step(
+    'Connect links: a new link is shown once, then listed as Open',
+    async () => {
+      await nav('Connect links').click();
+      await see(
+        page.getByRole('heading', { name: 'Connect links', level: 1 }),
+        'the Connect links heading',
+      );
+      await page.getByRole('button', { name: 'New link' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New connect link' });
+      await see(dialog, 'the “New connect link” dialog');
+      await dialog.getByRole('radio', { name: REGION }).check();
+      await dialog.getByLabel('Label (optional)').fill(linkLabel);
+      await dialog.getByRole('button', { name: 'Create link' }).click();
+      const shown = page.getByRole('dialog', { name: 'Copy the link' });
+      await see(shown, 'the link, shown once');
+      linkUrl = (await shown.locator('code.url').innerText()).trim();
+      if (
+        !new RegExp(`^${webUrl}/api/v1/connect/[A-Za-z0-9_-]{43}$`).test(
+          linkUrl,
+        )
+      )
+        throw new Error(`the link reads “${linkUrl}”`);
+      await screenshot('connect-link-shown');
+      await shown.getByRole('button', { name: 'I have copied it' }).click();
+      await seeNo(shown, 'the dialog');
+      await see(
+        linkRow().getByRole('cell', { name: /^Open/ }),
+        'the row saying Open',
+      );
+    },
+  );
+
+  await step(
+    'the owner opens the link in a separate browser (no keeper login), consents, and sees the done page',
+    async () => {
+      ownerContext = await page.context().browser().newContext({
+        viewport: DESKTOP,
+        locale: 'en-GB',
+        timezoneId: 'UTC',
+      });
+      ownerPage = await ownerContext.newPage();
+      await ownerPage.goto(linkUrl);
+      await see(
+        ownerPage.getByRole('heading', {
+          name: 'Connect your Amazon Ads account',
+          level: 1,
+        }),
+        'the owner’s page heading',
+      );
+      await see(ownerPage.getByText(linkLabel), 'the link’s label');
+      await see(
+        ownerPage.getByText(/advertising::campaign_management/),
+        'the scope asked for',
+      );
+      await ownerPage.screenshot({
+        path: join(outDir, 'connect-link-owner-page.png'),
+      });
+      await ownerPage
+        .getByRole('button', { name: 'Continue to Amazon' })
+        .click();
+      await eventually('the owner reached the sandbox consent page', () => {
+        const url = new URL(ownerPage.url());
+        return url.origin === sandboxUrl && url.pathname === '/ap/oa';
+      });
+      await ownerPage.getByRole('radio', { name: OWNER_ACCOUNT }).check();
+      await ownerPage
+        .getByRole('button', { name: 'Allow', exact: true })
+        .click();
+      await ownerPage.waitForURL(
+        (url) =>
+          url.origin === webUrl && url.pathname === '/api/v1/connect/done',
+      );
+      await see(
+        ownerPage.getByRole('heading', {
+          name: 'Done: the account is connected',
+        }),
+        'the done page',
+      );
+      const final = new URL(ownerPage.url());
+      if (final.search !== '?outcome=connected')
+        throw new Error(`the done page's address carries ${final.search}`);
+      const cookies = await ownerContext.cookies();
+      if (cookies.some((cookie) => cookie.name === 'atk_session'))
+        throw new Error('the owner’s browser has a keeper session');
+      await ownerPage.screenshot({
+        path: join(outDir, 'connect-link-done.png'),
+      });
+      return final.pathname + final.search;
+    },
+  );
+
+  await step(
+    'the console lists the link as Used and shows the new connection',
+    async () => {
+      await eventually('the link listed as Used', async () => {
+        await page.reload();
+        return (
+          (await linkRow().getByRole('cell', { name: /^Used/ }).count()) > 0
+        );
+      });
+      await linkRow().getByRole('link', { name: 'Open connection' }).click();
+      await page.waitForURL((url) =>
+        /^\/connections\/[^/]+$/.test(url.pathname),
+      );
+      await see(
+        card.getByRole('heading', {
+          name: /Northwind Media|Amazon Ads account/,
+          level: 2,
+        }),
+        'the new connection’s page',
+      );
+      await see(statusChip('Active'), 'the “Active” status chip');
+      await screenshot('connect-link-connection');
+    },
+  );
+
+  await step('the used link, opened again, is refused', async () => {
+    await ownerPage.goto(linkUrl);
+    await see(
+      ownerPage.getByRole('heading', {
+        name: 'This link was already used',
+        level: 1,
+      }),
+      'the refusal page',
+    );
+    await ownerContext.close();
+    ownerContext = undefined;
+  });
+
   await step('the system page: every readiness check is up', async () => {
     await nav('System').click();
     await see(

@@ -96,4 +96,21 @@ describe('log redaction', () => {
       '/api/v1/connections/[Redacted]/access-token',
     );
   });
+
+  it("masks a connect link's secret whatever its shape, but not its done page", () => {
+    // A random secret shaped like route words (rare, possible): masked all the same.
+    const wordy = 'abcdefghijkl-mnopqrstuvw-xyzabcdefgh-ijklm';
+    expect(redactUrl(`/api/v1/connect/${wordy}`)).toBe(
+      '/api/v1/connect/[Redacted]',
+    );
+    expect(redactUrl('/api/v1/connect/short')).toBe(
+      '/api/v1/connect/[Redacted]',
+    );
+    expect(redactUrl('/api/v1/connect/done?outcome=connected')).toBe(
+      '/api/v1/connect/done?outcome=connected',
+    );
+    expect(redactUrl('/api/v1/connect-links/12345')).toBe(
+      '/api/v1/connect-links/12345',
+    );
+  });
 });

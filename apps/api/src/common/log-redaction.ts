@@ -42,6 +42,7 @@ const LOGGABLE_QUERY_PARAMS = new Set(
     'connectionId',
     'scope',
     'error',
+    'outcome',
   ].map((name) => name.toLowerCase()),
 );
 
@@ -66,10 +67,24 @@ function isSecretLikeSegment(segment: string): boolean {
   );
 }
 
+/**
+ * The segment after `/connect/` is a connect link's secret (but for the `done` page), masked
+ * whatever it looks like: a random secret can, rarely, be shaped like a route word.
+ */
+const CONNECT_LINK_SEGMENT = 'connect';
+
 export function redactPath(path: string): string {
-  return path
-    .split('/')
-    .map((segment) => (isSecretLikeSegment(segment) ? REDACTED : segment))
+  const segments = path.split('/');
+  return segments
+    .map((segment, index) =>
+      isSecretLikeSegment(segment) ||
+      (index > 0 &&
+        segments[index - 1] === CONNECT_LINK_SEGMENT &&
+        segment !== 'done' &&
+        segment !== '')
+        ? REDACTED
+        : segment,
+    )
     .join('/');
 }
 

@@ -34,6 +34,11 @@ import {
   OAUTH_STATE_LIFETIME_MS,
 } from './amazon-connect.service';
 import { SESSION_COOKIE } from '../auth/session.service';
+import { CONNECT_LINK_PATH } from './connect-links.service';
+import {
+  LINK_BINDING_COOKIE,
+  LINK_BINDING_PATH,
+} from './owner-link.controller';
 import type { ActiveSession } from '../auth/session.service';
 
 /** Carries the browser binding from `start` to `callback` (SameSite=Lax: it survives Amazon's redirect). */
@@ -109,12 +114,20 @@ export class AmazonConnectController {
     @CorrelationId() correlationId: string,
   ): Promise<void> {
     const binding = request.cookies?.[OAUTH_BINDING_COOKIE];
+    // An account owner's consent from a connect link is bound by a cookie of its own.
+    const linkBinding = request.cookies?.[LINK_BINDING_COOKIE];
     let result: ConnectResult;
     let keepBinding = true;
+    let keepLinkBinding = true;
     try {
-      result = await this.connect.complete(query, binding, correlationId);
+      result = await this.connect.complete(
+        query,
+        [binding, linkBinding],
+        correlationId,
+      );
       // Spent only when no other consent of this browser (another tab) still needs it.
       keepBinding = await this.connect.bindingStillNeeded(binding);
+      keepLinkBinding = await this.connect.bindingStillNeeded(linkBinding);
     } catch (error) {
       // The admin's browser is mid-flow: it gets a way back, never a 5xx page.
       this.logger.error(
@@ -126,13 +139,25 @@ export class AmazonConnectController {
         reason: 'Something went wrong on our side; try again in a minute.',
       };
     }
-    const target = new URL('/connections', this.config.consoleUrl);
-    target.searchParams.set('connect', result.outcome);
-    if (result.connectionId)
-      target.searchParams.set('connectionId', result.connectionId);
-    if (result.reason) target.searchParams.set('reason', result.reason);
+    let target: URL;
+    if (result.linkId) {
+      // The owner has no console: the link's own done page, which echoes nothing but the outcome.
+      target = new URL(
+        `${CONNECT_LINK_PATH}/done`,
+        new URL(this.config.amazon.redirectUri).origin,
+      );
+      target.searchParams.set('outcome', result.outcome);
+    } else {
+      target = new URL('/connections', this.config.consoleUrl);
+      target.searchParams.set('connect', result.outcome);
+      if (result.connectionId)
+        target.searchParams.set('connectionId', result.connectionId);
+      if (result.reason) target.searchParams.set('reason', result.reason);
+    }
     if (binding !== undefined && !keepBinding)
       void reply.clearCookie(OAUTH_BINDING_COOKIE, { path: CALLBACK_PATH });
+    if (linkBinding !== undefined && !keepLinkBinding)
+      void reply.clearCookie(LINK_BINDING_COOKIE, { path: LINK_BINDING_PATH });
     void reply
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'no-referrer')

@@ -39,8 +39,19 @@ export interface CallbackQuery {
   error?: unknown;
 }
 
+/** How a consent started from a connect link can end besides the admin's outcomes. */
+export type LinkRefusal =
+  | 'link_used'
+  | 'link_expired'
+  | 'link_revoked'
+  | 'link_unknown'
+  | 'account_mismatch'
+  | 'connection_gone';
+
 export interface ConnectResult {
-  outcome: ConnectOutcome;
+  outcome: ConnectOutcome | LinkRefusal;
+  /** Set when the consent was started from a connect link: the callback ends on its page. */
+  linkId?: string;
   connectionId?: string;
   /** Plain English for the console's toast; never a code, token or Amazon's raw body. */
   reason?: string;
@@ -54,6 +65,50 @@ interface NewOAuthState {
   region: Region;
   sessionBindingHash: string;
   expiresAt: Date;
+  linkId: string | null;
+}
+
+const CONNECTION_GONE: ConnectResult = {
+  outcome: 'connection_gone',
+  reason:
+    'The connection this link renews was disconnected. Nothing was changed; ask for a new link.',
+};
+
+/** The link a consent was started from, as the callback reads it. */
+interface LinkRow {
+  id: string;
+  connection_id: string | null;
+  used_at: Date | null;
+  revoked_at: Date | null;
+  expires_at: Date;
+}
+
+/** Why a link cannot be used now; undefined while it is open. */
+export function linkRefusal(
+  link: Pick<LinkRow, 'used_at' | 'revoked_at' | 'expires_at'> | undefined,
+): ConnectResult | undefined {
+  if (!link)
+    return {
+      outcome: 'link_unknown',
+      reason: 'This link is not known here. Ask for a new one.',
+    };
+  if (link.revoked_at)
+    return {
+      outcome: 'link_revoked',
+      reason:
+        'This link was withdrawn by the administrator. Ask for a new one.',
+    };
+  if (link.used_at)
+    return {
+      outcome: 'link_used',
+      reason: 'This link was already used. Ask for a new one.',
+    };
+  if (link.expires_at.getTime() <= Date.now())
+    return {
+      outcome: 'link_expired',
+      reason: 'This link has expired. Ask for a new one.',
+    };
+  return undefined;
 }
 
 function sha256Hex(value: string): string {
@@ -90,8 +145,8 @@ export class AmazonConnectService {
   private readonly stateInsert = new BatchedQuery<NewOAuthState, void>(
     async (states) => {
       await this.database.dataSource.query(
-        `INSERT INTO oauth_states (state_hash, code_verifier_ciphertext, key_id, region, session_binding_hash, expires_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])`,
+        `INSERT INTO oauth_states (state_hash, code_verifier_ciphertext, key_id, region, session_binding_hash, expires_at, link_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::uuid[])`,
         [
           states.map((row) => row.stateHash),
           states.map((row) => row.codeVerifierCiphertext),
@@ -99,6 +154,7 @@ export class AmazonConnectService {
           states.map((row) => row.region),
           states.map((row) => row.sessionBindingHash),
           states.map((row) => row.expiresAt),
+          states.map((row) => row.linkId),
         ],
       );
       return states.map(() => undefined);
@@ -125,12 +181,35 @@ export class AmazonConnectService {
 
   /** `sessionIdHash`: the admin session that starts the consent (see `ActiveSession`). */
   async start(region: Region, sessionIdHash: string): Promise<ConnectStart> {
-    const state = randomToken();
-    const codeVerifier = randomToken();
     // 32 bytes, base64url: shaped like a random token, and the same for the whole session.
     const browserBinding = this.bindingKey
       .digest(sessionIdHash)
       .toString('base64url');
+    return this.begin(region, browserBinding, null);
+  }
+
+  /**
+   * An account owner's "Continue to Amazon" on a connect link (no keeper session): the browser
+   * binding is the one this browser already carries (another tab's consent), or a new random one.
+   */
+  startForLink(
+    link: { id: string; region: Region },
+    currentBinding: string | undefined,
+  ): Promise<ConnectStart> {
+    const browserBinding =
+      currentBinding && RANDOM_TOKEN.test(currentBinding)
+        ? currentBinding
+        : randomToken();
+    return this.begin(link.region, browserBinding, link.id);
+  }
+
+  private async begin(
+    region: Region,
+    browserBinding: string,
+    linkId: string | null,
+  ): Promise<ConnectStart> {
+    const state = randomToken();
+    const codeVerifier = randomToken();
     const codeChallenge = createHash('sha256')
       .update(codeVerifier)
       .digest('base64url');
@@ -141,6 +220,7 @@ export class AmazonConnectService {
       region,
       sessionBindingHash: sha256Hex(browserBinding),
       expiresAt: new Date(Date.now() + OAUTH_STATE_LIFETIME_MS),
+      linkId,
     });
     return {
       authorizationUrl: this.lwa.authorizationUrl(region, {
@@ -151,9 +231,13 @@ export class AmazonConnectService {
     };
   }
 
+  /**
+   * `browserBinding`: the admin's binding cookie, and the account owner's (a connect link's)
+   * when the browser carries one too; the state must have been started with one of them.
+   */
   async complete(
     query: CallbackQuery,
-    browserBinding: string | undefined,
+    browserBinding: string | undefined | (string | undefined)[],
     correlationId: string,
   ): Promise<ConnectResult> {
     const state = singleString(query.state);
@@ -166,7 +250,34 @@ export class AmazonConnectService {
     }
     const claimed = await this.claimState(state, browserBinding);
     if ('outcome' in claimed) return claimed;
+    const linkId = claimed.linkId ?? undefined;
+    const withLink = (result: ConnectResult): ConnectResult =>
+      linkId ? { ...result, linkId } : result;
+    let link: LinkRow | undefined;
+    if (linkId) {
+      // Used, revoked or expired since "Continue": refused before any token request.
+      [link] = await this.database.dataSource.query(
+        'SELECT id, connection_id, used_at, revoked_at, expires_at FROM connect_links WHERE id = $1',
+        [linkId],
+      );
+      const refused = linkRefusal(link);
+      if (refused) return withLink(refused);
+      // A reconnect link's connection disconnected since: refused before any token request.
+      if (link?.connection_id && !(await this.liveTarget(link.connection_id)))
+        return withLink(CONNECTION_GONE);
+    }
 
+    return withLink(
+      await this.exchangeAndStore(query, claimed, link, correlationId),
+    );
+  }
+
+  private async exchangeAndStore(
+    query: CallbackQuery,
+    claimed: { region: Region; codeVerifier: string },
+    link: LinkRow | undefined,
+    correlationId: string,
+  ): Promise<ConnectResult> {
     const error = singleString(query.error);
     if (error) {
       return error === 'access_denied'
@@ -248,14 +359,43 @@ export class AmazonConnectService {
       ...(profilesStale ? {} : { profilesReadAt: now }),
     };
     const accountIds = fields.amazonAccountIds ?? [];
+    const actor = link ? `link:${link.id}` : 'admin';
+    if (link?.connection_id) {
+      // A reconnect link renews its connection only with a consent of the same Amazon account.
+      const target = await this.connections.find(link.connection_id);
+      if (target === null || target.status === 'disconnected')
+        return CONNECTION_GONE;
+      const matches =
+        target.region === region &&
+        !profilesStale &&
+        accountIds.some((id) => target.amazonAccountIds.includes(id));
+      if (!matches)
+        return {
+          outcome: 'account_mismatch',
+          reason:
+            'The Amazon account you consented with is not the one this link is for. Nothing was changed; sign in to Amazon with the right account and open the link again.',
+        };
+    }
     return this.connections.transaction(async (manager) => {
       // Two consents of one account at once: the second waits here, then finds the first's row.
       await this.twins.lockAccounts(region, accountIds, manager);
-      const existing = await this.connections.findSameAccount(
-        region,
-        accountIds,
-        manager,
-      );
+      if (link) {
+        // Single use: two consents of one link racing, the second stores nothing.
+        const [[taken]]: [{ id: string }[], number] = await manager.query(
+          `UPDATE connect_links SET used_at = now()
+            WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+           RETURNING id`,
+          [link.id],
+        );
+        if (!taken)
+          return {
+            outcome: 'link_used',
+            reason: 'This link was already used. Ask for a new one.',
+          };
+      }
+      const existing = link?.connection_id
+        ? await this.connections.find(link.connection_id, manager)
+        : await this.connections.findSameAccount(region, accountIds, manager);
       const saved = await this.connections.saveConsent(
         fields,
         existing,
@@ -263,13 +403,23 @@ export class AmazonConnectService {
         manager,
       );
       const outcome = existing ? 'reconnected' : 'connected';
+      if (link)
+        await manager.query(
+          'UPDATE connect_links SET result_connection_id = $2 WHERE id = $1',
+          [link.id, saved.id],
+        );
       await this.audit.record(
         {
           type: outcome,
-          actor: 'admin',
+          actor,
           connectionId: saved.id,
           correlationId,
-          details: { region, profiles: profiles.length, profilesStale },
+          details: {
+            region,
+            profiles: profiles.length,
+            profilesStale,
+            ...(link ? { linkId: link.id } : {}),
+          },
         },
         manager,
       );
@@ -281,7 +431,7 @@ export class AmazonConnectService {
             connectionId: saved.id,
             region,
             accountIds,
-            actor: 'admin',
+            actor,
             correlationId,
           },
           manager,
@@ -298,29 +448,40 @@ export class AmazonConnectService {
    */
   private async claimState(
     state: string,
-    browserBinding: string | undefined,
-  ): Promise<{ region: Region; codeVerifier: string } | ConnectResult> {
+    browserBinding: string | undefined | (string | undefined)[],
+  ): Promise<
+    | { region: Region; codeVerifier: string; linkId: string | null }
+    | ConnectResult
+  > {
     const stateHash = sha256Hex(state);
-    const bindingHash =
-      browserBinding && RANDOM_TOKEN.test(browserBinding)
-        ? sha256Hex(browserBinding)
-        : '';
+    const bindingHashes = (
+      Array.isArray(browserBinding) ? browserBinding : [browserBinding]
+    )
+      .filter((binding): binding is string =>
+        Boolean(binding && RANDOM_TOKEN.test(binding)),
+      )
+      .map(sha256Hex);
+    const bindingHash = bindingHashes[0] ?? '';
     // TypeORM answers an UPDATE's RETURNING rows as [rows, affected count].
     const [[claimed]]: [
-      { region: Region; code_verifier_ciphertext: string | null }[],
+      {
+        region: Region;
+        code_verifier_ciphertext: string | null;
+        link_id: string | null;
+      }[],
       number,
     ] = await this.database.dataSource.query(
       `WITH claimable AS (
-         SELECT id, region, code_verifier_ciphertext FROM oauth_states
-          WHERE state_hash = $1 AND consumed_at IS NULL AND expires_at > now() AND session_binding_hash = $2
+         SELECT id, region, code_verifier_ciphertext, link_id FROM oauth_states
+          WHERE state_hash = $1 AND consumed_at IS NULL AND expires_at > now() AND session_binding_hash = ANY($2::text[])
           FOR UPDATE
        )
        UPDATE oauth_states AS state
           SET consumed_at = now(), code_verifier_ciphertext = NULL, key_id = NULL
          FROM claimable
         WHERE state.id = claimable.id
-       RETURNING claimable.region, claimable.code_verifier_ciphertext`,
-      [stateHash, bindingHash],
+       RETURNING claimable.region, claimable.code_verifier_ciphertext, claimable.link_id`,
+      [stateHash, bindingHashes],
     );
     if (claimed) {
       if (!claimed.code_verifier_ciphertext)
@@ -331,10 +492,15 @@ export class AmazonConnectService {
       return {
         region: claimed.region,
         codeVerifier: this.keyRing.decrypt(claimed.code_verifier_ciphertext),
+        linkId: claimed.link_id,
       };
     }
     const repository = this.database.repository(OAuthStateEntity);
     const found = await repository.findOneBy({ stateHash });
+    if (found?.linkId) {
+      const refused = this.refuseUnclaimed(found, bindingHash);
+      return { ...refused, linkId: found.linkId };
+    }
     if (!found)
       return {
         outcome: 'state_invalid',
@@ -363,6 +529,34 @@ export class AmazonConnectService {
       outcome: 'state_invalid',
       reason:
         'This sign-in was started in another browser (or before you logged in again). Start again from the console.',
+    };
+  }
+
+  private async liveTarget(connectionId: string): Promise<boolean> {
+    const target = await this.connections.find(connectionId);
+    return target !== null && target.status !== 'disconnected';
+  }
+
+  /** Why a link's state (found, not claimed) was refused, in the account owner's words. */
+  private refuseUnclaimed(
+    found: OAuthStateEntity,
+    bindingHash: string,
+  ): ConnectResult {
+    if (found.consumedAt)
+      return {
+        outcome: 'state_invalid',
+        reason: 'This sign-in was already used. Open the link again.',
+      };
+    if (found.expiresAt.getTime() <= Date.now())
+      return {
+        outcome: 'state_expired',
+        reason: 'The sign-in took longer than 10 minutes. Open the link again.',
+      };
+    return {
+      outcome: 'state_invalid',
+      reason: bindingHash
+        ? 'This sign-in was started in another browser. Open the link again in this one.'
+        : 'This browser did not bring back the sign-in cookie (cookies blocked, or started in another browser). Open the link again.',
     };
   }
 

@@ -44,6 +44,10 @@ export class OAuthStateEntity {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 
+  /** The connect link an account owner started this consent from; null for the admin's own. */
+  @Column({ name: 'link_id', type: 'uuid', nullable: true })
+  linkId!: string | null;
+
   @Column({ name: 'consumed_at', type: 'timestamptz', nullable: true })
   consumedAt!: Date | null;
 }

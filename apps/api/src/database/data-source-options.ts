@@ -10,6 +10,7 @@ import { AuditRetention1766000000007 } from './migrations/1766000000007-audit-re
 import { ConnectionPages1766000000008 } from './migrations/1766000000008-connection-pages';
 import { ServiceKeys1766000000009 } from './migrations/1766000000009-service-keys';
 import { RefreshPhase1766000000010 } from './migrations/1766000000010-refresh-phase';
+import { ConnectLinks1766000000011 } from './migrations/1766000000011-connect-links';
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   ConnectionPages1766000000008,
   ServiceKeys1766000000009,
   RefreshPhase1766000000010,
+  ConnectLinks1766000000011,
 ];
 
 export interface DatabaseTarget {

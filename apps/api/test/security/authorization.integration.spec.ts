@@ -49,6 +49,14 @@ const ACCESS: Record<string, Access> = {
   'GET /api/v1/service-keys': 'admin',
   'POST /api/v1/service-keys': 'admin',
   'DELETE /api/v1/service-keys/:id': 'admin',
+  // Connect links: made, listed and revoked by the admin; the owner's page, its "Continue to
+  // Amazon" and the done page are public (the secret in the path is the credential).
+  'GET /api/v1/connect-links': 'admin',
+  'POST /api/v1/connect-links': 'admin',
+  'DELETE /api/v1/connect-links/:id': 'admin',
+  'GET /api/v1/connect/:secret': 'public',
+  'POST /api/v1/connect/:secret': 'public',
+  'GET /api/v1/connect/done': 'public',
   'GET /api/v1/connections/:id/access-token': 'service',
   // The Ads API proxy (Fastify's wildcard; documented as /ads/{path}).
   'GET /api/v1/connections/:id/ads/*': 'service',
@@ -160,6 +168,9 @@ describe('authorization: every route, every kind of caller', () => {
       ...(route.method === 'POST' && route.path === '/api/v1/service-keys'
         ? { payload: { name: 'Authz' } }
         : {}),
+      ...(route.method === 'POST' && route.path === '/api/v1/connect-links'
+        ? { payload: { region: 'na' } }
+        : {}),
       ...(route.method === 'POST' && route.path === '/api/v1/session'
         ? { payload: { password: TEST_ADMIN_PASSWORD } }
         : {}),
@@ -265,13 +276,13 @@ describe('authorization: every route, every kind of caller', () => {
     expect(declared.sort()).toEqual(fromGuards.sort());
   });
 
-  it('opens only health, metrics, docs, login, the login check and the OAuth callback to anyone', async () => {
+  it("opens only health, metrics, docs, login, the login check, the OAuth callback and a connect link's pages to anyone", async () => {
     const open = routesWith('public');
     expect(
       open
         .map(accessKey)
         .every((key) =>
-          /^(GET|POST) \/(health|metrics|api\/docs|api\/v1\/session$|api\/v1\/auth\/amazon\/callback$)/.test(
+          /^(GET|POST) \/(health|metrics|api\/docs|api\/v1\/session$|api\/v1\/auth\/amazon\/callback$|api\/v1\/connect\/(done|:secret)$)/.test(
             key,
           ),
         ),
@@ -358,10 +369,12 @@ describe('authorization: every route, every kind of caller', () => {
       (route) => !['GET', 'HEAD'].includes(route.method),
     );
     expect(changing.map(describeRoute).sort()).toEqual([
+      'DELETE /api/v1/connect-links/:id',
       'DELETE /api/v1/connections/:id',
       'DELETE /api/v1/service-keys/:id',
       'DELETE /api/v1/session',
       'PATCH /api/v1/connections/:id',
+      'POST /api/v1/connect-links',
       'POST /api/v1/connections/:id/profiles/refresh',
       'POST /api/v1/connections/:id/refresh',
       'POST /api/v1/connections/import',
@@ -407,6 +420,45 @@ describe('authorization: every route, every kind of caller', () => {
       headers: { cookie: admin },
     });
     expect(keys.json()).toEqual([]);
+    const links = await sut.inject({
+      method: 'GET',
+      url: '/api/v1/connect-links',
+      headers: { cookie: admin },
+    });
+    expect(links.json()).toEqual([]);
+  });
+
+  it('refuses an account owner\'s "Continue to Amazon" posted from another site (403), with no consent started', async () => {
+    const made = await sut.inject({
+      method: 'POST',
+      url: '/api/v1/connect-links',
+      headers: { cookie: admin, 'sec-fetch-site': 'same-origin' },
+      payload: { region: 'na' },
+    });
+    const path = new URL(made.json<{ url: string }>().url).pathname;
+    const route = { method: 'POST', path };
+    for (const headers of [
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'https://evil.example' },
+    ]) {
+      const response = await sut.inject({ method: 'POST', url: path, headers });
+      expectRefused(response, route, 403, 'from another site');
+    }
+    const [{ count }] = await database.query<{ count: string }>(
+      'SELECT count(*) FROM oauth_states WHERE link_id IS NOT NULL',
+    );
+    expect(count).toBe('0');
+    const own = await sut.inject({
+      method: 'POST',
+      url: path,
+      headers: { 'sec-fetch-site': 'same-origin' },
+    });
+    expect(own.statusCode).toBe(303);
+    await sut.inject({
+      method: 'DELETE',
+      url: `/api/v1/connect-links/${made.json<{ id: string }>().id}`,
+      headers: { cookie: admin, 'sec-fetch-site': 'same-origin' },
+    });
   });
 
   it('lets the admin and the jobs through where they belong (the guard is not simply closed)', async () => {

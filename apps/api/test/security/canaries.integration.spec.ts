@@ -58,6 +58,8 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
   const recorded: Recorded[] = [];
   /** Every state the API issued: secret everywhere but in the consent URL itself. */
   const states: string[] = [];
+  /** Every connect link's secret: shown in the answer that made it, nowhere else. */
+  const linkSecrets: string[] = [];
   let address = 0;
 
   type InjectOptions = {
@@ -497,6 +499,67 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     ).toBe(401);
     await sut.get(ServiceKeyVerifier).flushLastUsed();
 
+    // Connect links: made (the URL shown once, in the create answer), opened by an owner with
+    // no keeper login, continued to the sandbox, called back (a code carrying the marker),
+    // refused once used, listed and revoked.
+    const link = await asAdmin(
+      'connect link create',
+      'POST',
+      '/connect-links',
+      {
+        region: 'na',
+        label: 'Canary owner',
+      },
+    );
+    expect(link.statusCode).toBe(201);
+    const linkUrl = new URL(link.json<{ url: string }>().url);
+    linkSecrets.push(linkUrl.pathname.split('/').pop() as string);
+    await call('connect link page', { method: 'GET', url: linkUrl.pathname });
+    const continued = await call('connect link: start', {
+      method: 'POST',
+      url: linkUrl.pathname,
+      headers: { 'sec-fetch-site': 'same-origin' },
+    });
+    expect(continued.statusCode).toBe(303);
+    const ownerConsent = new URL(String(continued.headers.location));
+    states.push(ownerConsent.searchParams.get('state') as string);
+    ownerConsent.searchParams.set('sandbox_auto', 'allow');
+    ownerConsent.searchParams.set('sandbox_account', 'Canary Link Owner');
+    const ownerBack = new URL(
+      String(
+        (await fetch(ownerConsent, { redirect: 'manual' })).headers.get(
+          'location',
+        ),
+      ),
+    );
+    const ownerDone = await call('connect link: callback', {
+      method: 'GET',
+      url: `${ownerBack.pathname}${ownerBack.search}`,
+      headers: {
+        cookie: `atk_link_oauth=${cookiesFrom(continued).atk_link_oauth}`,
+      },
+    });
+    const donePage = new URL(String(ownerDone.headers.location));
+    expect(donePage.search).toBe('?outcome=connected');
+    await call('connect link done page', {
+      method: 'GET',
+      url: `${donePage.pathname}${donePage.search}`,
+    });
+    expect(
+      (
+        await call('connect link page, used', {
+          method: 'GET',
+          url: linkUrl.pathname,
+        })
+      ).statusCode,
+    ).toBe(410);
+    await asAdmin('connect links list', 'GET', '/connect-links');
+    await asAdmin(
+      'connect link revoke',
+      'DELETE',
+      `/connect-links/${link.json<{ id: string }>().id}`,
+    );
+
     // Scheduled sweeps: a transient failure, a revoked grant, then recovery (alerts on the way).
     const scheduler = sut.get(RefreshScheduler);
     await database.query(
@@ -640,6 +703,9 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
       'imported',
       'service_key_created',
       'service_key_revoked',
+      'link_created',
+      'link_opened',
+      'link_revoked',
       'connected',
       'refresh_failed',
       'needs_reauth',
@@ -656,7 +722,8 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
     expect([
       /"level":20,/.test(logs),
       logs.includes('auth/amazon/callback?code=[Redacted]'),
-    ]).toEqual([true, true]);
+      logs.includes('/api/v1/connect/[Redacted]'),
+    ]).toEqual([true, true, true]);
     expect(eventsText.includes('audit.appended')).toBe(true);
     expect(webhooks.bodies.length).toBeGreaterThan(0);
     expect(
@@ -686,13 +753,14 @@ describe('canaries: no secret leaves by a log, a row, an error, an event, an ale
         ]),
     ];
     const jobKeys = [storedKey, limitedKey];
-    const secrets = [MARKER, FERNET_KEY, ...states, ...jobKeys];
+    const secrets = [MARKER, FERNET_KEY, ...states, ...jobKeys, ...linkSecrets];
     const leaks = haystacks.flatMap(([where, text]) =>
       secrets.flatMap((secret) =>
         // A state belongs in the consent URL the start answer sends the browser to, nowhere
         // else; a job's key in the answer that made it, nowhere else.
         (where.includes(': start') && states.includes(secret)) ||
-        (where.includes('service key create') && jobKeys.includes(secret))
+        (where.includes('service key create') && jobKeys.includes(secret)) ||
+        (where.includes('connect link create') && linkSecrets.includes(secret))
           ? []
           : occurrences(text, secret).map((found) => `${where}: …${found}…`),
       ),

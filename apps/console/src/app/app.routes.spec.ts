@@ -11,6 +11,7 @@ const EMPTY_API = {
   'GET /api/v1/connections': aConnectionPage([]),
   'GET /api/v1/audit-events': { items: [], nextCursor: null },
   'GET /api/v1/service-keys': [],
+  'GET /api/v1/connect-links': [],
   'GET /api/v1/system': {
     usingSandbox: true,
     refreshWindowSeconds: 300,
@@ -44,6 +45,12 @@ describe('appRoutes', () => {
       explains: 'Make one for each job',
     },
     {
+      url: '/connect-links',
+      title: 'Connect links',
+      emptyHeading: 'No connect links yet',
+      explains: 'Make one for each account owner',
+    },
+    {
       url: '/audit',
       title: 'Audit',
       emptyHeading: 'No audit events yet',
@@ -73,6 +80,7 @@ describe('appRoutes', () => {
 
     for (const [href, heading] of [
       ['/service-keys', 'Service keys'],
+      ['/connect-links', 'Connect links'],
       ['/audit', 'Audit'],
       ['/system', 'System'],
       ['/connections', 'Connections'],
@@ -107,7 +115,7 @@ describe('appRoutes', () => {
       sut.root.querySelector('main a[href="/connections"]'),
     ).not.toBeNull();
     expect(sut.root.querySelectorAll('nav[aria-label="Main"] a')).toHaveLength(
-      4,
+      5,
     );
     expect(TestBed.inject(Title).getTitle()).toBe(
       'Page not found · ads-token-keeper',
@@ -181,6 +189,7 @@ describe('appRoutes', () => {
       'connections',
       'connections/:id',
       'service-keys',
+      'connect-links',
       'audit',
       'system',
       '**',

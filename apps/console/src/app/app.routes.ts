@@ -47,6 +47,14 @@ export const appRoutes: Routes = [
           ),
       },
       {
+        path: 'connect-links',
+        title: 'Connect links',
+        loadComponent: () =>
+          import('./connect-links/connect-links.page').then(
+            (m) => m.ConnectLinksPage,
+          ),
+      },
+      {
         path: 'audit',
         title: 'Audit',
         loadComponent: () =>

@@ -22,6 +22,12 @@ export const AUDIT_EVENT_TYPES = [
   'service_key_created',
   /** The admin revoked a key for jobs (details: keyId, name). */
   'service_key_revoked',
+  /** The admin made a link for an account owner (details: linkId, region, label, reconnect target); never its secret. */
+  'link_created',
+  /** An account owner opened a link's page (actor `link:<id>`). */
+  'link_opened',
+  /** The admin revoked a link (details: linkId). */
+  'link_revoked',
   'login',
   'login_failed',
   'logout',
@@ -35,7 +41,7 @@ export interface AuditEventDto {
   id: string;
   connectionId: string | null;
   type: AuditEventType;
-  /** `admin`, `scheduler`, `service:<key id>`, `system` or `cli`. */
+  /** `admin`, `scheduler`, `service:<key id>`, `link:<link id>`, `system` or `cli`. */
   actor: string;
   correlationId: string | null;
   details: Record<string, AuditDetailValue>;

@@ -12,6 +12,7 @@ import {
 } from '@angular/core';
 import { MatButton, MatIconButton } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
+import { openCreateLinkDialog } from '../connect-links/create-link-dialog';
 import {
   MatExpansionPanel,
   MatExpansionPanelContent,
@@ -225,6 +226,12 @@ export class ConnectionCard {
           );
         });
       });
+  }
+
+  /** A link the account's owner opens to renew this connection's consent (see Connect links). */
+  protected sendReconnectLink(): void {
+    const { id, label, region } = this.connection();
+    openCreateLinkDialog(this.dialog, { reconnect: { id, label, region } });
   }
 
   protected openUseFromJobs(): void {

@@ -231,11 +231,25 @@ describe(ConnectionPage.name, () => {
     });
 
     it.each<[string, ConnectionDto, string[]]>([
-      ['active', acme, ['Refresh now', 'Use from your jobs', 'Disconnect']],
+      [
+        'active',
+        acme,
+        [
+          'Refresh now',
+          'Use from your jobs',
+          'Send a reconnect link',
+          'Disconnect',
+        ],
+      ],
       [
         'needs_reauth',
         globex,
-        ['Use from your jobs', 'Reconnect', 'Disconnect'],
+        [
+          'Use from your jobs',
+          'Reconnect',
+          'Send a reconnect link',
+          'Disconnect',
+        ],
       ],
       [
         'disconnected',
@@ -467,6 +481,26 @@ describe(ConnectionPage.name, () => {
       );
       // Reading profiles takes a token the connection no longer has.
       expect(() => button(acmeCard, 'Refresh profiles')).toThrow();
+    });
+  });
+
+  it('sends a reconnect link for the connection: the dialog names it and the link is made for it', async () => {
+    const sut = await render(globex);
+
+    button(card(sut, 'Globex (EU)'), 'Send a reconnect link').click();
+    await sut.settle();
+    const dialog = document.querySelector<HTMLElement>('mat-dialog-container');
+    if (!dialog) throw new Error('No dialog');
+    expect(textOf(dialog, 'h2')).toBe('New reconnect link');
+    expect(readableText(dialog, '.target')).toContain('Globex (EU)');
+    expect(dialog.querySelector('mat-radio-group')).toBeNull();
+    button(dialog, 'Create link').click();
+    const request = sut.http.expectOne('/api/v1/connect-links');
+    expect(request.request.body).toEqual({
+      region: 'eu',
+      label: 'Globex (EU)',
+      expiresInHours: 72,
+      connectionId: globex.id,
     });
   });
 

@@ -38,7 +38,7 @@ describe(AppShell.name, () => {
     expect(icon?.classList).not.toContain('material-icons');
   });
 
-  it('links to Connections, Service keys, Audit and System in the labelled main navigation', async () => {
+  it('links to Connections, Service keys, Connect links, Audit and System in the labelled main navigation', async () => {
     const sut = await renderConsole('/connections');
 
     const links = navLinks(sut.root).map((link) => ({
@@ -48,6 +48,7 @@ describe(AppShell.name, () => {
     expect(links).toEqual([
       { label: 'Connections', href: '/connections' },
       { label: 'Service keys', href: '/service-keys' },
+      { label: 'Connect links', href: '/connect-links' },
       { label: 'Audit', href: '/audit' },
       { label: 'System', href: '/system' },
     ]);
@@ -138,7 +139,7 @@ describe(AppShell.name, () => {
       menuButton(sut.root)?.click();
       await sut.settle();
 
-      navLinks(sut.root)[3].click();
+      navLinks(sut.root)[4].click();
       await sut.settle();
 
       expect(await sidenav.isOpen()).toBe(false);
