@@ -385,13 +385,15 @@ export class ConnectionsRepository {
 
   /**
    * Claims up to `limit` live connections whose token is due, whose last refresh is at least
-   * the minimum interval back and whose retry is due; none of `exclude`. Soonest expiry first;
-   * rows another replica is claiming right now are skipped, never waited for.
+   * the minimum interval back and whose retry is due; none of `exclude` and none refreshed at
+   * or after `refreshedSince` (when given). Soonest expiry first; rows another replica is
+   * claiming right now are skipped, never waited for.
    */
   async claimDue(
     lease: Lease,
     limit: number,
     exclude: readonly string[],
+    refreshedSince?: Date,
   ): Promise<string[]> {
     return ids(
       await this.database.dataSource.query(
@@ -403,6 +405,7 @@ export class ConnectionsRepository {
              AND ${RETRY_DUE_SQL}
              AND ${UNLEASED_SQL}
              AND NOT (id = ANY($5::uuid[]))
+             AND ($6::timestamptz IS NULL OR last_refreshed_at IS NULL OR last_refreshed_at < $6)
            ORDER BY access_token_expires_at
            LIMIT $2
            FOR UPDATE SKIP LOCKED
@@ -417,6 +420,7 @@ export class ConnectionsRepository {
           lease.owner,
           lease.seconds,
           [...exclude],
+          refreshedSince ?? null,
         ],
       ),
     );

@@ -516,6 +516,34 @@ describe('token refresh (against the LWA sandbox)', () => {
     );
   });
 
+  it('claims no row refreshed since the sweep began, even one whose minimum interval has passed (a sweep longer than a minute)', async () => {
+    const [again, behind] = await seedConnections(2, 60, 'Claim since');
+    await database.query(
+      "UPDATE connections SET last_refreshed_at = now() - interval '90 seconds' WHERE id = $1",
+      [again.id],
+    );
+    await database.query(
+      "UPDATE connections SET last_refreshed_at = now() - interval '1 hour' WHERE id = $1",
+      [behind.id],
+    );
+    const sweepBegan = new Date(Date.now() - 120_000);
+
+    const claimed = await sut.get(RefreshService).claimDue(10, [], sweepBegan);
+
+    expect(claimed).toEqual([behind.id]);
+    await database.query(
+      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1',
+      [behind.id],
+    );
+    // Without the sweep's start both are due.
+    const both = await sut.get(RefreshService).claimDue(10);
+    expect(both.sort()).toEqual([again.id, behind.id].sort());
+    await database.query(
+      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ANY($1)',
+      [both],
+    );
+  });
+
   it('picks up a connection whose lease a crashed replica left behind, once the lease expires', async () => {
     const [held, abandoned] = await seedConnections(2, 60, 'Leased');
     await database.query(

@@ -126,10 +126,13 @@ export class RefreshScheduler
     await this.refresh.releaseLeftLeases();
     let probed = false;
     // A connection is attempted at most once per sweep, whatever its token's lifetime: the claim
-    // skips rows refreshed within the minimum interval (connection-rules.ts) and the rows in this
-    // set (a failed row whose backoff ran out during a long sweep), so due rows behind them
-    // are still reached in the same sweep.
-    const attempted = new Set<string>();
+    // skips rows leased (in the queue or in flight), rows refreshed since the sweep began, and
+    // the rows in this set: those attempted and not refreshed (a failed row whose backoff ran
+    // out during a long sweep), so due rows behind them are still reached in the same sweep.
+    // Refreshed rows are left to the timestamp, not listed: a sweep of 10,000 sent 10,000 ids
+    // with each of its last claims.
+    const sweepBegan = new Date();
+    const notRefreshed = new Set<string>();
     const queue: string[] = [];
     let exhausted = false;
     let claimError: unknown;
@@ -147,9 +150,11 @@ export class RefreshScheduler
         return;
       }
       // While paused, a probe: one connection; its success resumes the rest.
-      let ids = await this.refresh.claimDue(this.pause.reason ? 1 : batch, [
-        ...attempted,
-      ]);
+      let ids = await this.refresh.claimDue(
+        this.pause.reason ? 1 : batch,
+        [...notRefreshed],
+        sweepBegan,
+      );
       // Amazon seems down and nothing was due: one connection waiting out its backoff goes
       // early, once per sweep; its success makes the others due at once (AmazonOutage).
       if (
@@ -163,10 +168,7 @@ export class RefreshScheduler
         ids = await this.refresh.claimOutageProbe();
       }
       if (ids.length === 0) exhausted = true;
-      for (const id of ids) {
-        attempted.add(id);
-        queue.push(id);
-      }
+      for (const id of ids) queue.push(id);
       summary.claimed += ids.length;
     };
     /** One claim at a time; a failed claim ends the sweep once the refreshes in flight end. */
@@ -181,6 +183,7 @@ export class RefreshScheduler
         }));
     const refreshOne = async (id: string) => {
       const outcome = await this.refreshClaimedSafely(id, correlationId);
+      if (outcome.kind !== 'refreshed') notRefreshed.add(id);
       summary[
         outcome.kind === 'refreshed'
           ? 'refreshed'

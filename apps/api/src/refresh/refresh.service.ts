@@ -130,10 +130,20 @@ export class RefreshService {
 
   /**
    * Claims up to `limit` connections the sweep should refresh now (see
-   * `ConnectionsRepository.claimDue`); none of `exclude` (the rows this sweep has attempted).
+   * `ConnectionsRepository.claimDue`); none of `exclude` (the rows this sweep attempted and did
+   * not refresh) and none refreshed since `refreshedSince` (the sweep's start).
    */
-  claimDue(limit: number, exclude: readonly string[] = []): Promise<string[]> {
-    return this.connections.claimDue(this.lease, limit, exclude);
+  claimDue(
+    limit: number,
+    exclude: readonly string[] = [],
+    refreshedSince?: Date,
+  ): Promise<string[]> {
+    return this.connections.claimDue(
+      this.lease,
+      limit,
+      exclude,
+      refreshedSince,
+    );
   }
 
   /** Amazon seems down (see AmazonOutage): the sweep may probe with one waiting connection. */
