@@ -260,6 +260,26 @@ export async function reads(ctx: BenchContext): Promise<void> {
       '< 150 MB',
       (value) => value < 150,
     );
+    // What the RSS holds: V8's spaces (committed) and the memory outside the JS heap.
+    const memory = await api.metrics();
+    const spaces = Object.fromEntries(
+      memory
+        .filter(
+          (entry) => entry.name === 'atk_nodejs_heap_space_size_total_bytes',
+        )
+        .map((entry) => [entry.labels.space, round(entry.value / MB, 1)]),
+    );
+    const external = metricValue(memory, 'atk_nodejs_external_memory_bytes');
+    report.add({
+      phase,
+      metric:
+        'the same: V8 heap committed / of it new space / outside the heap (external) MB',
+      ours: `${round(
+        Object.values(spaces).reduce((sum, size) => sum + size, 0),
+        1,
+      )} / ${spaces.new ?? '?'} / ${round(external / MB, 1)}`,
+    });
+    ctx.raw.memoryAfterReads = { spaces, externalMb: round(external / MB, 1) };
     const second = new Date().getSeconds();
     if (second < 3 || second > 37) await sleep(((63 - second) % 60) * 1000);
     const sweepsBefore = metricValue(
