@@ -19,7 +19,12 @@ import { Report, writeJson } from './lib/report';
 import { round, sleep, within } from './lib/stats';
 import type { BenchContext } from './phases/context';
 import { seedDueConnections } from './phases/refresh';
-import { pruning, reads, threeReplicas } from './phases/scale-extra';
+import {
+  pruning,
+  reads,
+  readsAsDeployed,
+  threeReplicas,
+} from './phases/scale-extra';
 
 const TOTAL = Number(process.env.BENCH_SCALE_CONNECTIONS) || 100_000;
 const DUE = Number(process.env.BENCH_SCALE_DUE) || 10_000;
@@ -127,6 +132,7 @@ async function main(): Promise<number> {
     ['one', 'scale', () => oneReplica(ctx)],
     ['3x', 'scale 3×', () => threeReplicas(ctx, DUE_3X)],
     ['reads', 'scale reads', () => reads(ctx)],
+    ['reads', 'scale reads', () => readsAsDeployed(ctx)],
     ['prune', 'scale prune', () => pruning(ctx, AUDIT_ROWS)],
   ];
   for (const [key, name, part] of parts) {
