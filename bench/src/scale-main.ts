@@ -33,6 +33,8 @@ const TOKEN_DELAY_MS = Number(process.env.BENCH_SCALE_TOKEN_DELAY_MS) || 150;
 const DUE_3X = Number(process.env.BENCH_SCALE_DUE_3X) || 30_000;
 /** Expired audit events the pruner removes while the API serves a steady load. */
 const AUDIT_ROWS = Number(process.env.BENCH_SCALE_AUDIT_ROWS) || 1_000_000;
+/** The parts, in the order they run (`BENCH_SCALE_PARTS`, a comma list, picks some). */
+const PART_NAMES = ['one', '3x', 'reads', 'prune'] as const;
 /** The API's own variables to try (unset: its defaults). */
 const VARIABLES = Object.fromEntries(
   ['REFRESH_CONCURRENCY', 'REFRESH_MAX_PER_SECOND'].flatMap((name) => {
@@ -45,6 +47,7 @@ const CRON = '0 * * * * *';
 
 async function main(): Promise<number> {
   installSignalHandlers();
+  const chosen = chosenParts(process.env.BENCH_SCALE_PARTS);
   const root = resolve(process.env.BENCH_ROOT ?? process.cwd());
   const outDir = join(root, 'dist', 'bench');
   const machineAtStart = machineInfo();
@@ -123,12 +126,7 @@ async function main(): Promise<number> {
   sandbox.updateSettings({ tokenDelayMs: TOKEN_DELAY_MS });
 
   // Each part reports on its own; BENCH_SCALE_PARTS (e.g. "reads,prune") runs some of them.
-  const chosen = new Set(
-    (process.env.BENCH_SCALE_PARTS ?? 'one,3x,reads,prune')
-      .split(',')
-      .map((name) => name.trim()),
-  );
-  const parts: [string, string, () => Promise<void>][] = [
+  const parts: [PartName, string, () => Promise<void>][] = [
     ['one', 'scale', () => oneReplica(ctx)],
     ['3x', 'scale 3×', () => threeReplicas(ctx, DUE_3X)],
     ['reads', 'scale reads', () => reads(ctx)],
@@ -276,6 +274,22 @@ async function oneReplica(ctx: BenchContext): Promise<void> {
     goal: 'yes',
     pass: exactlyOnce,
   });
+}
+
+type PartName = (typeof PART_NAMES)[number];
+
+/** `BENCH_SCALE_PARTS` read once; an unknown name stops the bench before anything starts. */
+function chosenParts(value: string | undefined): Set<PartName> {
+  if (value === undefined || value.trim() === '') return new Set(PART_NAMES);
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.filter(
+    (name) => !(PART_NAMES as readonly string[]).includes(name),
+  );
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_SCALE_PARTS: unknown part(s) ${unknown.join(', ')}; the parts are ${PART_NAMES.join(', ')}`,
+    );
+  return new Set(names as PartName[]);
 }
 
 runAsMain(main);

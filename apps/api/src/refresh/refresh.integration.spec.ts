@@ -41,6 +41,14 @@ describe('token refresh (against the LWA sandbox)', () => {
   const sweep = (app = sut) => app.get(RefreshScheduler).sweep();
 
   /** Connections whose tokens the sandbox really issued, expiring in `expiresInSeconds`. */
+  /** Gives back leases a test's claim took, so later tests find the rows free. */
+  async function releaseLeases(ids: string[]): Promise<void> {
+    await database.query(
+      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ANY($1)',
+      [ids],
+    );
+  }
+
   async function seedConnections(
     count: number,
     expiresInSeconds: number,
@@ -510,10 +518,7 @@ describe('token refresh (against the LWA sandbox)', () => {
     const claimed = await sut.get(RefreshService).claimDue(10, [tried.id]);
 
     expect(claimed).toEqual([behind.id]);
-    await database.query(
-      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1',
-      [behind.id],
-    );
+    await releaseLeases([behind.id]);
   });
 
   it('claims no row refreshed since the sweep began, even one whose minimum interval has passed (a sweep longer than a minute)', async () => {
@@ -531,17 +536,11 @@ describe('token refresh (against the LWA sandbox)', () => {
     const claimed = await sut.get(RefreshService).claimDue(10, [], sweepBegan);
 
     expect(claimed).toEqual([behind.id]);
-    await database.query(
-      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1',
-      [behind.id],
-    );
+    await releaseLeases([behind.id]);
     // Without the sweep's start both are due.
     const both = await sut.get(RefreshService).claimDue(10);
     expect(both.sort()).toEqual([again.id, behind.id].sort());
-    await database.query(
-      'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ANY($1)',
-      [both],
-    );
+    await releaseLeases(both);
   });
 
   it('picks up a connection whose lease a crashed replica left behind, once the lease expires', async () => {
