@@ -7,6 +7,7 @@ import { load } from '../lib/load';
 import type { StatementDelta } from '../lib/statement-stats';
 import type { BenchContext } from './context';
 import { runFlows } from './flows';
+import { seedConnections, startSandboxChild } from './proxy';
 import { seedDueConnections, SWEEP_CRON, sweepRun } from './refresh';
 import { sleep } from '../lib/stats';
 
@@ -61,8 +62,9 @@ async function profileOf(dir: string, name: string): Promise<string> {
 /**
  * `npm run bench -- --profile`: the API under `node --cpu-prof` for (a) the connect flows at 100
  * concurrent (then `start` at 100 connections, outside the profile's window), (b) `/health/live` then `access-token` at 100
- * connections, (c) a sweep of the due connections, (d) idle with the sweep every 5 s; prints the
- * top costs and keeps the .cpuprofile files (open them in Chrome DevTools).
+ * connections, (c) a sweep of the due connections, (d) idle with the sweep every 5 s, (e) the Ads
+ * API proxy (phase 9's calls through the keeper); prints the top costs and keeps the .cpuprofile
+ * files (open them in Chrome DevTools).
  */
 export async function profileRun(ctx: BenchContext): Promise<void> {
   const dir = join(
@@ -76,6 +78,21 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
     `--cpu-prof-dir=${dir}`,
     `--cpu-prof-name=${name}.cpuprofile`,
   ];
+  /** The profile named `name`, cut to `window`, printed under `title`. */
+  const summarised = async (
+    title: string,
+    name: string,
+    window: { fromMs?: number; toMs?: number },
+  ): Promise<ProfileSummary> => {
+    const summary = summariseProfile(
+      await profileOf(dir, name),
+      ctx.root,
+      ctx.settings.apiMain,
+      window,
+    );
+    print(title, summary);
+    return summary;
+  };
 
   const flowsWindow: { fromMs?: number; toMs?: number } = {};
   const api = await ApiProcess.start(ctx.settings, {
@@ -115,14 +132,11 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
   } finally {
     await api.stop();
   }
-  const bundle = ctx.settings.apiMain;
-  const flowsSummary = summariseProfile(
-    await profileOf(dir, 'flows'),
-    ctx.root,
-    bundle,
+  const flowsSummary = await summarised(
+    'API under the connect flows (100 concurrent)',
+    'flows',
     flowsWindow,
   );
-  print('API under the connect flows (100 concurrent)', flowsSummary);
 
   const readsWindow: { fromMs?: number; toMs?: number } = {};
   const reads = await ApiProcess.start(ctx.settings, {
@@ -156,15 +170,10 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
   } finally {
     await reads.stop();
   }
-  const readsSummary = summariseProfile(
-    await profileOf(dir, 'reads'),
-    ctx.root,
-    bundle,
-    readsWindow,
-  );
-  print(
+  const readsSummary = await summarised(
     'API under GET /health/live then GET /connections/:id/access-token',
-    readsSummary,
+    'reads',
+    readsWindow,
   );
 
   await seedDueConnections(ctx, ctx.options.refreshConnections);
@@ -176,13 +185,11 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
     `database statements per refresh: ${sweep.statementsPerRefresh}`,
     sweep.statements,
   );
-  const sweepSummary = summariseProfile(
-    await profileOf(dir, 'sweep'),
-    ctx.root,
-    bundle,
+  const sweepSummary = await summarised(
+    'API during the refresh sweep',
+    'sweep',
     sweep.window,
   );
-  print('API during the refresh sweep', sweepSummary);
 
   // Idle: the sweep every 5 s finding nothing due (the swept connections now expire in an hour).
   const idle = await ApiProcess.start(ctx.settings, {
@@ -199,17 +206,65 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
   } finally {
     await idle.stop();
   }
-  const idleSummary = summariseProfile(
-    await profileOf(dir, 'idle'),
-    ctx.root,
-    bundle,
+  const idleSummary = await summarised(
+    'API idle, sweep every 5 s, nothing due',
+    'idle',
     idleWindow,
   );
-  print('API idle, sweep every 5 s, nothing due', idleSummary);
+
+  // The Ads API proxy: phase 9's calls through the keeper, against a sandbox of its own.
+  const sandbox = await startSandboxChild(ctx);
+  const proxyWindow: { fromMs?: number; toMs?: number } = {};
+  try {
+    const proxyApi = await ApiProcess.start(
+      {
+        ...ctx.settings,
+        sandbox: {
+          url: sandbox.url,
+          clientId: sandbox.clientId,
+          clientSecret: sandbox.clientSecret,
+        },
+      },
+      {
+        name: 'profile-proxy',
+        refreshCron: FAR_AWAY,
+        nodeArgs: nodeArgs('proxy'),
+      },
+    );
+    try {
+      const seeded = await seedConnections(ctx, sandbox);
+      let next = 0;
+      const spec = (durationSeconds: number) => ({
+        url: proxyApi.url,
+        connections: 100,
+        durationSeconds,
+        next: () => ({
+          path: `/api/v1/connections/${seeded[next++ % seeded.length].id}/ads/v2/profiles`,
+          headers: { authorization: `Bearer ${ctx.settings.serviceKey}` },
+        }),
+      });
+      await load(spec(1));
+      proxyWindow.fromMs = performance.now() - proxyApi.spawnedAt;
+      const result = await load(spec(ctx.options.loadSeconds));
+      proxyWindow.toMs = performance.now() - proxyApi.spawnedAt;
+      process.stdout.write(
+        `\nGET /connections/:id/ads/v2/profiles @100: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms\n`,
+      );
+    } finally {
+      await proxyApi.stop();
+    }
+  } finally {
+    await sandbox.child.stop();
+  }
+  const proxySummary = await summarised(
+    'API proxying GET /v2/profiles (100 connections)',
+    'proxy',
+    proxyWindow,
+  );
 
   await writeFile(
     join(dir, 'summary.json'),
-    `${JSON.stringify({ flows: flowsSummary, reads: readsSummary, sweep: sweepSummary, idle: idleSummary }, null, 2)}\n`,
+    `${JSON.stringify({ flows: flowsSummary, reads: readsSummary, sweep: sweepSummary, idle: idleSummary, proxy: proxySummary }, null, 2)}\n`,
   );
   process.stdout.write(`\nProfiles and summary.json in ${dir}\n`);
 }

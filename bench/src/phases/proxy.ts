@@ -37,7 +37,7 @@ const OVERHEAD_METRIC = 'atk_ads_proxy_overhead_seconds';
  */
 const STEADY_RATE = 1_000;
 
-interface SandboxChild {
+export interface SandboxChild {
   child: ManagedChild;
   url: string;
   clientId: string;
@@ -45,13 +45,15 @@ interface SandboxChild {
 }
 
 /** One seeded connection: its id in the keeper, the token the sandbox issued it, a profile. */
-interface Seeded {
+export interface Seeded {
   id: string;
   accessToken: string;
   profileId: string;
 }
 
-async function startSandboxChild(ctx: BenchContext): Promise<SandboxChild> {
+export async function startSandboxChild(
+  ctx: BenchContext,
+): Promise<SandboxChild> {
   const child = new ManagedChild(
     'sandbox (proxy phase)',
     process.execPath,
@@ -98,7 +100,7 @@ async function control(
  * direct path), encrypted under the API's key with its key id as the refresh phase seeds them.
  * Their tokens have 55 minutes left: fresh for the keeper, alive at the sandbox.
  */
-async function seedConnections(
+export async function seedConnections(
   ctx: BenchContext,
   sandbox: SandboxChild,
 ): Promise<Seeded[]> {
