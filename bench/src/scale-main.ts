@@ -22,7 +22,7 @@ import { seedDueConnections } from './phases/refresh';
 import {
   pruning,
   reads,
-  readsAsDeployed,
+  readsPlainNode,
   threeReplicas,
 } from './phases/scale-extra';
 
@@ -130,7 +130,7 @@ async function main(): Promise<number> {
     ['one', 'scale', () => oneReplica(ctx)],
     ['3x', 'scale 3×', () => threeReplicas(ctx, DUE_3X)],
     ['reads', 'scale reads', () => reads(ctx)],
-    ['reads', 'scale reads', () => readsAsDeployed(ctx)],
+    ['reads', 'scale reads', () => readsPlainNode(ctx)],
     ['prune', 'scale prune', () => pruning(ctx, AUDIT_ROWS)],
   ];
   for (const [key, name, part] of parts) {

@@ -6,7 +6,7 @@
  *    Dockerfile.api does (`npm ci --omit=dev --omit=optional` from the package.json and
  *    lockfile the build generated), so a dependency the bundle needs but the generated
  *    package.json forgot fails here, not in a user's container;
- * 2. starts `node --max-semi-space-size=1 main.js` (the image's command) from that folder with
+ * 2. starts `node <the image's options> main.js` (Dockerfile.api's command) from that folder with
  *    NODE_ENV=production and only the variables a deployment sets, against a database made
  *    for the check on the server in DATABASE_URL (the CI PostgreSQL);
  * 3. checks /health/live, /health/ready (migrations applied at start), an admin login and a
@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from '../../../libs/test-support/src/lib/free-port.cjs';
+import { imageNodeOptions } from '../../../libs/test-support/src/lib/image-command.cjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const distApi = join(root, 'dist/apps/api');
@@ -40,11 +41,11 @@ function check(name, passed, detail = '') {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `node main.js` in `folder` with exactly `env` (plus PATH and HOME). */
+/** `node main.js` as the image runs it, in `folder` with exactly `env` (plus PATH and HOME). */
 function startApi(folder, env) {
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=1', 'main.js'],
+    [...imageNodeOptions(join(root, 'Dockerfile.api')), 'main.js'],
     {
       cwd: folder,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },

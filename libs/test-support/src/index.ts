@@ -1,4 +1,5 @@
 export { freePort } from './lib/free-port.cjs';
+export { imageNodeOptions } from './lib/image-command.cjs';
 export {
   API_VARIABLES,
   builtApiEnvironment,
