@@ -24,21 +24,35 @@ describe('imageNodeOptions', () => {
     );
   });
 
-  it('takes the last stage’s command: the API, after the sandbox', () => {
-    const path = dockerfile(
+  it.each([
+    [
+      'the final stage, after the sandbox',
       'FROM a AS sandbox\nCMD ["node", "main.js"]\nFROM b AS api\nCMD ["node", "--x=1", "--y", "main.js"]\n',
-    );
-    expect(imageNodeOptions(path)).toEqual(['--x=1', '--y']);
+    ],
+    [
+      'the command, not the health check’s',
+      'FROM b\nHEALTHCHECK --interval=15s \\\n  CMD ["node", "-e", "main.js"]\n# CMD ["node", "--old", "main.js"]\nCMD ["node", "--x=1", "--y", "main.js"]\n',
+    ],
+    [
+      'Windows line endings and an indented, lower-case instruction',
+      'FROM b\r\n  cmd ["node", "--x=1", "--y", "main.js"]\r\n',
+    ],
+  ])('takes %s', (_case, text) => {
+    expect(imageNodeOptions(dockerfile(text))).toEqual(['--x=1', '--y']);
   });
 
   it.each([
     ['no CMD', 'FROM a\n'],
+    [
+      'a final stage without one (not the earlier stage’s)',
+      'FROM a\nCMD ["node", "main.js"]\nFROM b\nUSER node\n',
+    ],
     ['a shell form', 'FROM a\nCMD node main.js\n'],
     ['another program', 'FROM a\nCMD ["npm", "start"]\n'],
     ['another file', 'FROM a\nCMD ["node", "server.js"]\n'],
   ])('refuses %s, naming what it found', (_case, text) => {
     expect(() => imageNodeOptions(dockerfile(text))).toThrow(
-      /last CMD must be an exec form/,
+      /final stage's CMD must be an exec form/,
     );
   });
 });
