@@ -212,6 +212,20 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
     idleWindow,
   );
 
+  // Kept before the proxy's part too: a failure there must not lose the four profiles above.
+  const summaries = {
+    flows: flowsSummary,
+    reads: readsSummary,
+    sweep: sweepSummary,
+    idle: idleSummary,
+  };
+  const writeSummary = (more: Record<string, ProfileSummary> = {}) =>
+    writeFile(
+      join(dir, 'summary.json'),
+      `${JSON.stringify({ ...summaries, ...more }, null, 2)}\n`,
+    );
+  await writeSummary();
+
   // The Ads API proxy: phase 9's calls through the keeper, against a sandbox of its own.
   const sandbox = await startSandboxChild(ctx);
   const proxyWindow: { fromMs?: number; toMs?: number } = {};
@@ -248,7 +262,7 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
       const result = await load(spec(ctx.options.loadSeconds));
       proxyWindow.toMs = performance.now() - proxyApi.spawnedAt;
       process.stdout.write(
-        `\nGET /connections/:id/ads/v2/profiles @100: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms\n`,
+        `\nGET /connections/:id/ads/v2/profiles @100: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms, ${result.errors + result.unexpectedStatus} errors or non-200\n`,
       );
     } finally {
       await proxyApi.stop();
@@ -262,9 +276,6 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
     proxyWindow,
   );
 
-  await writeFile(
-    join(dir, 'summary.json'),
-    `${JSON.stringify({ flows: flowsSummary, reads: readsSummary, sweep: sweepSummary, idle: idleSummary, proxy: proxySummary }, null, 2)}\n`,
-  );
+  await writeSummary({ proxy: proxySummary });
   process.stdout.write(`\nProfiles and summary.json in ${dir}\n`);
 }

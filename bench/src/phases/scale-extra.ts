@@ -156,11 +156,10 @@ export async function readsPlainNode(ctx: BenchContext): Promise<void> {
     await pageThrough(api, headers, () => undefined);
     await timed(`${api.url}/api/v1/connections`, 200, headers);
     const sample = await api.sample();
-    const { cpu } = await cpuBetweenSweeps(api);
+    const { cpu, sweeps } = await cpuBetweenSweeps(api);
     ctx.report.add({
       phase: 'scale reads',
-      metric:
-        'reference, plain `node main.js` (no heap options): RSS after the same reads MB / CPU between sweeps %',
+      metric: `reference, plain \`node main.js\` (no heap options): RSS after the same reads MB / CPU over 20 s between sweeps (${sweeps} in it) %`,
       ours: `${round((sample?.rssBytes ?? NaN) / MB, 1)} / ${round(cpu, 2)}`,
     });
   } finally {
