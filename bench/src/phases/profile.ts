@@ -7,7 +7,7 @@ import { load } from '../lib/load';
 import type { StatementDelta } from '../lib/statement-stats';
 import type { BenchContext } from './context';
 import { runFlows } from './flows';
-import { seedConnections, startSandboxChild } from './proxy';
+import { keeperCalls, seedConnections, withProxyRig } from './proxy';
 import { seedDueConnections, SWEEP_CRON, sweepRun } from './refresh';
 import { sleep } from '../lib/stats';
 
@@ -227,49 +227,25 @@ export async function profileRun(ctx: BenchContext): Promise<void> {
   await writeSummary();
 
   // The Ads API proxy: phase 9's calls through the keeper, against a sandbox of its own.
-  const sandbox = await startSandboxChild(ctx);
   const proxyWindow: { fromMs?: number; toMs?: number } = {};
-  try {
-    const proxyApi = await ApiProcess.start(
-      {
-        ...ctx.settings,
-        sandbox: {
-          url: sandbox.url,
-          clientId: sandbox.clientId,
-          clientSecret: sandbox.clientSecret,
-        },
-      },
-      {
-        name: 'profile-proxy',
-        refreshCron: FAR_AWAY,
-        nodeArgs: nodeArgs('proxy'),
-      },
-    );
-    try {
-      const seeded = await seedConnections(ctx, sandbox);
-      let next = 0;
-      const spec = (durationSeconds: number) => ({
-        url: proxyApi.url,
-        connections: 100,
-        durationSeconds,
-        next: () => ({
-          path: `/api/v1/connections/${seeded[next++ % seeded.length].id}/ads/v2/profiles`,
-          headers: { authorization: `Bearer ${ctx.settings.serviceKey}` },
-        }),
-      });
-      await load(spec(1));
-      proxyWindow.fromMs = performance.now() - proxyApi.spawnedAt;
-      const result = await load(spec(ctx.options.loadSeconds));
-      proxyWindow.toMs = performance.now() - proxyApi.spawnedAt;
+  await withProxyRig(
+    ctx,
+    { name: 'profile-proxy', nodeArgs: nodeArgs('proxy') },
+    async (api, sandbox) => {
+      const calls = keeperCalls(
+        api,
+        await seedConnections(ctx, sandbox),
+        ctx.settings.serviceKey,
+      );
+      await load(calls(1));
+      proxyWindow.fromMs = performance.now() - api.spawnedAt;
+      const result = await load(calls(ctx.options.loadSeconds));
+      proxyWindow.toMs = performance.now() - api.spawnedAt;
       process.stdout.write(
         `\nGET /connections/:id/ads/v2/profiles @100: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms, ${result.errors + result.unexpectedStatus} errors or non-200\n`,
       );
-    } finally {
-      await proxyApi.stop();
-    }
-  } finally {
-    await sandbox.child.stop();
-  }
+    },
+  );
   const proxySummary = await summarised(
     'API proxying GET /v2/profiles (100 connections)',
     'proxy',

@@ -53,9 +53,7 @@ export interface Seeded {
   profileId: string;
 }
 
-export async function startSandboxChild(
-  ctx: BenchContext,
-): Promise<SandboxChild> {
+async function startSandboxChild(ctx: BenchContext): Promise<SandboxChild> {
   const child = new ManagedChild(
     'sandbox (proxy phase)',
     process.execPath,
@@ -337,6 +335,20 @@ async function measured(
  *     through the keeper while the API's RSS is sampled.
  */
 export async function proxyPhase(ctx: BenchContext): Promise<void> {
+  await withProxyRig(ctx, { name: 'proxy' }, (api, sandbox) =>
+    run(ctx, api, sandbox),
+  );
+}
+
+/**
+ * A sandbox process and an API pointed at it (no sweep), for `use`; both stopped after it.
+ * Phase 9 and the proxy part of `--profile` (with its `--cpu-prof` options) run in one.
+ */
+export async function withProxyRig(
+  ctx: BenchContext,
+  start: { name: string; nodeArgs?: string[] },
+  use: (api: ApiProcess, sandbox: SandboxChild) => Promise<void>,
+): Promise<void> {
   const sandbox = await startSandboxChild(ctx);
   let api: ApiProcess | undefined;
   try {
@@ -349,13 +361,33 @@ export async function proxyPhase(ctx: BenchContext): Promise<void> {
           clientSecret: sandbox.clientSecret,
         },
       },
-      { name: 'proxy', refreshCron: FAR_AWAY_CRON },
+      { ...start, refreshCron: FAR_AWAY_CRON },
     );
-    await run(ctx, api, sandbox);
+    await use(api, sandbox);
   } finally {
     await api?.stop();
     await sandbox.child.stop();
   }
+}
+
+/** `GET /v2/profiles` through the keeper with the service key, round robin over `seeded`. */
+export function keeperCalls(
+  api: ApiProcess,
+  seeded: Seeded[],
+  serviceKey: string,
+): (durationSeconds: number) => LoadSpec & {
+  next: NonNullable<LoadSpec['next']>;
+} {
+  let next = 0;
+  return (durationSeconds) => ({
+    url: api.url,
+    connections: CONNECTIONS,
+    durationSeconds,
+    next: () => ({
+      path: `/api/v1/connections/${seeded[next++ % seeded.length].id}/ads/v2/profiles`,
+      headers: { authorization: `Bearer ${serviceKey}` },
+    }),
+  });
 }
 
 async function run(
@@ -386,7 +418,6 @@ async function run(
     );
 
   let nextDirect = 0;
-  let nextKeeper = 0;
   const directSpec = (
     durationSeconds: number,
     url = sandbox.url,
@@ -405,20 +436,7 @@ async function run(
       };
     },
   });
-  const keeperSpec = (
-    durationSeconds: number,
-  ): LoadSpec & { next: NonNullable<LoadSpec['next']> } => ({
-    url: api.url,
-    connections: CONNECTIONS,
-    durationSeconds,
-    next: () => {
-      const connection = seeded[nextKeeper++ % seeded.length];
-      return {
-        path: `/api/v1/connections/${connection.id}/ads/v2/profiles`,
-        headers: { authorization: serviceKey },
-      };
-    },
-  });
+  const keeperSpec = keeperCalls(api, seeded, ctx.settings.serviceKey);
   // Straight, through the keeper and through a bare node:http proxy (Node's own ceiling), in
   // alternating rounds: this machine's speed drifts by half within minutes, so each side is
   // sampled across the same minutes and the ratios compare like with like.
