@@ -37,7 +37,7 @@ describe('the headers that cross the proxy', () => {
       authorization: 'Bearer Atza|fresh',
       'amazon-advertising-api-clientid': 'amzn1.client',
       'user-agent': 'ads-token-keeper',
-      'content-length': 42,
+      'content-length': '42',
     });
   });
 

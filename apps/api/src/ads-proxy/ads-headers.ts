@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Which headers cross the proxy. Towards Amazon only an allow-list: Amazon's own headers (the
@@ -46,8 +46,8 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   credentials: { accessToken: string; clientId: string },
   bodyLength: number | undefined,
-): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
+): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
   const connectionTokens = connectionHeaderNames(incoming.connection);
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || connectionTokens.has(name)) continue;
@@ -57,7 +57,7 @@ export function upstreamRequestHeaders(
   headers['authorization'] = `Bearer ${credentials.accessToken}`;
   headers[CLIENT_ID_HEADER] = credentials.clientId;
   headers['user-agent'] = 'ads-token-keeper';
-  if (bodyLength !== undefined) headers['content-length'] = bodyLength;
+  if (bodyLength !== undefined) headers['content-length'] = String(bodyLength);
   return headers;
 }
 

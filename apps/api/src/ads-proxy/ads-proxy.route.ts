@@ -23,6 +23,7 @@ import {
   unknownAdsConnection,
 } from './ads-proxy.errors';
 import { AdsProxyService } from './ads-proxy.service';
+import { discard } from './ads-upstream';
 
 /**
  * Request bodies are held in memory while a retry may need them: Ads API requests (report
@@ -149,7 +150,7 @@ export async function registerAdsProxy(
         signal: gone.signal,
       });
       const { response } = answer;
-      const status = response.statusCode ?? 502;
+      const status = response.statusCode;
       const keeperMs = Math.max(
         0,
         performance.now() - started - answer.amazonMs - answer.waitedMs,
@@ -172,10 +173,10 @@ export async function registerAdsProxy(
         .headers(downstreamResponseHeaders(response.headers))
         .header('x-keeper-attempts', String(answer.attempts));
       if (BODYLESS.has(status) || request.method === 'HEAD') {
-        response.resume();
+        discard(response);
         return reply.send();
       }
-      return reply.send(response);
+      return reply.send(response.body);
     };
     scope.route({
       method: [...PROXY_METHODS],

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { AccessTokenService } from '../access-tokens/access-token.service';
 import { amazonEndpointsFor } from '../amazon/amazon-regions';
 import { LwaError } from '../amazon/lwa.errors';
@@ -19,7 +19,12 @@ import { ProfileReader } from '../refresh/profile-reader';
 import { AdsTarget, upstreamUrl } from './ads-path';
 import { scopeOf, upstreamRequestHeaders } from './ads-headers';
 import { AdsProxyError, unknownAdsConnection } from './ads-proxy.errors';
-import { AdsUpstream, UpstreamError } from './ads-upstream';
+import {
+  AdsUpstream,
+  discard,
+  UpstreamError,
+  UpstreamResponse,
+} from './ads-upstream';
 import { ThrottleGate } from './throttle-gate';
 
 /** A proxied call ends within this: waits for 429s and retries included. */
@@ -49,7 +54,7 @@ export interface ProxyCall {
 
 export interface ProxyAnswer {
   /** Amazon's answer, its body still to stream. */
-  response: IncomingMessage;
+  response: UpstreamResponse;
   region: string;
   /** Requests sent to Amazon for this call (1 without retries). */
   attempts: number;
@@ -94,8 +99,8 @@ export class AdsProxyService implements OnApplicationShutdown {
     this.random = random;
   }
 
-  onApplicationShutdown(): void {
-    this.upstream.close();
+  async onApplicationShutdown(): Promise<void> {
+    await this.upstream.close();
   }
 
   async forward(call: ProxyCall): Promise<ProxyAnswer> {
@@ -145,7 +150,7 @@ export class AdsProxyService implements OnApplicationShutdown {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw deadlinePassed(attempts);
       const sent = performance.now();
-      let response: IncomingMessage;
+      let response: UpstreamResponse;
       try {
         attempts += 1;
         response = await this.upstream.send({
@@ -184,12 +189,12 @@ export class AdsProxyService implements OnApplicationShutdown {
         );
       }
       amazonMs += performance.now() - sent;
-      const status = response.statusCode ?? 502;
+      const status = response.statusCode;
 
       if (status === 401 && !refreshedAfter401) {
         // Revoked or rotated mid-hour: one refresh, shared with every caller, then one retry.
         refreshedAfter401 = true;
-        response.resume();
+        discard(response);
         const rejected = accessToken;
         accessToken = await this.accessToken(() =>
           this.tokens.accessTokenAfterUnauthorized(
@@ -223,7 +228,7 @@ export class AdsProxyService implements OnApplicationShutdown {
             waitedMs,
           };
         }
-        response.resume();
+        discard(response);
         throttledRetries += 1;
         this.metrics.recordRetry('throttled');
         continue;
@@ -236,7 +241,7 @@ export class AdsProxyService implements OnApplicationShutdown {
       ) {
         const delay = this.backoff(failureRetries);
         if (Date.now() + delay < deadline) {
-          response.resume();
+          discard(response);
           failureRetries += 1;
           this.metrics.recordRetry('server_error');
           await wait(delay);
@@ -326,7 +331,10 @@ function liveConnection(
   return row;
 }
 
-function headerOf(response: IncomingMessage, name: string): string | undefined {
+function headerOf(
+  response: UpstreamResponse,
+  name: string,
+): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
