@@ -81,6 +81,85 @@ describe(AuditService.name, () => {
     }
   });
 
+  it('appends events with a change in one statement, in order and announced, and none when the change touched no row', async () => {
+    const [{ id }] = await database.query<{ id: string }>(
+      "INSERT INTO connections (label, region, status, lease_owner) VALUES ('Leased', 'na', 'active', 'replica-a') RETURNING id",
+    );
+    const listener = new Client({ connectionString: database.url });
+    await listener.connect();
+    try {
+      const heard: AuditNotification[] = [];
+      listener.on('notification', (message) =>
+        heard.push(JSON.parse(message.payload ?? '')),
+      );
+      await listener.query(`LISTEN "${eventsChannel(database.schema)}"`);
+      const change = (owner: string) => ({
+        query:
+          'UPDATE connections SET label = $1 WHERE id = $2 AND lease_owner = $3',
+        parameters: [`Renamed by ${owner}`, id, owner],
+      });
+      const events = [
+        {
+          type: 'refreshed' as const,
+          actor: 'scheduler',
+          correlationId: 'corr-w',
+          details: { durationMs: 5 },
+        },
+        {
+          type: 'recovered' as const,
+          actor: 'scheduler',
+          correlationId: 'corr-w',
+        },
+      ];
+
+      await expect(
+        sut.recordWithChange(change('replica-b'), events),
+      ).resolves.toBe(false);
+      await expect(
+        sut.recordWithChange(change('replica-a'), events),
+      ).resolves.toBe(true);
+      await expect(
+        sut.recordWithChange(change('replica-a'), []),
+      ).rejects.toThrow(/at least one event/);
+      await listener.query('SELECT 1');
+
+      const appended = await database.query<{
+        id: string;
+        type: string;
+        details: object;
+      }>(
+        'SELECT id::text, type, actor, correlation_id, details FROM audit_events WHERE connection_id = $1 ORDER BY id',
+        [id],
+      );
+      expect(appended).toEqual([
+        {
+          id: expect.any(String),
+          type: 'refreshed',
+          actor: 'scheduler',
+          correlation_id: 'corr-w',
+          details: { durationMs: 5 },
+        },
+        {
+          id: expect.any(String),
+          type: 'recovered',
+          actor: 'scheduler',
+          correlation_id: 'corr-w',
+          details: {},
+        },
+      ]);
+      expect(
+        await database.query('SELECT label FROM connections WHERE id = $1', [
+          id,
+        ]),
+      ).toEqual([{ label: 'Renamed by replica-a' }]);
+      expect(heard).toEqual(
+        appended.map((event) => ({ auditEventId: event.id, connectionId: id })),
+      );
+    } finally {
+      await listener.end();
+    }
+  });
+
   it("writes inside the caller's transaction, so a rolled-back change leaves no event", async () => {
     await expect(
       dataSource.transaction(async (manager) => {

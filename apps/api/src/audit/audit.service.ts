@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuditDetailValue, AuditEventType } from '@keeper/contracts';
 import { EntityManager } from 'typeorm';
 import { Database } from '../database/database';
+import type { SqlStatement } from '../database/sql-statement';
 import { eventsChannel } from './events-channel';
 import { AuditEventEntity } from './audit-event.entity';
 
@@ -67,5 +68,47 @@ export class AuditService {
       id: String(appended.id),
       createdAt: appended.created_at,
     });
+  }
+
+  /**
+   * Runs `change` (an UPDATE of one connection's row, without RETURNING) and appends `events`
+   * for the row it changed, in that one statement: atomic without a transaction, one round
+   * trip instead of four (BEGIN, the change, the events, COMMIT); a refresh writes one per
+   * attempt. Nothing is appended when the change touched no row. Announced as {@link record}
+   * announces. Answers whether the row was changed (each event is appended exactly then, so
+   * at least one is needed to tell).
+   */
+  async recordWithChange(
+    change: SqlStatement,
+    events: Omit<AuditEventInput, 'connectionId'>[],
+  ): Promise<boolean> {
+    if (events.length === 0)
+      throw new Error('recordWithChange needs at least one event');
+    const next = change.parameters.length + 1;
+    const appended: { id: string }[] = await this.database.dataSource.query(
+      `WITH changed AS (${change.query} RETURNING id),
+         appended AS (
+           INSERT INTO audit_events (type, actor, connection_id, correlation_id, details)
+           SELECT e.type, e.actor, changed.id, e.correlation_id, e.details
+             FROM changed,
+                  unnest($${next}::text[], $${next + 1}::text[], $${next + 2}::text[], $${next + 3}::jsonb[])
+                    WITH ORDINALITY AS e(type, actor, correlation_id, details, position)
+            ORDER BY e.position
+           RETURNING id, connection_id
+         )
+         SELECT id, pg_notify($${next + 4}, json_build_object('auditEventId', id::text, 'connectionId', connection_id)::text)
+           FROM appended`,
+      [
+        ...change.parameters,
+        events.map((event) => event.type),
+        events.map((event) => event.actor),
+        events.map((event) => event.correlationId ?? null),
+        events.map((event) => JSON.stringify(event.details ?? {})),
+        eventsChannel(
+          (this.database.dataSource.options as { schema?: string }).schema,
+        ),
+      ],
+    );
+    return appended.length > 0;
   }
 }

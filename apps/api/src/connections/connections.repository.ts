@@ -11,7 +11,9 @@ import type {
 import type { EntityManager, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { keyIdForUpdate } from '../crypto/encrypted-columns.subscriber';
 import { Database } from '../database/database';
+import type { SqlStatement } from '../database/sql-statement';
 import { ConnectionEntity } from './connection.entity';
 import { CONNECTION_PUBLIC_COLUMNS } from './connection.mapper';
 import { PagePosition, ParsedSort } from './connection-page';
@@ -499,20 +501,25 @@ export class ConnectionsRepository {
   // Writes
 
   /**
-   * Writes `changes` only while `owner` holds the row's lease (a reconnect or a merge that
-   * dropped the lease meanwhile wins); answers whether the row was written.
+   * The UPDATE that writes `changes` only while `owner` holds the row's lease (a reconnect or a
+   * merge that dropped the lease meanwhile wins), not run: the refresh runs it with its audit
+   * events in one statement (AuditService.recordWithChange). Its secrets are encrypted and its
+   * key id set here, as the subscriber does for a repository update.
    */
-  async updateLeased(
+  leasedUpdate(
     id: string,
     owner: string,
     changes: Partial<ConnectionEntity>,
-    manager: EntityManager,
-  ): Promise<boolean> {
-    const result = await this.entities(manager).update(
-      { id, leaseOwner: owner },
-      changes,
-    );
-    return result.affected === 1;
+  ): SqlStatement {
+    const values = { ...changes };
+    keyIdForUpdate(this.entities().metadata, values);
+    const [query, parameters] = this.entities()
+      .createQueryBuilder()
+      .update()
+      .set(values)
+      .where('id = :id AND lease_owner = :owner', { id, owner })
+      .getQueryAndParameters();
+    return { query, parameters };
   }
 
   /** Writes columns that are not secrets (a label, profiles). */

@@ -9,7 +9,10 @@ import {
   ENCRYPTED_TEXT,
   EncryptedColumn,
 } from './encrypted-column';
-import { PartialSecretUpdateError } from './encrypted-columns.subscriber';
+import {
+  keyIdForUpdate,
+  PartialSecretUpdateError,
+} from './encrypted-columns.subscriber';
 import { KeyRing } from './key-ring';
 import { UnreadableSecretError } from './unreadable-secret.error';
 
@@ -148,6 +151,38 @@ describe(EncryptedColumn.name, () => {
       refreshToken: 'Atzr|q1',
       failureCount: 2,
     });
+  });
+
+  it('keeps the key id right in an update built to run inside another statement (keyIdForUpdate)', async () => {
+    useKeys(oldKey);
+    const { id } = await newConnection();
+    useKeys(newKey, oldKey);
+    const values: Partial<ConnectionEntity> = {
+      accessToken: 'Atza|s1',
+      refreshToken: 'Atzr|s1',
+    };
+    keyIdForUpdate(connections.metadata, values);
+    const [query, parameters] = connections
+      .createQueryBuilder()
+      .update()
+      .set(values)
+      .where('id = :id', { id })
+      .getQueryAndParameters();
+
+    await dataSource.query(
+      `WITH changed AS (${query} RETURNING id) SELECT id FROM changed`,
+      parameters,
+    );
+
+    expect((await stored(id)).key_id).toBe(keyIdOf(newKey));
+    expect(
+      new Fernet(newKey)
+        .decrypt((await stored(id)).access_token_ciphertext as string)
+        .toString(),
+    ).toBe('Atza|s1');
+    expect(() =>
+      keyIdForUpdate(connections.metadata, { accessToken: 'Atza|partial' }),
+    ).toThrow(PartialSecretUpdateError);
   });
 
   it('clears the key id when every secret is erased', async () => {

@@ -1,4 +1,5 @@
 import {
+  EntityMetadata,
   EntitySubscriberInterface,
   EventSubscriber,
   InsertEvent,
@@ -41,7 +42,7 @@ export class PartialSecretUpdateError extends Error {
  *   secret of the entity, or none; see {@link PartialSecretUpdateError}.
  *
  * Writes with `{ listeners: false }` or `.callListeners(false)` bypass it: do not use them
- * on entities with encrypted columns.
+ * on entities with encrypted columns, unless they apply {@link keyIdForUpdate} themselves.
  */
 @EventSubscriber()
 export class EncryptedColumnsSubscriber
@@ -54,31 +55,44 @@ export class EncryptedColumnsSubscriber
   }
 
   beforeUpdate(event: UpdateEvent<ObjectLiteral>): void {
-    const columns = encryptedColumnsOf(event.metadata);
-    const entity = event.entity;
-    if (!columns || !entity) return;
-    const values = secretValues(columns, entity);
-    if (values.every((value) => value === undefined)) return;
-
-    const missing = columns.secrets.filter(
-      (_, index) => values[index] === undefined,
-    );
-    if (missing.length > 0) {
-      const databaseEntity: ObjectLiteral | undefined = event.databaseEntity;
-      if (!databaseEntity) {
-        throw new PartialSecretUpdateError(
-          event.metadata.name,
-          columns.secrets
-            .filter((_, index) => values[index] !== undefined)
-            .map((column) => column.propertyName),
-          missing.map((column) => column.propertyName),
-        );
-      }
-      for (const column of missing)
-        column.setEntityValue(entity, column.getEntityValue(databaseEntity));
-    }
-    setKeyId(columns, entity, secretValues(columns, entity));
+    if (event.entity)
+      keyIdForUpdate(event.metadata, event.entity, event.databaseEntity);
   }
+}
+
+/**
+ * The rule of an update's values (`values`, changed in place): when they set a secret they set
+ * the key id too; secrets they leave out are taken from `databaseEntity` (a `save()`), else
+ * {@link PartialSecretUpdateError}. For statements built without listeners (a QueryBuilder
+ * update whose SQL runs inside a larger statement) as much as for the subscriber.
+ */
+export function keyIdForUpdate(
+  metadata: EntityMetadata,
+  values: ObjectLiteral,
+  databaseEntity?: ObjectLiteral,
+): void {
+  const columns = encryptedColumnsOf(metadata);
+  if (!columns) return;
+  const secrets = secretValues(columns, values);
+  if (secrets.every((value) => value === undefined)) return;
+
+  const missing = columns.secrets.filter(
+    (_, index) => secrets[index] === undefined,
+  );
+  if (missing.length > 0) {
+    if (!databaseEntity) {
+      throw new PartialSecretUpdateError(
+        metadata.name,
+        columns.secrets
+          .filter((_, index) => secrets[index] !== undefined)
+          .map((column) => column.propertyName),
+        missing.map((column) => column.propertyName),
+      );
+    }
+    for (const column of missing)
+      column.setEntityValue(values, column.getEntityValue(databaseEntity));
+  }
+  setKeyId(columns, values, secretValues(columns, values));
 }
 
 function secretValues(

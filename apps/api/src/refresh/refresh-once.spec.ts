@@ -51,17 +51,16 @@ describe('RefreshService: one attempt per connection in this process', () => {
       find: jest.fn(async () => row()),
       claim: jest.fn(async () => true),
       findLeased: jest.fn(async () => row()),
-      transaction: jest.fn(async (work: (manager: object) => unknown) =>
-        work({}),
-      ),
-      updateLeased: jest.fn(async () => true),
+      leasedUpdate: jest.fn(() => ({ query: 'UPDATE', parameters: [] })),
       release: jest.fn(async () => undefined),
     };
     sut = new RefreshService(
       connections as unknown as ConnectionsRepository,
       { read: jest.fn() } as unknown as ProfileReader,
       lwa as unknown as LwaClient,
-      { record: jest.fn(async () => undefined) } as unknown as AuditService,
+      {
+        recordWithChange: jest.fn(async () => true),
+      } as unknown as AuditService,
       {
         isHolding: false,
         reason: undefined,

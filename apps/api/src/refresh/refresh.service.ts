@@ -434,35 +434,20 @@ export class RefreshService {
     actor = ACTOR[trigger],
   ): Promise<ConnectionEntity> {
     const changes = changesAfterSuccess(connection, tokens, new Date());
-    await this.connections.transaction(async (manager) => {
-      const stored = await this.connections.updateLeased(
-        connection.id,
-        this.owner,
-        changes,
-        manager,
-      );
-      if (!stored) throw new RefreshBusyError();
-      const events: AuditEventType[] = [
-        trigger === 'manual' ? 'manual_refresh' : 'refreshed',
-      ];
-      if (connection.status === 'degraded') events.push('recovered');
-      for (const type of events) {
-        await this.audit.record(
-          {
-            type,
-            actor,
-            connectionId: connection.id,
-            correlationId,
-            details: {
-              durationMs,
-              expiresInSeconds: tokens.expiresInSeconds,
-              refreshTokenRotated: tokens.refreshToken !== undefined,
-            },
-          },
-          manager,
-        );
-      }
-    });
+    const types: AuditEventType[] = [
+      trigger === 'manual' ? 'manual_refresh' : 'refreshed',
+    ];
+    if (connection.status === 'degraded') types.push('recovered');
+    const details = {
+      durationMs,
+      expiresInSeconds: tokens.expiresInSeconds,
+      refreshTokenRotated: tokens.refreshToken !== undefined,
+    };
+    const stored = await this.audit.recordWithChange(
+      this.connections.leasedUpdate(connection.id, this.owner, changes),
+      types.map((type) => ({ type, actor, correlationId, details })),
+    );
+    if (!stored) throw new RefreshBusyError();
     this.logger.log(
       {
         correlationId,
@@ -509,19 +494,12 @@ export class RefreshService {
       error,
       new Date(),
     );
-    await this.connections.transaction(async (manager) => {
-      const stored = await this.connections.updateLeased(
-        connection.id,
-        this.owner,
-        changes,
-        manager,
-      );
-      if (!stored) return;
-      await this.audit.record(
+    await this.audit.recordWithChange(
+      this.connections.leasedUpdate(connection.id, this.owner, changes),
+      [
         {
           type: needsReauth ? 'needs_reauth' : 'refresh_failed',
           actor,
-          connectionId: connection.id,
           correlationId,
           details: {
             kind: error.kind,
@@ -533,9 +511,8 @@ export class RefreshService {
               : { retryInSeconds: Math.round(delayMs / 1000) }),
           },
         },
-        manager,
-      );
-    });
+      ],
+    );
     // Only once the row says "degraded": a success racing this failure must not end the outage
     // before the row can be made due again.
     if (!needsReauth) this.outage.failed(connection.id, error.kind);
