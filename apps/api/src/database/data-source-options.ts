@@ -11,6 +11,7 @@ import { ConnectionPages1766000000008 } from './migrations/1766000000008-connect
 import { ServiceKeys1766000000009 } from './migrations/1766000000009-service-keys';
 import { RefreshPhase1766000000010 } from './migrations/1766000000010-refresh-phase';
 import { ConnectLinks1766000000011 } from './migrations/1766000000011-connect-links';
+import { SweepIndexes1766000000012 } from './migrations/1766000000012-sweep-indexes';
 
 /** In order; the API is bundled, so migrations are listed, not globbed. */
 export const MIGRATIONS = [
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   ServiceKeys1766000000009,
   RefreshPhase1766000000010,
   ConnectLinks1766000000011,
+  SweepIndexes1766000000012,
 ];
 
 export interface DatabaseTarget {
