@@ -1,7 +1,7 @@
 import { BENCH_MARK, type BenchDatabase } from './database';
 
-/** Calls per normalised statement in the bench database (pg_stat_statements). */
-export type StatementSnapshot = Map<string, number>;
+/** Calls and execution time (ms, summed) per normalised statement in the bench database (pg_stat_statements). */
+export type StatementSnapshot = Map<string, { calls: number; ms: number }>;
 
 /** The bench's own statements (marked) and the baseline server's, left out of the counts. */
 const OWN = new RegExp(`${BENCH_MARK}|bench_bare|pg_stat_statements`);
@@ -10,21 +10,31 @@ export async function statementSnapshot(
   db: BenchDatabase,
 ): Promise<StatementSnapshot | undefined> {
   if (!db.hasStatementStats) return undefined;
-  const { rows } = await db.pool.query<{ query: string; calls: string }>(
-    `SELECT query, sum(calls) AS calls FROM pg_stat_statements
+  const { rows } = await db.pool.query<{
+    query: string;
+    calls: string;
+    ms: string;
+  }>(
+    `SELECT query, sum(calls) AS calls, sum(total_exec_time) AS ms FROM pg_stat_statements
      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) GROUP BY query`,
   );
   return new Map(
     rows
       .filter((row) => !OWN.test(row.query))
-      .map((row) => [row.query, Number(row.calls)]),
+      .map((row) => [
+        row.query,
+        { calls: Number(row.calls), ms: Number(row.ms) },
+      ]),
   );
 }
 
 export interface StatementDelta {
   calls: number;
-  /** The most frequent statements meanwhile: calls and the statement's start. */
-  top: { calls: number; query: string }[];
+  /**
+   * The most frequent statements meanwhile: calls, PostgreSQL's execution time in ms (summed;
+   * parsing and the wire are not in it) and the statement's start.
+   */
+  top: { calls: number; ms: number; query: string }[];
 }
 
 export function statementDelta(
@@ -32,12 +42,14 @@ export function statementDelta(
   after: StatementSnapshot | undefined,
 ): StatementDelta | undefined {
   if (!before || !after) return undefined;
-  const deltas: { calls: number; query: string }[] = [];
-  for (const [query, calls] of after) {
-    const delta = calls - (before.get(query) ?? 0);
+  const deltas: StatementDelta['top'] = [];
+  for (const [query, { calls, ms }] of after) {
+    const earlier = before.get(query);
+    const delta = calls - (earlier?.calls ?? 0);
     if (delta > 0)
       deltas.push({
         calls: delta,
+        ms: Math.round(ms - (earlier?.ms ?? 0)),
         query: query.replace(/\s+/g, ' ').slice(0, 160),
       });
   }

@@ -47,7 +47,10 @@ function printStatements(
     title,
     ...statements.top
       .slice(0, 10)
-      .map((entry) => `  ${String(entry.calls).padStart(7)}×  ${entry.query}`),
+      .map(
+        (entry) =>
+          `  ${String(entry.calls).padStart(7)}×  ${String(entry.ms).padStart(7)} ms  ${entry.query}`,
+      ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
