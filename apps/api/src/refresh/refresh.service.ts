@@ -82,7 +82,7 @@ const ACTOR: Record<RefreshTrigger, string> = {
  * Claiming sets `lease_owner`/`lease_expires_at` in one statement (`FOR UPDATE SKIP LOCKED`
  * picks the rows), so replicas never claim the same row. The row is then read again (it may
  * have been refreshed between the sweep's query and the claim) and refreshed; the new tokens,
- * the expiry and the audit event are written in one transaction guarded by the lease, so a
+ * the expiry and the audit event are written in one statement guarded by the lease, so a
  * missing audit row leaves nothing changed.
  *
  * A crash between Amazon's answer and the commit costs that answer: the row keeps the old
